@@ -1,0 +1,18 @@
+import { Hono } from 'hono'
+import { adminRoutes } from './admin/routes'
+import type { AppEnv } from './http/context'
+import { renderError, renderNotFound } from './http/errors'
+import { metering } from './http/metering'
+import { scimBaseUrl } from './http/respond'
+import { scimRoutes } from './http/scim'
+
+/** The HTTP surface: SCIM under /scim/v2, the admin API under /api/v1. */
+export function createApp() {
+  return new Hono<AppEnv>({ strict: false })
+    .use(metering())
+    .get('/', (c) => c.json({ service: 'scim-directory', scimUrl: scimBaseUrl(c), adminApi: `${new URL(c.req.url).origin}/api/v1` }))
+    .route('/scim/v2', scimRoutes)
+    .route('/api/v1', adminRoutes)
+    .notFound(renderNotFound)
+    .onError(renderError)
+}

@@ -1,0 +1,55 @@
+import { eq } from 'drizzle-orm'
+import * as z from 'zod'
+import type { Db } from '../directory/db'
+import { integrations } from '../directory/schema'
+
+/*
+ * KV layout: `token:<sha256 hex of the token>` → {"integrationId","tokenId"}. No plaintext token is
+ * stored anywhere. KV answers "which integration does this token claim"; the integration's row in
+ * D1 (current_token_id) decides whether it is still valid, so rotation and deletion take effect at
+ * once in every location even though KV needs up to a minute to propagate a change.
+ */
+
+const tokenEntrySchema = z.object({ integrationId: z.string(), tokenId: z.string() })
+export type TokenEntry = z.infer<typeof tokenEntrySchema>
+
+const key = (hash: string) => `token:${hash}`
+
+/** Positive lookups only: safe to keep, since D1 re-checks validity on every request. */
+const cache = new Map<string, TokenEntry>()
+const CACHE_LIMIT = 10_000
+
+export async function putToken(kv: KVNamespace, hash: string, entry: TokenEntry) {
+  await kv.put(key(hash), JSON.stringify(entry))
+}
+
+export async function deleteToken(kv: KVNamespace, hash: string | null | undefined) {
+  if (!hash) return
+  cache.delete(hash)
+  await kv.delete(key(hash))
+}
+
+/**
+ * Which integration a token hash belongs to. A KV miss falls back to D1's index on the current
+ * token hash, so a token minted a moment ago in another location works before KV has it.
+ */
+export async function lookupToken(kv: KVNamespace, db: Db, hash: string): Promise<TokenEntry | undefined> {
+  const cached = cache.get(hash)
+  if (cached) return cached
+  const parsed = tokenEntrySchema.safeParse(await kv.get(key(hash), 'json'))
+  let entry = parsed.success ? parsed.data : undefined
+  if (!entry) {
+    const [[row]] = await db.batch([
+      db
+        .select({ integrationId: integrations.id, tokenId: integrations.currentTokenId })
+        .from(integrations)
+        .where(eq(integrations.currentTokenHash, hash)),
+    ])
+    entry = row?.tokenId ? { integrationId: row.integrationId, tokenId: row.tokenId } : undefined
+  }
+  if (entry) {
+    if (cache.size >= CACHE_LIMIT) cache.clear()
+    cache.set(hash, entry)
+  }
+  return entry
+}

@@ -1,0 +1,81 @@
+import { asc, eq, inArray, sql } from 'drizzle-orm'
+import { notFound, uniqueness } from '../scim/errors'
+import { foldKey, isUniqueViolation, nowIso, type Db } from './db'
+import { groupMembers, groups, integrations, userEmails, users, type IntegrationRow } from './schema'
+
+/*
+ * Integrations for the admin API: the only code that creates, renames tokens of, or deletes them.
+ * Token hashes (never tokens) are kept here so KV entries can be removed on rotation and deletion.
+ */
+
+export type IntegrationKind = IntegrationRow['kind']
+
+export async function createIntegration(
+  db: Db,
+  input: { kind: IntegrationKind; name: string; tokenId: string; tokenHash: string }
+): Promise<IntegrationRow> {
+  const row: IntegrationRow = {
+    id: crypto.randomUUID(),
+    kind: input.kind,
+    name: input.name,
+    nameKey: foldKey(input.name.trim()),
+    currentTokenId: input.tokenId,
+    currentTokenHash: input.tokenHash,
+    createdAt: nowIso(),
+    lastActivityAt: null,
+    activeUsers: 0,
+    archivedUsers: 0,
+    groupCount: 0,
+  }
+  try {
+    await db.batch([db.insert(integrations).values(row)])
+  } catch (e) {
+    if (isUniqueViolation(e)) throw uniqueness(`An integration named "${input.name}" already exists (names are compared case-insensitively).`)
+    throw e
+  }
+  return row
+}
+
+export async function listIntegrations(db: Db): Promise<IntegrationRow[]> {
+  const [rows] = await db.batch([db.select().from(integrations).orderBy(asc(integrations.createdAt), asc(integrations.id))])
+  return rows
+}
+
+export async function getIntegration(db: Db, id: string): Promise<IntegrationRow> {
+  const [[row]] = await db.batch([db.select().from(integrations).where(eq(integrations.id, id))])
+  if (!row) throw notFound(`No integration with id "${id}".`)
+  return row
+}
+
+/** Makes `tokenId` the only valid token of the integration; returns the previous token's hash. */
+export async function replaceToken(db: Db, id: string, tokenId: string, tokenHash: string): Promise<string | null> {
+  const previous = await getIntegration(db, id)
+  const [updated] = await db.batch([
+    db
+      .update(integrations)
+      .set({ currentTokenId: tokenId, currentTokenHash: tokenHash })
+      .where(eq(integrations.id, id))
+      .returning({ id: integrations.id }),
+  ])
+  if (updated.length === 0) throw notFound(`No integration with id "${id}".`)
+  return previous.currentTokenHash
+}
+
+/** Deletes an integration with all its users, groups and memberships, in one transaction. */
+export async function deleteIntegration(db: Db, id: string): Promise<string | null> {
+  const row = await getIntegration(db, id)
+  const ownGroups = db.select({ id: groups.id }).from(groups).where(eq(groups.integrationId, id))
+  await db.batch([
+    db.delete(groupMembers).where(inArray(groupMembers.groupId, ownGroups)),
+    db.delete(userEmails).where(eq(userEmails.integrationId, id)),
+    db.delete(users).where(eq(users.integrationId, id)),
+    db.delete(groups).where(eq(groups.integrationId, id)),
+    db.delete(integrations).where(eq(integrations.id, id)),
+  ])
+  return row.currentTokenHash
+}
+
+/** Records that the integration's token was used; called off the request path. */
+export async function touchActivity(db: Db, id: string, at: string) {
+  await db.batch([db.update(integrations).set({ lastActivityAt: sql`${at}` }).where(eq(integrations.id, id))])
+}

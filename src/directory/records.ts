@@ -1,0 +1,59 @@
+import type { ScimObject } from '../scim/resource'
+
+/** A resource as the directory keeps it: the validated document plus what the server owns. */
+export interface StoredResource {
+  id: string
+  doc: ScimObject
+  version: number
+  created: string
+  lastModified: string
+}
+
+export interface Reference {
+  value: string
+  display?: string
+  type?: 'User' | 'Group'
+}
+
+export interface UserRecord extends StoredResource {
+  /** The groups the user is a direct member of; undefined when not asked for. */
+  groups?: Reference[]
+}
+
+export interface GroupRecord extends StoredResource {
+  /** undefined when not asked for (excludedAttributes=members), so large groups stay O(1) to read. */
+  members?: Reference[]
+}
+
+export interface Page<T> {
+  total: number
+  items: T[]
+}
+
+export interface PageRequest {
+  /** 1-based, as in SCIM. */
+  startIndex: number
+  count: number
+}
+
+export const toStored = (row: { id: string; data: string; version: number; createdAt: string; updatedAt: string }): StoredResource => ({
+  id: row.id,
+  doc: JSON.parse(row.data) as ScimObject,
+  version: row.version,
+  created: row.createdAt,
+  lastModified: row.updatedAt,
+})
+
+/** Groups rows of (owner, reference) into a map from owner id to its references, in row order. */
+export function groupBy<T extends { owner: string }>(rows: T[], toRef: (row: T) => Reference): Map<string, Reference[]> {
+  const map = new Map<string, Reference[]>()
+  for (const row of rows) {
+    const list = map.get(row.owner) ?? []
+    list.push(toRef(row))
+    map.set(row.owner, list)
+  }
+  return map
+}
+
+/** How many times a write is retried when another writer changed the resource in between. */
+export const WRITE_ATTEMPTS = 3

@@ -1,0 +1,114 @@
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
+
+/*
+ * The directory in D1. Every row carries its integration id and every index starts with it, so a
+ * query can never reach another integration's data and every lookup an IdP makes is an index seek.
+ *
+ * `*_key` columns hold the case-folded form of case-insensitive attributes (RFC 7643 caseExact=false),
+ * folded in JS (SQLite's lower() folds ASCII only), so `eq` on them is a plain indexed equality.
+ * `data` holds the SCIM attributes as sent (after schema validation), minus id/meta/groups/members,
+ * which the server owns or derives.
+ */
+
+export const integrations = sqliteTable(
+  'integrations',
+  {
+    id: text('id').primaryKey(),
+    kind: text('kind', { enum: ['scim', 'entra', 'google'] }).notNull(),
+    name: text('name').notNull(),
+    nameKey: text('name_key').notNull(),
+    // The one token currently valid. KV maps token hashes to integrations; this column is the
+    // authoritative check, so a rotated token stops working at once everywhere.
+    currentTokenId: text('current_token_id'),
+    currentTokenHash: text('current_token_hash'),
+    createdAt: text('created_at').notNull(),
+    lastActivityAt: text('last_activity_at'),
+    // Maintained by triggers (see migrations), so counts and unfiltered totals cost one row read.
+    activeUsers: integer('active_users').notNull().default(0),
+    archivedUsers: integer('archived_users').notNull().default(0),
+    groupCount: integer('group_count').notNull().default(0),
+  },
+  (t) => [
+    uniqueIndex('integrations_name_key').on(t.nameKey),
+    // Lets a brand-new token work before KV has propagated it (see src/auth/token-store.ts).
+    uniqueIndex('integrations_token_hash').on(t.currentTokenHash),
+  ]
+)
+
+export const users = sqliteTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    integrationId: text('integration_id').notNull(),
+    userName: text('user_name').notNull(),
+    userNameKey: text('user_name_key').notNull(),
+    externalId: text('external_id'),
+    displayName: text('display_name'),
+    active: integer('active', { mode: 'boolean' }).notNull(),
+    data: text('data').notNull(),
+    version: integer('version').notNull().default(1),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('users_user_name').on(t.integrationId, t.userNameKey),
+    index('users_external_id').on(t.integrationId, t.externalId),
+    // Stable list order (Okta pages with startIndex/count and needs it stable).
+    uniqueIndex('users_list_order').on(t.integrationId, t.id),
+  ]
+)
+
+/** One row per email value, so `emails.value eq` and `emails[type eq "work"].value eq` are index seeks. */
+export const userEmails = sqliteTable(
+  'user_emails',
+  {
+    userId: text('user_id').notNull(),
+    integrationId: text('integration_id').notNull(),
+    position: integer('position').notNull(),
+    valueKey: text('value_key').notNull(),
+    typeKey: text('type_key'),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.position] }),
+    index('user_emails_value').on(t.integrationId, t.valueKey),
+  ]
+)
+
+export const groups = sqliteTable(
+  'groups',
+  {
+    id: text('id').primaryKey(),
+    integrationId: text('integration_id').notNull(),
+    displayName: text('display_name').notNull(),
+    displayNameKey: text('display_name_key').notNull(),
+    externalId: text('external_id'),
+    data: text('data').notNull(),
+    version: integer('version').notNull().default(1),
+    createdAt: text('created_at').notNull(),
+    updatedAt: text('updated_at').notNull(),
+  },
+  (t) => [
+    uniqueIndex('groups_display_name').on(t.integrationId, t.displayNameKey),
+    index('groups_external_id').on(t.integrationId, t.externalId),
+    uniqueIndex('groups_list_order').on(t.integrationId, t.id),
+  ]
+)
+
+export const groupMembers = sqliteTable(
+  'group_members',
+  {
+    groupId: text('group_id').notNull(),
+    memberId: text('member_id').notNull(),
+    memberType: text('member_type', { enum: ['User', 'Group'] }).notNull(),
+    integrationId: text('integration_id').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.groupId, t.memberId] }),
+    // A user's `groups` attribute, and cleaning up memberships when a user is deleted.
+    index('group_members_member').on(t.memberId),
+  ]
+)
+
+export type IntegrationRow = typeof integrations.$inferSelect
+export type UserRow = typeof users.$inferSelect
+export type GroupRow = typeof groups.$inferSelect

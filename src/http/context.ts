@@ -1,0 +1,13 @@
+import type { D1Cost, Db } from '../directory/db'
+import type { DirectorySession } from '../directory/session'
+
+export interface AppVariables {
+  /** D1 rows read/written by this request, summed by the metered binding. */
+  cost: D1Cost
+  /** Drizzle over the metered D1 binding. */
+  db: Db
+  /** The directory as the authenticated SCIM caller sees it (set by scimAuth). */
+  session: DirectorySession
+}
+
+export type AppEnv = { Bindings: Env; Variables: AppVariables }

@@ -1,0 +1,33 @@
+import { createMiddleware } from 'hono/factory'
+import { lookupToken } from '../../auth/token-store'
+import { sha256Hex, TOKEN_PREFIX } from '../../auth/token'
+import { touchActivity } from '../../directory/integrations'
+import { nowIso } from '../../directory/db'
+import { DirectorySession } from '../../directory/session'
+import { unauthorized } from '../../scim/errors'
+import type { AppEnv } from '../context'
+
+/** lastActivityAt is written at most this often per integration and isolate: a write per request would cost more than it tells. */
+const ACTIVITY_INTERVAL_MS = 60_000
+const lastTouched = new Map<string, number>()
+
+/**
+ * Resolves the bearer token to its integration and opens that integration's directory session.
+ * Whether the token is still current is checked by the session's first D1 batch (see session.ts).
+ */
+export const scimAuth = () =>
+  createMiddleware<AppEnv>(async function scimAuth(c, next) {
+    const header = c.req.header('authorization') ?? ''
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+    if (!match) throw unauthorized('Send the integration\'s token as "Authorization: Bearer <token>".')
+    const token = match[1]!
+    const entry = token.startsWith(TOKEN_PREFIX) ? await lookupToken(c.env.TOKENS, c.get('db'), await sha256Hex(token)) : undefined
+    if (!entry) throw unauthorized('The bearer token is not valid for this service.')
+    c.set('session', new DirectorySession(c.get('db'), entry))
+    await next()
+    if (c.res.status === 401) return
+    const now = Date.now()
+    if (now - (lastTouched.get(entry.integrationId) ?? 0) < ACTIVITY_INTERVAL_MS) return
+    lastTouched.set(entry.integrationId, now)
+    c.executionCtx.waitUntil(touchActivity(c.get('db'), entry.integrationId, nowIso()).catch((e) => console.error('lastActivityAt update failed', String(e))))
+  })

@@ -1,0 +1,83 @@
+import { Hono, type Context } from 'hono'
+import { createGroup, deleteGroup, getGroup, listGroups, updateGroup } from '../../directory/groups'
+import type { GroupRecord } from '../../directory/records'
+import { invalidValue, notFound } from '../../scim/errors'
+import { parseListQuery } from '../../scim/list-query'
+import { applyPatch, parsePatchRequest, type CollectionChange } from '../../scim/patch'
+import { includesAttribute, parseProjection, project } from '../../scim/projection'
+import { etagOf, renderGroup } from '../../scim/render'
+import { parseResource, type ScimObject } from '../../scim/resource'
+import { GROUP_RESOURCE } from '../../scim/schemas/registry'
+import { readJson } from '../body'
+import type { AppEnv } from '../context'
+import { scimBaseUrl, scimJson } from '../respond'
+import { listResponse } from './list'
+
+const projectionOf = (c: Context<AppEnv>) => parseProjection(GROUP_RESOURCE, c.req.query('attributes'), c.req.query('excludedAttributes'))
+
+function respondWith(c: Context<AppEnv>, group: GroupRecord, status: 200 | 201 = 200) {
+  const body = project(GROUP_RESOURCE, renderGroup(group, scimBaseUrl(c)), projectionOf(c))
+  const headers: Record<string, string> = { ETag: etagOf(group.version) }
+  if (status === 201) headers.Location = `${scimBaseUrl(c)}/Groups/${group.id}`
+  return scimJson(c, body, status, headers)
+}
+
+/** A group document without its members, which the directory keeps as rows, and the members. */
+function splitMembers(doc: ScimObject): { doc: ScimObject; members: ScimObject[] | undefined } {
+  const { members, ...rest } = doc
+  const list = members as ScimObject[] | undefined
+  for (const m of list ?? []) if (typeof m.value !== 'string' || m.value === '') throw invalidValue('Each of "members" needs a "value": the id of a user or group.')
+  return { doc: rest, members: list }
+}
+
+const missing = (id: string) => notFound(`No group with id "${id}" in this integration.`)
+
+export const groupRoutes = new Hono<AppEnv>({ strict: false })
+  .get('/', async (c) => {
+    const q = parseListQuery(c.req.query())
+    const projection = parseProjection(GROUP_RESOURCE, q.attributes, q.excludedAttributes)
+    const page = await listGroups(c.get('session'), q.filter, q, includesAttribute(projection, 'members'))
+    const base = scimBaseUrl(c)
+    return scimJson(c, listResponse(page.total, q.startIndex, page.items.map((g) => project(GROUP_RESOURCE, renderGroup(g, base), projection))))
+  })
+  .post('/', async (c) => {
+    const { doc, members } = splitMembers(parseResource(GROUP_RESOURCE, await readJson(c)))
+    return respondWith(c, await createGroup(c.get('session'), doc, members ?? []), 201)
+  })
+  .get('/:id', async (c) => {
+    const id = c.req.param('id')
+    const group = await getGroup(c.get('session'), id, includesAttribute(projectionOf(c), 'members'))
+    if (!group) throw missing(id)
+    return respondWith(c, group)
+  })
+  .put('/:id', async (c) => {
+    const id = c.req.param('id')
+    const { doc, members } = splitMembers(parseResource(GROUP_RESOURCE, await readJson(c)))
+    // A PUT without "members" keeps the membership: nothing is dropped because a client left it out.
+    const changes: CollectionChange[] = members ? [{ kind: 'clear' }, { kind: 'add', values: members }] : []
+    await updateGroup(c.get('session'), id, () => ({ doc, changes }))
+    const group = await getGroup(c.get('session'), id, includesAttribute(projectionOf(c), 'members'))
+    if (!group) throw missing(id)
+    return respondWith(c, group)
+  })
+  .patch('/:id', async (c) => {
+    const id = c.req.param('id')
+    const operations = parsePatchRequest(await readJson(c))
+    const { record } = await updateGroup(c.get('session'), id, (current) => {
+      const result = applyPatch(current.doc, operations, { rt: GROUP_RESOURCE, id, external: ['members'] })
+      return result.modified ? { doc: result.doc, changes: result.changes } : undefined
+    })
+    // 204 unless the client asked for attributes back: returning a large group's members after
+    // every membership change is what makes other servers slow (Entra and Okta accept 204).
+    if (c.req.query('attributes') === undefined && c.req.query('excludedAttributes') === undefined) {
+      return c.body(null, 204, { ETag: etagOf(record.version) })
+    }
+    const withMembers = includesAttribute(projectionOf(c), 'members')
+    const group = withMembers ? await getGroup(c.get('session'), id, true) : record
+    if (!group) throw missing(id)
+    return respondWith(c, group)
+  })
+  .delete('/:id', async (c) => {
+    await deleteGroup(c.get('session'), c.req.param('id'))
+    return c.body(null, 204)
+  })

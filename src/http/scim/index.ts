@@ -1,0 +1,21 @@
+import { Hono } from 'hono'
+import { notFound } from '../../scim/errors'
+import type { AppEnv } from '../context'
+import { scimAuth } from './auth'
+import { discoveryRoutes } from './discovery'
+import { groupRoutes } from './groups'
+import { userRoutes } from './users'
+
+/** `/scim/v2`: discovery is public; Users and Groups need an integration's bearer token. */
+export const scimRoutes = new Hono<AppEnv>({ strict: false })
+  .route('/', discoveryRoutes)
+  .use('/Users/*', scimAuth())
+  .use('/Users', scimAuth())
+  .use('/Groups/*', scimAuth())
+  .use('/Groups', scimAuth())
+  .route('/Users', userRoutes)
+  .route('/Groups', groupRoutes)
+  // A mounted app's notFound is not inherited (hono-base route()), so unknown SCIM paths end here.
+  .all('*', (c) => {
+    throw notFound(`No SCIM endpoint ${c.req.method} ${new URL(c.req.url).pathname}. Resources are /Users and /Groups; see /ResourceTypes.`)
+  })

@@ -1,0 +1,68 @@
+import { Hono, type Context } from 'hono'
+import { createUser, deleteUser, getUser, listUsers, updateUser } from '../../directory/users'
+import { notFound } from '../../scim/errors'
+import { parseListQuery } from '../../scim/list-query'
+import { applyPatch, parsePatchRequest } from '../../scim/patch'
+import { includesAttribute, parseProjection, project } from '../../scim/projection'
+import { etagOf, renderUser } from '../../scim/render'
+import { parseResource } from '../../scim/resource'
+import { USER_RESOURCE } from '../../scim/schemas/registry'
+import type { UserRecord } from '../../directory/records'
+import { readJson } from '../body'
+import type { AppEnv } from '../context'
+import { scimBaseUrl, scimJson } from '../respond'
+import { listResponse } from './list'
+
+const projectionOf = (c: Context<AppEnv>) => parseProjection(USER_RESOURCE, c.req.query('attributes'), c.req.query('excludedAttributes'))
+
+function respondWith(c: Context<AppEnv>, user: UserRecord, status: 200 | 201 = 200) {
+  const body = project(USER_RESOURCE, renderUser(user, scimBaseUrl(c)), projectionOf(c))
+  const headers: Record<string, string> = { ETag: etagOf(user.version) }
+  if (status === 201) headers.Location = `${scimBaseUrl(c)}/Users/${user.id}`
+  return scimJson(c, body, status, headers)
+}
+
+const missing = (id: string) => notFound(`No user with id "${id}" in this integration.`)
+
+export const userRoutes = new Hono<AppEnv>({ strict: false })
+  .get('/', async (c) => {
+    const q = parseListQuery(c.req.query())
+    const projection = parseProjection(USER_RESOURCE, q.attributes, q.excludedAttributes)
+    const page = await listUsers(c.get('session'), q.filter, q, includesAttribute(projection, 'groups'))
+    const base = scimBaseUrl(c)
+    return scimJson(c, listResponse(page.total, q.startIndex, page.items.map((u) => project(USER_RESOURCE, renderUser(u, base), projection))))
+  })
+  .post('/', async (c) => {
+    const doc = parseResource(USER_RESOURCE, await readJson(c))
+    // A user created without `active` is active (Entra and Okta omit it at times).
+    const user = await createUser(c.get('session'), { ...doc, active: doc.active ?? true })
+    return respondWith(c, user, 201)
+  })
+  .get('/:id', async (c) => {
+    const id = c.req.param('id')
+    const user = await getUser(c.get('session'), id, includesAttribute(projectionOf(c), 'groups'))
+    if (!user) throw missing(id)
+    return respondWith(c, user)
+  })
+  .put('/:id', async (c) => {
+    const doc = parseResource(USER_RESOURCE, await readJson(c))
+    const user = await updateUser(c.get('session'), c.req.param('id'), (current) => {
+      // A PUT that leaves out `active` does not un-archive or archive anyone.
+      const next = { ...doc, active: doc.active ?? current.doc.active ?? true }
+      return JSON.stringify(next) === JSON.stringify(current.doc) ? undefined : next
+    })
+    return respondWith(c, user)
+  })
+  .patch('/:id', async (c) => {
+    const id = c.req.param('id')
+    const operations = parsePatchRequest(await readJson(c))
+    const user = await updateUser(c.get('session'), id, (current) => {
+      const result = applyPatch(current.doc, operations, { rt: USER_RESOURCE, id })
+      return result.modified ? result.doc : undefined
+    })
+    return respondWith(c, user)
+  })
+  .delete('/:id', async (c) => {
+    await deleteUser(c.get('session'), c.req.param('id'))
+    return c.body(null, 204)
+  })

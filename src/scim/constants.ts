@@ -1,0 +1,19 @@
+/** Schema and message URNs (RFC 7643 §8.7, RFC 7644 §3). */
+export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User'
+export const ENTERPRISE_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group'
+export const LIST_RESPONSE_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse'
+export const PATCH_OP_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
+export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error'
+export const SPC_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'
+export const SCHEMA_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Schema'
+export const RESOURCE_TYPE_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:ResourceType'
+
+export const SCIM_MEDIA_TYPE = 'application/scim+json'
+
+/** Page size when a client sends no `count`, and the most we return in one page. */
+export const DEFAULT_PAGE_SIZE = 100
+export const MAX_PAGE_SIZE = 1000
+/** Filters longer or deeper than this are refused with a clear error rather than parsed. */
+export const MAX_FILTER_LENGTH = 4096
+export const MAX_FILTER_DEPTH = 32

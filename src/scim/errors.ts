@@ -1,0 +1,78 @@
+import { ERROR_SCHEMA, SCIM_MEDIA_TYPE } from './constants'
+
+/** RFC 7644 §3.12 Table 9, plus RFC 9865's cursor keywords. */
+export type ScimType =
+  | 'invalidFilter'
+  | 'tooMany'
+  | 'uniqueness'
+  | 'mutability'
+  | 'invalidSyntax'
+  | 'invalidPath'
+  | 'noTarget'
+  | 'invalidValue'
+  | 'invalidVers'
+  | 'sensitive'
+  | 'invalidCursor'
+  | 'expiredCursor'
+  | 'invalidCount'
+
+export interface ScimErrorBody {
+  schemas: [typeof ERROR_SCHEMA]
+  status: string
+  scimType?: ScimType
+  detail: string
+}
+
+/**
+ * The one error type of the service. Every failure, SCIM or admin, renders as RFC 7644 error JSON.
+ * Create it through the factories below so each status/scimType pair is spelled once.
+ */
+export class ScimError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+    readonly scimType?: ScimType,
+    readonly headers: Record<string, string> = {}
+  ) {
+    super(detail)
+    this.name = 'ScimError'
+  }
+
+  toJSON(): ScimErrorBody {
+    return {
+      schemas: [ERROR_SCHEMA],
+      status: String(this.status),
+      ...(this.scimType ? { scimType: this.scimType } : {}),
+      detail: this.detail,
+    }
+  }
+
+  /** Hono's default error handler renders anything with getResponse(), so this holds everywhere. */
+  getResponse(): Response {
+    return new Response(JSON.stringify(this.toJSON()), {
+      status: this.status,
+      headers: { 'Content-Type': SCIM_MEDIA_TYPE, ...this.headers },
+    })
+  }
+}
+
+const bad = (scimType: ScimType) => (detail: string) => new ScimError(400, detail, scimType)
+
+export const invalidFilter = bad('invalidFilter')
+export const invalidSyntax = bad('invalidSyntax')
+export const invalidValue = bad('invalidValue')
+export const invalidPath = bad('invalidPath')
+export const noTarget = bad('noTarget')
+export const mutability = bad('mutability')
+export const tooMany = bad('tooMany')
+export const badRequest = (detail: string) => new ScimError(400, detail)
+export const unauthorized = (detail: string) =>
+  new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="scim"' })
+export const notFound = (detail: string) => new ScimError(404, detail)
+export const uniqueness = (detail: string) => new ScimError(409, detail, 'uniqueness')
+export const conflict = (detail: string) => new ScimError(409, detail)
+export const preconditionFailed = (detail: string) => new ScimError(412, detail)
+export const payloadTooLarge = (detail: string) => new ScimError(413, detail)
+export const unsupportedMediaType = (detail: string) => new ScimError(415, detail)
+export const methodNotAllowed = (detail: string) => new ScimError(405, detail)
+export const internalError = (detail: string) => new ScimError(500, detail)

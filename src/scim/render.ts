@@ -1,0 +1,60 @@
+import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from './constants'
+import type { ScimObject } from './resource'
+
+/** What rendering needs of a stored resource; the directory's records have this shape. */
+export interface Renderable {
+  id: string
+  doc: ScimObject
+  version: number
+  created: string
+  lastModified: string
+}
+
+interface Ref {
+  value: string
+  display?: string
+  type?: 'User' | 'Group'
+}
+
+/** meta.version as a weak ETag (RFC 7644 §3.14). */
+export const etagOf = (version: number) => `W/"${version}"`
+
+function meta(resourceType: 'User' | 'Group', r: Renderable, location: string) {
+  return { resourceType, created: r.created, lastModified: r.lastModified, location, version: etagOf(r.version) }
+}
+
+export function renderUser(r: Renderable & { groups?: Ref[] }, baseUrl: string): ScimObject {
+  const { externalId, ...rest } = r.doc
+  const location = `${baseUrl}/Users/${r.id}`
+  return {
+    schemas: [USER_SCHEMA, ...(rest[ENTERPRISE_USER_SCHEMA] ? [ENTERPRISE_USER_SCHEMA] : [])],
+    id: r.id,
+    ...(externalId !== undefined ? { externalId } : {}),
+    ...rest,
+    ...(r.groups && r.groups.length > 0
+      ? { groups: r.groups.map((g) => ({ value: g.value, $ref: `${baseUrl}/Groups/${g.value}`, display: g.display, type: 'direct' })) }
+      : {}),
+    meta: meta('User', r, location),
+  }
+}
+
+export function renderGroup(r: Renderable & { members?: Ref[] }, baseUrl: string): ScimObject {
+  const { externalId, ...rest } = r.doc
+  return {
+    schemas: [GROUP_SCHEMA],
+    id: r.id,
+    ...(externalId !== undefined ? { externalId } : {}),
+    ...rest,
+    ...(r.members
+      ? {
+          members: r.members.map((m) => ({
+            value: m.value,
+            $ref: `${baseUrl}/${m.type === 'Group' ? 'Groups' : 'Users'}/${m.value}`,
+            ...(m.display !== undefined ? { display: m.display } : {}),
+            type: m.type,
+          })),
+        }
+      : {}),
+    meta: meta('Group', r, `${baseUrl}/Groups/${r.id}`),
+  }
+}
