@@ -145,9 +145,20 @@ function membershipWrites(
         return (['User', 'Group'] as const).flatMap((type) => {
           const table = type === 'User' ? users : groups
           return chunks(ids.filter((id) => found.get(id)?.type === type)).map((part) =>
-            s.db.run(sql`INSERT OR IGNORE INTO ${groupMembers} (group_id, member_id, member_type, integration_id)
-              SELECT ${groupId}, ${table.id}, ${type}, ${table.integrationId} FROM ${table}
-              WHERE ${table.integrationId} = ${s.integrationId} AND ${inArray(table.id, part)} AND ${guard}`)
+            s.db
+              .insert(groupMembers)
+              .select(
+                s.db
+                  .select({
+                    groupId: sql<string>`${groupId}`.as('group_id'),
+                    memberId: table.id,
+                    memberType: sql<'User' | 'Group'>`${type}`.as('member_type'),
+                    integrationId: table.integrationId,
+                  })
+                  .from(table)
+                  .where(and(eq(table.integrationId, s.integrationId), inArray(table.id, part), guard))
+              )
+              .onConflictDoNothing()
           )
         })
       }

@@ -150,9 +150,20 @@ export async function updateUser(
     try {
       const results = await s.write(
         s.db.delete(userEmails).where(and(eq(userEmails.userId, id), guard)),
-        ...emails.map(
-          (e) => s.db.run(sql`INSERT INTO ${userEmails} (user_id, integration_id, position, value_key, type_key)
-            SELECT ${e.userId}, ${e.integrationId}, ${e.position}, ${e.valueKey}, ${e.typeKey} WHERE ${guard}`)
+        // INSERT … SELECT from the user's own row: the version check is the SELECT's WHERE.
+        ...emails.map((e) =>
+          s.db.insert(userEmails).select(
+            s.db
+              .select({
+                userId: users.id,
+                integrationId: users.integrationId,
+                position: sql<number>`${e.position}`.as('position'),
+                valueKey: sql<string>`${e.valueKey}`.as('value_key'),
+                typeKey: sql<string | null>`${e.typeKey}`.as('type_key'),
+              })
+              .from(users)
+              .where(and(eq(users.id, id), eq(users.version, current.version)))
+          )
         ),
         s.db
           .update(users)

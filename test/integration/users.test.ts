@@ -94,6 +94,29 @@ describe('Users', () => {
     expect((await scim.get('/Users?filter=emails.value eq "bjensen@example.com"')).body.totalResults).toBe(0)
   })
 
+  it('moves the email index with the emails on PUT and PATCH', async () => {
+    const { body: u } = await scim.post('/Users', userBody('mail@example.com', { emails: [{ value: 'old@example.com', type: 'work' }] }))
+    await scim.put(`/Users/${u.id}`, userBody('mail@example.com', { emails: [{ value: 'new@example.com', type: 'work' }, { value: 'alt@example.com', type: 'home' }] }))
+    const find = async (filter: string) => (await scim.get(`/Users?filter=${encodeURIComponent(filter)}`)).body.totalResults
+    expect(await find('emails.value eq "old@example.com"')).toBe(0)
+    expect(await find('emails[type eq "work"].value eq "new@example.com"')).toBe(1)
+    expect(await find('emails[type eq "home"].value eq "alt@example.com"')).toBe(1)
+    await scim.patch(`/Users/${u.id}`, [{ op: 'replace', path: 'emails[type eq "work"].value', value: 'newest@example.com' }])
+    expect(await find('emails[type eq "work"].value eq "new@example.com"')).toBe(0)
+    expect(await find('emails[type eq "work"].value eq "newest@example.com"')).toBe(1)
+  })
+
+  it('loses no update when two PATCHes race', async () => {
+    const { body: u } = await scim.post('/Users', userBody('race@example.com'))
+    const results = await Promise.all([
+      scim.patch(`/Users/${u.id}`, [{ op: 'add', path: 'title', value: 'T' }]),
+      scim.patch(`/Users/${u.id}`, [{ op: 'add', path: 'nickName', value: 'N' }]),
+    ])
+    expect(results.map((r) => r.status)).toEqual([200, 200])
+    const after = await scim.get(`/Users/${u.id}`)
+    expect(after.body).toMatchObject({ title: 'T', nickName: 'N', meta: { version: 'W/"3"' } })
+  })
+
   it('keeps "active" when a PUT leaves it out', async () => {
     const { body: u } = await scim.post('/Users', userBody('keep@example.com', { active: false }))
     const res = await scim.put(`/Users/${u.id}`, userBody('keep@example.com', { title: 'x' }))
