@@ -1,7 +1,6 @@
 import { drizzle, type DrizzleD1Database } from 'drizzle-orm/d1'
-import * as schema from './schema'
 
-export type Db = DrizzleD1Database<typeof schema>
+export type Db = DrizzleD1Database
 
 /** D1's own cost figures for one request, summed from every statement's `meta`. */
 export interface D1Cost {
@@ -37,7 +36,9 @@ export function meteredD1(d1: D1Database, cost: D1Cost): D1Database {
   })
 }
 
-export const createDb = (d1: D1Database): Db => drizzle(d1, { schema })
+// No relational-query schema: it would be rebuilt on every request (the metered binding is
+// per request) and nothing here uses db.query.
+export const createDb = (d1: D1Database): Db => drizzle(d1)
 
 /** Case-folded form of a case-insensitive value, as kept in `*_key` columns and compared in filters. */
 export const foldKey = (s: string) => s.normalize('NFC').toLowerCase()

@@ -1,6 +1,4 @@
 import { and, asc, count, eq, inArray, sql, type SQL } from 'drizzle-orm'
-import type { BatchItem } from 'drizzle-orm/batch'
-import { alias } from 'drizzle-orm/sqlite-core'
 import { conflict, invalidValue, notFound, uniqueness } from '../scim/errors'
 import type { Filter } from '../scim/filter/ast'
 import type { CollectionChange } from '../scim/patch'
@@ -8,11 +6,9 @@ import type { ScimObject } from '../scim/resource'
 import { GROUP_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import { compileFilter, type FilterTarget } from './filter-sql'
-import { groupBy, toStored, WRITE_ATTEMPTS, type GroupRecord, type Page, type PageRequest, type Reference } from './records'
+import { groupBy, toStored, totalFromPage, WRITE_ATTEMPTS, type GroupRecord, type Page, type PageRequest, type Reference } from './records'
 import { groupMembers, groups, users, type GroupRow } from './schema'
-import type { DirectorySession } from './session'
-
-const memberGroup = alias(groups, 'member_group')
+import { columnList, type DirectorySession, type Statement } from './session'
 
 const groupFilterTarget = (): FilterTarget => ({
   rt: GROUP_RESOURCE,
@@ -42,25 +38,21 @@ function columnsOf(doc: ScimObject) {
   }
 }
 
-const byId = (s: DirectorySession, id: string) => and(eq(groups.integrationId, s.integrationId), eq(groups.id, id))
+const inIntegration = (s: DirectorySession) => sql`${groups.integrationId} = ${s.integrationId}`
+const byId = (s: DirectorySession, id: string) => sql`${inIntegration(s)} AND ${groups.id} = ${id}`
 const nameTaken = (name: string) => uniqueness(`A group with displayName "${name}" already exists in this integration.`)
 
-function membersOfQuery(s: DirectorySession, groupIds: SQL) {
-  return s.db
-    .select({
-      owner: groupMembers.groupId,
-      value: groupMembers.memberId,
-      type: groupMembers.memberType,
-      display: sql<string | null>`coalesce(${users.displayName}, ${users.userName}, ${memberGroup.displayName})`,
-    })
-    .from(groupMembers)
-    .leftJoin(users, eq(users.id, groupMembers.memberId))
-    .leftJoin(memberGroup, eq(memberGroup.id, groupMembers.memberId))
-    .where(sql`${groupMembers.groupId} IN ${groupIds}`)
-    .orderBy(asc(groupMembers.groupId), asc(groupMembers.memberId))
-}
+const GROUP_COLUMNS = columnList(groups)
 
-const toReference = (r: { value: string; type: 'User' | 'Group'; display: string | null }): Reference => ({
+type MemberRow = { owner: string; value: string; type: 'User' | 'Group'; display: string | null }
+
+/** Members of the groups `groupIds` selects, with display names, in a stable order. */
+const membersOf = (groupIds: SQL) => sql`SELECT gm.group_id AS owner, gm.member_id AS value, gm.member_type AS type,
+    coalesce(u.display_name, u.user_name, mg.display_name) AS display
+  FROM group_members AS gm LEFT JOIN users AS u ON u.id = gm.member_id LEFT JOIN groups AS mg ON mg.id = gm.member_id
+  WHERE gm.group_id IN ${groupIds} ORDER BY gm.group_id, gm.member_id`
+
+const toReference = (r: MemberRow): Reference => ({
   value: r.value,
   type: r.type,
   ...(r.display !== null ? { display: r.display } : {}),
@@ -68,13 +60,9 @@ const toReference = (r: { value: string; type: 'User' | 'Group'; display: string
 
 /** One group; its members only when asked for, so `excludedAttributes=members` stays O(1). */
 export async function getGroup(s: DirectorySession, id: string, withMembers: boolean): Promise<GroupRecord | undefined> {
-  const row = s.db.select().from(groups).where(byId(s, id))
-  if (!withMembers) {
-    const [rows] = await s.read(row)
-    return rows[0] && toStored(rows[0])
-  }
-  const [rows, members] = await s.read(row, membersOfQuery(s, sql`(${id})`))
-  return rows[0] && { ...toStored(rows[0]), members: members.map(toReference) }
+  const row = sql`SELECT ${GROUP_COLUMNS} FROM ${groups} WHERE ${byId(s, id)}`
+  const [rows, members] = await s.read<GroupRow & MemberRow>(row, ...(withMembers ? [membersOf(sql`(${id})`)] : []))
+  return rows![0] && { ...toStored(rows![0]), ...(members ? { members: members.map(toReference) } : {}) }
 }
 
 export async function listGroups(
@@ -83,33 +71,26 @@ export async function listGroups(
   page: PageRequest,
   withMembers: boolean
 ): Promise<Page<GroupRecord>> {
-  const where = and(eq(groups.integrationId, s.integrationId), filter ? compileFilter(filter, groupFilterTarget()) : undefined)
-  const rowsQuery = s.db.select().from(groups).where(where).orderBy(asc(groups.id)).limit(page.count).offset(page.startIndex - 1)
-  const pageIds = s.db.select({ id: groups.id }).from(groups).where(where).orderBy(asc(groups.id)).limit(page.count).offset(page.startIndex - 1)
-  const totalQuery = filter ? s.db.select({ n: count() }).from(groups).where(where) : undefined
-  const membersQuery = withMembers ? membersOfQuery(s, sql`(${pageIds})`) : undefined
-  const [rows, ...rest] = (await s.read(rowsQuery, ...[totalQuery, membersQuery].filter((q) => q !== undefined))) as [
-    GroupRow[],
-    ...unknown[],
-  ]
-  const total = totalQuery ? ((rest.shift() as { n: number }[])[0]?.n ?? 0) : s.counters!.groupCount
-  const byGroup = membersQuery
-    ? groupBy(rest.shift() as { owner: string; value: string; type: 'User' | 'Group'; display: string | null }[], toReference)
-    : undefined
-  return { total, items: rows.map((r) => ({ ...toStored(r), ...(byGroup ? { members: byGroup.get(r.id) ?? [] } : {}) })) }
+  const where = filter ? sql`${inIntegration(s)} AND ${compileFilter(filter, groupFilterTarget())}` : inIntegration(s)
+  const tail = sql`ORDER BY ${groups.id} LIMIT ${page.count} OFFSET ${page.startIndex - 1}`
+  const [rows, members] = await s.read<GroupRow & MemberRow>(
+    sql`SELECT ${GROUP_COLUMNS} FROM ${groups} WHERE ${where} ${tail}`,
+    ...(withMembers ? [membersOf(sql`(SELECT ${groups.id} FROM ${groups} WHERE ${where} ${tail})`)] : [])
+  )
+  const total = !filter
+    ? s.counters!.groupCount
+    : (totalFromPage(page, rows!.length) ?? (await s.read<{ n: number }>(sql`SELECT count(*) AS n FROM ${groups} WHERE ${where}`))[0]![0]!.n)
+  const byGroup = members ? groupBy(members, toReference) : undefined
+  return { total, items: rows!.map((r) => ({ ...toStored(r), ...(byGroup ? { members: byGroup.get(r.id) ?? [] } : {}) })) }
 }
 
 /** Statements that find which of `ids` exist in this integration, as users or groups, with display names. */
 function lookupMembers(s: DirectorySession, ids: string[]) {
   return chunks(ids).flatMap((part) => [
-    s.db
-      .select({ value: users.id, type: sql<'User'>`'User'`, display: sql<string | null>`coalesce(${users.displayName}, ${users.userName})` })
-      .from(users)
-      .where(and(eq(users.integrationId, s.integrationId), inArray(users.id, part))),
-    s.db
-      .select({ value: groups.id, type: sql<'Group'>`'Group'`, display: groups.displayName })
-      .from(groups)
-      .where(and(eq(groups.integrationId, s.integrationId), inArray(groups.id, part))),
+    sql`SELECT ${users.id} AS value, 'User' AS type, coalesce(${users.displayName}, ${users.userName}) AS display
+      FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.id, part)}`,
+    sql`SELECT ${groups.id} AS value, 'Group' AS type, ${groups.displayName} AS display
+      FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId} AND ${inArray(groups.id, part)}`,
   ])
 }
 
@@ -131,8 +112,8 @@ function membershipWrites(
   changes: CollectionChange[],
   found: Map<string, Reference>,
   guard: SQL
-): BatchItem<'sqlite'>[] {
-  return changes.flatMap((change): BatchItem<'sqlite'>[] => {
+): Statement[] {
+  return changes.flatMap((change): Statement[] => {
     switch (change.kind) {
       case 'clear':
         return [s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, groupId), guard))]
@@ -167,9 +148,9 @@ function membershipWrites(
 }
 
 /** The results of lookupMembers as a map from id to reference. */
-function foundMembers(results: unknown[]) {
+function foundMembers(results: unknown[][]) {
   const found = new Map<string, Reference>()
-  for (const rows of results as { value: string; type: 'User' | 'Group'; display: string | null }[][])
+  for (const rows of results as MemberRow[][])
     for (const r of rows) found.set(r.value, toReference(r))
   return found
 }
@@ -180,10 +161,10 @@ export async function createGroup(s: DirectorySession, doc: ScimObject, members:
   const ids = [...new Set(members.map((m) => m.value as string))]
   const lookups = lookupMembers(s, ids)
   const [existing, ...looked] = await s.read(
-    s.db.select({ id: groups.id }).from(groups).where(and(eq(groups.integrationId, s.integrationId), eq(groups.displayNameKey, cols.displayNameKey))),
+    sql`SELECT ${groups.id} FROM ${groups} WHERE ${inIntegration(s)} AND ${groups.displayNameKey} = ${cols.displayNameKey}`,
     ...lookups
   )
-  if (existing.length > 0) throw nameTaken(cols.displayName)
+  if (existing!.length > 0) throw nameTaken(cols.displayName)
   const found = foundMembers(looked)
   const id = crypto.randomUUID()
   checkMembers(id, ids, found)
@@ -227,19 +208,24 @@ export async function updateGroup(
     checkMembers(id, ids, found)
     const cols = columnsOf(update.doc)
     const now = nowIso()
-    const guard = sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${current.version})`
+    // Member adds and removes commute (INSERT OR IGNORE, DELETE), so a change to members alone needs
+    // no version guard and never conflicts with another one: IdPs send membership PATCHes to a group
+    // in parallel. A change to the document itself is guarded by the version it was computed from.
+    const docChanged = JSON.stringify(update.doc) !== JSON.stringify(current.doc)
+    const guard = docChanged ? sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${current.version})` : sql`1`
     try {
       const results = await s.write(
         ...membershipWrites(s, id, update.changes, found, guard),
         s.db
           .update(groups)
-          .set({ ...cols, version: current.version + 1, updatedAt: now })
-          .where(and(byId(s, id), eq(groups.version, current.version)))
-          .returning({ version: groups.version })
+          // Membership alone: leave the document columns alone, a concurrent rename may have changed them.
+          .set({ ...(docChanged ? cols : {}), version: sql`${groups.version} + 1`, updatedAt: now })
+          .where(and(byId(s, id), docChanged ? eq(groups.version, current.version) : undefined))
+          .returning({ version: groups.version, data: groups.data })
       )
-      const bumped = results[results.length - 1] as unknown as { version: number }[]
-      if (bumped.length === 1)
-        return { record: { id, doc: update.doc, version: current.version + 1, created: current.created, lastModified: now }, changed: true }
+      const [row] = results[results.length - 1] as unknown as { version: number; data: string }[]
+      const bumped = row && { version: row.version, doc: JSON.parse(row.data) as ScimObject }
+      if (bumped) return { record: { id, doc: bumped.doc, version: bumped.version, created: current.created, lastModified: now }, changed: true }
     } catch (e) {
       if (isUniqueViolation(e)) throw nameTaken(cols.displayName)
       throw e
@@ -250,8 +236,8 @@ export async function updateGroup(
 
 /** Deletes a group and every membership it is part of, either side. */
 export async function deleteGroup(s: DirectorySession, id: string): Promise<void> {
-  const [found] = await s.read(s.db.select({ id: groups.id }).from(groups).where(byId(s, id)))
-  if (found.length === 0) throw notFound(`No group with id "${id}" in this integration.`)
+  const [found] = await s.read(sql`SELECT ${groups.id} FROM ${groups} WHERE ${byId(s, id)}`)
+  if (found!.length === 0) throw notFound(`No group with id "${id}" in this integration.`)
   await s.write(
     s.db.delete(groupMembers).where(eq(groupMembers.groupId, id)),
     s.db.delete(groupMembers).where(and(eq(groupMembers.memberId, id), eq(groupMembers.integrationId, s.integrationId))),

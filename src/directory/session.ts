@@ -1,8 +1,7 @@
-import { eq } from 'drizzle-orm'
-import type { BatchItem } from 'drizzle-orm/batch'
+import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm'
+import { SQLiteSyncDialect, type SQLiteTable } from 'drizzle-orm/sqlite-core'
 import { notFound, unauthorized } from '../scim/errors'
 import type { Db } from './db'
-import { integrations } from './schema'
 
 /** Who is asking: an integration, and for SCIM callers the token id their bearer token resolved to. */
 export interface Caller {
@@ -13,16 +12,41 @@ export interface Caller {
 
 export type Counters = { activeUsers: number; archivedUsers: number; groupCount: number }
 
+/** Anything drizzle can render to SQL: a `sql` template or a query builder (insert/update/delete). */
+export type Statement = SQL | { toSQL(): { sql: string; params: unknown[] } }
+
+const dialect = new SQLiteSyncDialect()
+
+/*
+ * Reads are `sql` templates and writes are drizzle builders; both run here as raw D1 batches. Drizzle's
+ * select builder spends ~75 µs generating SQL for a full row, which on a warm isolate is a fifth of a
+ * lookup; a template with the column list below costs ~4 µs (see `npm run bench`).
+ */
+
+/** `"users"."user_name" AS "userName", …`: a table's columns under their TypeScript names, built once. */
+export function columnList(table: SQLiteTable, alias = getTableName(table)): SQL {
+  const columns = Object.entries(getTableColumns(table)).map(([key, column]) => `"${alias}"."${column.name}" AS "${key}"`)
+  return sql.raw(columns.join(', '))
+}
+
+function prepare(d1: D1Database, statement: Statement): D1PreparedStatement {
+  const query = 'toSQL' in statement ? statement.toSQL() : dialect.sqlToQuery(statement)
+  return d1.prepare(query.sql).bind(...query.params)
+}
+
 /**
- * The directory as one caller sees it. Its first batch also reads the integration's row, which
- * makes D1 the authoritative token check (a rotated or deleted integration's token fails here even
- * where KV still resolves it) without a round trip of its own.
+ * The directory as one caller sees it. Its first read also reads the integration's row, which makes
+ * D1 the authoritative token check (a rotated or deleted integration's token fails here even where KV
+ * still resolves it) without a round trip of its own.
  */
 export class DirectorySession {
   private verified = false
   counters?: Counters
 
   constructor(
+    /** The (metered) D1 binding statements run on. */
+    readonly d1: D1Database,
+    /** Drizzle, used here only to build write statements. */
     readonly db: Db,
     readonly caller: Caller
   ) {}
@@ -31,35 +55,30 @@ export class DirectorySession {
     return this.caller.integrationId
   }
 
-  /** Runs statements as one D1 batch (one transaction), after the caller check that makes up the first statement. */
-  async read<T extends BatchItem<'sqlite'>[]>(...queries: T): Promise<{ [K in keyof T]: Awaited<T[K]> }> {
-    const check = this.db
-      .select({
-        tokenId: integrations.currentTokenId,
-        activeUsers: integrations.activeUsers,
-        archivedUsers: integrations.archivedUsers,
-        groupCount: integrations.groupCount,
-      })
-      .from(integrations)
-      .where(eq(integrations.id, this.caller.integrationId))
-    const results = (await this.db.batch([check, ...queries] as unknown as [BatchItem<'sqlite'>])) as unknown[]
-    const row = (results[0] as (Counters & { tokenId: string | null })[])[0]
+  /** Runs read statements as one D1 batch after the caller check; returns each statement's rows. */
+  async read<T = Record<string, unknown>>(...statements: Statement[]): Promise<T[][]> {
+    const check = sql`SELECT current_token_id AS tokenId, active_users AS activeUsers, archived_users AS archivedUsers,
+      group_count AS groupCount FROM integrations WHERE id = ${this.caller.integrationId}`
+    const results = await this.d1.batch([check, ...statements].map((s) => prepare(this.d1, s)))
+    const row = results[0]!.results[0] as (Counters & { tokenId: string | null }) | undefined
     const scim = this.caller.tokenId !== undefined
     if (!row && !scim) throw notFound(`No integration with id "${this.caller.integrationId}".`)
     if (!row || (scim && row.tokenId !== this.caller.tokenId))
       throw unauthorized('The bearer token is no longer valid: it was rotated or its integration was deleted.')
     this.verified = true
     this.counters = { activeUsers: row.activeUsers, archivedUsers: row.archivedUsers, groupCount: row.groupCount }
-    return results.slice(1) as { [K in keyof T]: Awaited<T[K]> }
+    return results.slice(1).map((r) => r.results as T[])
   }
 
   /**
-   * Runs writes as one D1 batch: atomic, since D1 has no interactive transactions. Only after a
-   * read has verified the caller, so no write can happen on behalf of a revoked token.
+   * Runs writes as one D1 batch: atomic, since D1 has no interactive transactions. Only after a read
+   * has verified the caller, so no write can happen on behalf of a revoked token. Returns each
+   * statement's rows (its RETURNING clause, if any).
    */
-  async write<T extends BatchItem<'sqlite'>[]>(...queries: T): Promise<{ [K in keyof T]: Awaited<T[K]> }> {
+  async write(...statements: Statement[]): Promise<Record<string, unknown>[][]> {
     if (!this.verified) throw new Error('DirectorySession.write before the caller was verified by a read')
-    if (queries.length === 0) return [] as unknown as { [K in keyof T]: Awaited<T[K]> }
-    return (await this.db.batch(queries as unknown as [BatchItem<'sqlite'>])) as unknown as { [K in keyof T]: Awaited<T[K]> }
+    if (statements.length === 0) return []
+    const results = await this.d1.batch(statements.map((s) => prepare(this.d1, s)))
+    return results.map((r) => r.results as Record<string, unknown>[])
   }
 }

@@ -1,13 +1,13 @@
-import { and, asc, count, eq, sql, type SQL } from 'drizzle-orm'
+import { and, eq, sql, type SQL } from 'drizzle-orm'
 import { conflict, notFound, uniqueness } from '../scim/errors'
 import type { Filter } from '../scim/filter/ast'
 import { isObject, type ScimObject } from '../scim/resource'
 import { USER_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import { compileFilter, type FilterTarget } from './filter-sql'
-import { groupBy, toStored, WRITE_ATTEMPTS, type Page, type PageRequest, type UserRecord } from './records'
-import { groupMembers, groups, userEmails, users, type UserRow } from './schema'
-import type { DirectorySession } from './session'
+import { toStored, totalFromPage, WRITE_ATTEMPTS, type Page, type PageRequest, type Reference, type UserRecord } from './records'
+import { groupMembers, userEmails, users, type UserRow } from './schema'
+import { columnList, type DirectorySession } from './session'
 
 const userFilterTarget = (integrationId: string): FilterTarget => ({
   rt: USER_RESOURCE,
@@ -56,61 +56,59 @@ function emailRows(integrationId: string, userId: string, doc: ScimObject) {
   )
 }
 
-function groupsOfQuery(s: DirectorySession, memberIds: SQL) {
-  return s.db
-    .select({ owner: groupMembers.memberId, value: groups.id, display: groups.displayName })
-    .from(groupMembers)
-    .innerJoin(groups, eq(groups.id, groupMembers.groupId))
-    .where(sql`${groupMembers.memberId} IN ${memberIds}`)
-    .orderBy(asc(groups.id))
-}
+const USER_COLUMNS = columnList(users)
 
-const byId = (s: DirectorySession, id: string) => and(eq(users.integrationId, s.integrationId), eq(users.id, id))
+/**
+ * A user's groups as a JSON array, read in the same statement as the user (a correlated subquery on
+ * the membership index), so a user with its groups, or a page of them, is one statement.
+ */
+const GROUPS_JSON = sql.raw(`(SELECT json_group_array(json_object('value', g.id, 'display', g.display_name)) FROM (
+  SELECT gr.id, gr.display_name FROM group_members AS gm JOIN groups AS gr ON gr.id = gm.group_id
+  WHERE gm.member_id = "users"."id" ORDER BY gr.id) AS g)`)
+
+type UserSelectRow = UserRow & { groups: string | null }
+
+const selectUsers = (withGroups: boolean, where: SQL, tail: SQL = sql``) =>
+  sql`SELECT ${USER_COLUMNS}, ${withGroups ? GROUPS_JSON : sql`NULL`} AS "groups" FROM ${users} WHERE ${where} ${tail}`
+
+const toUserRecord = (row: UserSelectRow): UserRecord => ({
+  ...toStored(row),
+  ...(row.groups !== null ? { groups: JSON.parse(row.groups) as Reference[] } : {}),
+})
+
+const inIntegration = (s: DirectorySession) => sql`${users.integrationId} = ${s.integrationId}`
+const byId = (s: DirectorySession, id: string) => sql`${inIntegration(s)} AND ${users.id} = ${id}`
 const userNameTaken = (userName: string) => uniqueness(`A user with userName "${userName}" already exists in this integration.`)
 
-/** One user, with its groups when asked for: a single D1 round trip. */
+/** One user, with its groups when asked for: one statement after the caller check, one round trip. */
 export async function getUser(s: DirectorySession, id: string, withGroups: boolean): Promise<UserRecord | undefined> {
-  const row = s.db.select().from(users).where(byId(s, id))
-  if (!withGroups) {
-    const [rows] = await s.read(row)
-    return rows[0] && toStored(rows[0])
-  }
-  const [rows, memberships] = await s.read(row, groupsOfQuery(s, sql`(${id})`))
-  return rows[0] && { ...toStored(rows[0]), groups: memberships.map(({ value, display }) => ({ value, display })) }
+  const [rows] = await s.read<UserSelectRow>(selectUsers(withGroups, byId(s, id)))
+  return rows![0] && toUserRecord(rows![0])
 }
 
-/** A page of users in a stable order (by id), with totalResults, in one D1 round trip. */
+/** A page of users in a stable order (by id), with totalResults: usually one D1 round trip. */
 export async function listUsers(
   s: DirectorySession,
   filter: Filter | undefined,
   page: PageRequest,
   withGroups: boolean
 ): Promise<Page<UserRecord>> {
-  const where = and(eq(users.integrationId, s.integrationId), filter ? compileFilter(filter, userFilterTarget(s.integrationId)) : undefined)
-  const pageIds = s.db.select({ id: users.id }).from(users).where(where).orderBy(asc(users.id)).limit(page.count).offset(page.startIndex - 1)
-  const rowsQuery = s.db.select().from(users).where(where).orderBy(asc(users.id)).limit(page.count).offset(page.startIndex - 1)
-  const totalQuery = filter ? s.db.select({ n: count() }).from(users).where(where) : undefined
-  const groupsQuery = withGroups ? groupsOfQuery(s, sql`(${pageIds})`) : undefined
-  const [rows, ...rest] = (await s.read(rowsQuery, ...[totalQuery, groupsQuery].filter((q) => q !== undefined))) as [
-    UserRow[],
-    ...unknown[],
-  ]
+  const where = filter ? sql`${inIntegration(s)} AND ${compileFilter(filter, userFilterTarget(s.integrationId))}` : inIntegration(s)
+  const [rows] = await s.read<UserSelectRow>(
+    selectUsers(withGroups, where, sql`ORDER BY ${users.id} LIMIT ${page.count} OFFSET ${page.startIndex - 1}`)
+  )
   // Unfiltered totals come from the trigger-maintained counters read with the caller check.
-  const total = totalQuery ? ((rest.shift() as { n: number }[])[0]?.n ?? 0) : s.counters!.activeUsers + s.counters!.archivedUsers
-  const byUser = groupsQuery ? groupBy(rest.shift() as { owner: string; value: string; display: string }[], ({ value, display }) => ({ value, display })) : undefined
-  return {
-    total,
-    items: rows.map((r) => ({ ...toStored(r), ...(byUser ? { groups: byUser.get(r.id) ?? [] } : {}) })),
-  }
+  const total = !filter
+    ? s.counters!.activeUsers + s.counters!.archivedUsers
+    : (totalFromPage(page, rows!.length) ?? (await s.read<{ n: number }>(sql`SELECT count(*) AS n FROM ${users} WHERE ${where}`))[0]![0]!.n)
+  return { total, items: rows!.map(toUserRecord) }
 }
 
 /** Creates a user. `doc` has been validated by the SCIM layer; userName is unique per integration. */
 export async function createUser(s: DirectorySession, doc: ScimObject): Promise<UserRecord> {
   const cols = columnsOf(doc)
-  const [existing] = await s.read(
-    s.db.select({ id: users.id }).from(users).where(and(eq(users.integrationId, s.integrationId), eq(users.userNameKey, cols.userNameKey)))
-  )
-  if (existing.length > 0) throw userNameTaken(cols.userName)
+  const [existing] = await s.read(sql`SELECT ${users.id} FROM ${users} WHERE ${inIntegration(s)} AND ${users.userNameKey} = ${cols.userNameKey}`)
+  if (existing!.length > 0) throw userNameTaken(cols.userName)
   const id = crypto.randomUUID()
   const now = nowIso()
   const emails = emailRows(s.integrationId, id, doc)
@@ -143,15 +141,14 @@ export async function updateUser(
     if (!doc) return current
     const cols = columnsOf(doc)
     const now = nowIso()
+    const sameVersion = and(eq(users.id, id), eq(users.version, current.version))
     // Statements guarded by the version read above run first; the version bump runs last and
     // reports whether the guard held. One batch is one transaction, so nobody writes in between.
-    const guard = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${id} AND ${users.version} = ${current.version})`
-    const emails = emailRows(s.integrationId, id, doc)
     try {
       const results = await s.write(
-        s.db.delete(userEmails).where(and(eq(userEmails.userId, id), guard)),
+        s.db.delete(userEmails).where(and(eq(userEmails.userId, id), sql`EXISTS (SELECT 1 FROM ${users} WHERE ${sameVersion})`)),
         // INSERT … SELECT from the user's own row: the version check is the SELECT's WHERE.
-        ...emails.map((e) =>
+        ...emailRows(s.integrationId, id, doc).map((e) =>
           s.db.insert(userEmails).select(
             s.db
               .select({
@@ -162,17 +159,17 @@ export async function updateUser(
                 typeKey: sql<string | null>`${e.typeKey}`.as('type_key'),
               })
               .from(users)
-              .where(and(eq(users.id, id), eq(users.version, current.version)))
+              .where(sameVersion)
           )
         ),
         s.db
           .update(users)
           .set({ ...cols, version: current.version + 1, updatedAt: now })
-          .where(and(byId(s, id), eq(users.version, current.version)))
+          .where(and(eq(users.integrationId, s.integrationId), sameVersion))
           .returning({ version: users.version })
       )
-      const bumped = results[results.length - 1] as { version: number }[]
-      if (bumped.length === 1) return { id, doc, version: current.version + 1, created: current.created, lastModified: now, groups: current.groups }
+      if (results[results.length - 1]!.length === 1)
+        return { id, doc, version: current.version + 1, created: current.created, lastModified: now, groups: current.groups }
     } catch (e) {
       if (isUniqueViolation(e)) throw userNameTaken(cols.userName)
       throw e
@@ -183,11 +180,11 @@ export async function updateUser(
 
 /** Deletes a user, its email index rows and its group memberships, in one transaction. */
 export async function deleteUser(s: DirectorySession, id: string): Promise<void> {
-  const [found] = await s.read(s.db.select({ id: users.id }).from(users).where(byId(s, id)))
-  if (found.length === 0) throw notFound(`No user with id "${id}" in this integration.`)
+  const [found] = await s.read(sql`SELECT ${users.id} FROM ${users} WHERE ${byId(s, id)}`)
+  if (found!.length === 0) throw notFound(`No user with id "${id}" in this integration.`)
   await s.write(
     s.db.delete(userEmails).where(eq(userEmails.userId, id)),
     s.db.delete(groupMembers).where(and(eq(groupMembers.memberId, id), eq(groupMembers.integrationId, s.integrationId))),
-    s.db.delete(users).where(byId(s, id))
+    s.db.delete(users).where(and(eq(users.integrationId, s.integrationId), eq(users.id, id)))
   )
 }

@@ -4,6 +4,8 @@ import type { DirectorySession } from '../directory/session'
 export interface AppVariables {
   /** D1 rows read/written by this request, summed by the metered binding. */
   cost: D1Cost
+  /** The D1 binding, metered. */
+  d1: D1Database
   /** Drizzle over the metered D1 binding. */
   db: Db
   /** The directory as the authenticated SCIM caller sees it (set by scimAuth). */

@@ -7,7 +7,9 @@ export const metering = () =>
   createMiddleware<AppEnv>(async function metering(c, next) {
     const cost = newCost()
     c.set('cost', cost)
-    c.set('db', createDb(meteredD1(c.env.DB, cost)))
+    const d1 = meteredD1(c.env.DB, cost)
+    c.set('d1', d1)
+    c.set('db', createDb(d1))
     await next()
     c.res.headers.set('X-D1-Queries', String(cost.queries))
     c.res.headers.set('X-D1-Rows-Read', String(cost.rowsRead))

@@ -149,3 +149,14 @@ describe('Groups', () => {
     expect((await scim.get(`/Groups?filter=members.value eq "${alice}"`)).body.totalResults).toBe(1)
   })
 })
+
+describe('Groups under concurrent membership changes', () => {
+  it('applies every member add when several PATCHes hit one group at once', async () => {
+    const users: string[] = []
+    for (let i = 0; i < 8; i++) users.push((await scim.post('/Users', userBody(`c${i}@example.com`))).body.id)
+    const { body: g } = await scim.post('/Groups', { displayName: 'Concurrent' })
+    const results = await Promise.all(users.map((id) => scim.patch(`/Groups/${g.id}`, [{ op: 'add', path: 'members', value: [{ value: id }] }])))
+    expect(results.map((r) => r.status)).toEqual(users.map(() => 204))
+    expect(await memberIds(g.id)).toEqual([...users].sort())
+  })
+})

@@ -225,6 +225,14 @@ describe('Users: list and filter', () => {
     expect(res.body.itemsPerPage).toBe(expected)
   })
 
+  it('counts totalResults for a filter across pages', async () => {
+    const f = encodeURIComponent('userName sw "USER"')
+    expect((await scim.get(`/Users?filter=${f}&count=2`)).body).toMatchObject({ totalResults: 5, itemsPerPage: 2 })
+    expect((await scim.get(`/Users?filter=${f}&startIndex=5&count=2`)).body).toMatchObject({ totalResults: 5, itemsPerPage: 1 })
+    expect((await scim.get(`/Users?filter=${f}&startIndex=9`)).body).toMatchObject({ totalResults: 5, itemsPerPage: 0 })
+    expect((await scim.get(`/Users?filter=${f}&count=0`)).body).toMatchObject({ totalResults: 5, itemsPerPage: 0 })
+  })
+
   it('filters by id', async () => {
     const res = await scim.get(`/Users?filter=id eq "${ids[2]}"`)
     expect(res.body.Resources.map((r: { id: string }) => r.id)).toEqual([ids[2]])

@@ -1,0 +1,18 @@
+// Bench-only Worker entry: the production app plus a baseline route doing exactly one raw D1
+// point query, so both are measured in the same process, over the same loopback, by the same
+// load generator. Never deployed (wrangler.toml's main is src/index.ts).
+import worker from '../src/index'
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url)
+    if (url.pathname.startsWith('/__baseline/')) {
+      const id = url.pathname.slice('/__baseline/'.length)
+      const result = await env.DB.prepare('SELECT id, data FROM users WHERE id = ?').bind(id).all()
+      return new Response(JSON.stringify(result.results[0] ?? null), {
+        headers: { 'content-type': 'application/json', 'x-d1-rows-read': String(result.meta.rows_read) },
+      })
+    }
+    return worker.fetch(request, env, ctx)
+  },
+} satisfies ExportedHandler<Env>

@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// `npm run bench`: the Worker hosted through Miniflare's API (no wrangler dev proxy), a local D1
+// with 100,000 users, and autocannon against loopback. Prints req/s, p50/p99 latency and D1 rows
+// read/written for each SCIM request type, beside a baseline route that does one raw D1 point
+// query. The ratio SCIM ÷ baseline is the figure that counts; absolute numbers vary by machine.
+import autocannon from 'autocannon'
+import { build } from 'esbuild'
+import { Miniflare } from 'miniflare'
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const work = join(root, '.bench')
+const USERS = Number(process.env.BENCH_USERS ?? 100_000)
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8)
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5)
+const RUNS = Number(process.env.BENCH_RUNS ?? 3)
+const ADMIN_TOKEN = 'bench-admin-token'
+const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
+
+rmSync(work, { recursive: true, force: true })
+mkdirSync(work, { recursive: true })
+
+await build({
+  entryPoints: [join(root, 'scripts', 'bench-worker.ts')],
+  outfile: join(work, 'worker.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'neutral',
+  target: 'es2022',
+  conditions: ['workerd', 'worker', 'browser'],
+  mainFields: ['module', 'main'],
+  logLevel: 'warning',
+})
+
+const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, 'wrangler.toml'), 'utf8'))[1]
+const mf = new Miniflare({
+  modules: true,
+  scriptPath: join(work, 'worker.js'),
+  compatibilityDate,
+  d1Databases: { DB: 'bench' },
+  kvNamespaces: ['TOKENS'],
+  bindings: { ADMIN_TOKEN, MAX_BODY_BYTES: '1048576' },
+  host: '127.0.0.1',
+  port: 0,
+})
+const base = (await mf.ready).toString().replace(/\/$/, '')
+const db = await mf.getD1Database('DB')
+
+// Migrations, statement by statement (the files are split by drizzle-kit's breakpoints).
+for (const file of readdirSync(join(root, 'migrations')).filter((f) => f.endsWith('.sql')).sort()) {
+  const statements = readFileSync(join(root, 'migrations', file), 'utf8')
+    .split('--> statement-breakpoint')
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter(Boolean)
+  await db.batch(statements.map((s) => db.prepare(s)))
+}
+
+async function call(method, path, { token, body } = {}) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/scim+json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  })
+  const text = await res.text()
+  return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined }
+}
+
+const integration = await call('POST', '/api/v1/integrations', { token: ADMIN_TOKEN, body: { kind: 'scim', name: 'Bench' } })
+const { id: integrationId, token } = integration.body
+
+// 100,000 users (and their email index rows) generated inside SQLite in two statements.
+const seedStart = Date.now()
+const idExpr = `printf('%08x-0000-4000-8000-%012x', n, n)`
+await db.batch([
+  db.prepare(
+    `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
+     INSERT INTO users (id, integration_id, user_name, user_name_key, external_id, display_name, active, data, version, created_at, updated_at)
+     SELECT ${idExpr}, ?2, 'user' || n || '@bench.example', 'user' || n || '@bench.example', 'ext-' || n, 'User ' || n, 1,
+            json_object('userName', 'user' || n || '@bench.example', 'externalId', 'ext-' || n, 'displayName', 'User ' || n,
+                        'active', json('true'), 'emails', json_array(json_object('value', 'user' || n || '@bench.example', 'type', 'work', 'primary', json('true')))),
+            1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
+     FROM seq`
+  ).bind(USERS, integrationId),
+  db.prepare(
+    `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
+     INSERT INTO user_emails (user_id, integration_id, position, value_key, type_key)
+     SELECT ${idExpr}, ?2, 0, 'user' || n || '@bench.example', 'work' FROM seq`
+  ).bind(USERS, integrationId),
+])
+const seedSeconds = (Date.now() - seedStart) / 1000
+const idOf = (n) => `${n.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`
+
+const group = await call('POST', '/scim/v2/Groups', { token, body: { displayName: 'Bench group' } })
+const groupId = group.body.id
+
+let created = 0
+let added = 0
+const auth = { authorization: `Bearer ${token}` }
+const json = { ...auth, 'content-type': 'application/scim+json' }
+const userId = idOf(Math.ceil(USERS / 2))
+
+const scenarios = [
+  { name: 'baseline: one raw D1 point query', method: 'GET', path: `/__baseline/${userId}`, headers: {} },
+  { name: 'GET /Users/:id', method: 'GET', path: `/scim/v2/Users/${userId}`, headers: auth },
+  {
+    name: 'GET /Users?filter=userName eq',
+    method: 'GET',
+    path: `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "USER${Math.ceil(USERS / 3)}@bench.example"`)}`,
+    headers: auth,
+  },
+  {
+    name: 'POST /Users',
+    method: 'POST',
+    path: '/scim/v2/Users',
+    headers: json,
+    body: () => JSON.stringify({ userName: `new${++created}@bench.example`, emails: [{ value: `new${created}@bench.example`, type: 'work' }] }),
+  },
+  {
+    name: 'PATCH /Groups/:id (add a member)',
+    method: 'PATCH',
+    path: `/scim/v2/Groups/${groupId}`,
+    headers: json,
+    body: () => JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: idOf((added++ % USERS) + 1) }] }] }),
+  },
+]
+
+/** D1's own cost of one request, from the headers the Worker sets from each statement's meta. */
+async function costOf(s) {
+  const res = await fetch(base + s.path, { method: s.method, headers: s.headers, body: s.body?.() })
+  await res.text()
+  if (res.status >= 400) throw new Error(`${s.name}: HTTP ${res.status}`)
+  return { rowsRead: Number(res.headers.get('x-d1-rows-read')), rowsWritten: Number(res.headers.get('x-d1-rows-written') ?? 0) }
+}
+
+function run(s) {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: base,
+        connections: CONNECTIONS,
+        duration: DURATION,
+        requests: [{ method: s.method, path: s.path, headers: s.headers, ...(s.body ? { setupRequest: (req) => ({ ...req, body: s.body() }) } : {}) }],
+      },
+      (err, result) => (err ? reject(err) : resolve(result))
+    )
+    autocannon.track(instance, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false })
+  })
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+console.log(`Seeded ${USERS.toLocaleString()} users in ${seedSeconds.toFixed(1)} s. ${CONNECTIONS} connections, ${RUNS} × ${DURATION} s per request type; medians.\n`)
+const rows = []
+for (const s of scenarios) {
+  const cost = await costOf(s)
+  const results = []
+  for (let i = 0; i < RUNS; i++) results.push(await run(s))
+  const errors = results.reduce((n, r) => n + r.errors + r.non2xx, 0)
+  rows.push({ name: s.name, rps: median(results.map((r) => r.requests.average)), p50: median(results.map((r) => r.latency.p50)), p99: median(results.map((r) => r.latency.p99)), errors, ...cost })
+}
+
+const baseline = rows[0].rps
+const pad = (v, n) => String(v).padStart(n)
+console.log(`${'request'.padEnd(36)}${pad('req/s', 9)}${pad('÷ base', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('rows read', 11)}${pad('written', 9)}${pad('errors', 8)}`)
+for (const r of rows) {
+  console.log(
+    `${r.name.padEnd(36)}${pad(r.rps.toFixed(0), 9)}${pad((r.rps / baseline).toFixed(2), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.rowsRead, 11)}${pad(r.rowsWritten, 9)}${pad(r.errors, 8)}`
+  )
+}
+console.log('\nTargets: GET /Users/:id and the userName filter at ≥ 0.70 × baseline, ≤ 3 rows read per lookup.')
+for (const r of rows.slice(1, 3)) {
+  const ok = r.rps / baseline >= 0.7 && r.rowsRead <= 3
+  console.log(`  ${ok ? 'met    ' : 'MISSED '} ${r.name}: ${(r.rps / baseline).toFixed(2)} × baseline, ${r.rowsRead} rows read`)
+}
+await mf.dispose()
