@@ -2,10 +2,10 @@ import { exports } from 'cloudflare:workers'
 
 export const ORIGIN = 'https://directory.test'
 export const ADMIN_TOKEN = 'test-admin-token'
-export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User'
-export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group'
-export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
-export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
+export { ENTERPRISE_USER_SCHEMA as ENTERPRISE, GROUP_SCHEMA, PATCH_OP_SCHEMA as PATCH_OP, USER_SCHEMA } from '../../src/scim/constants'
+import { PATCH_OP_SCHEMA as PATCH_OP } from '../../src/scim/constants'
+import { USER_SCHEMA } from '../../src/scim/constants'
+// Spelled out rather than imported: assertions on the error body check the wire value itself.
 export const ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error'
 
 // Test bodies are read loosely: assertions say what shape they expect.

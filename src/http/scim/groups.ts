@@ -12,15 +12,10 @@ import { readJson } from '../body'
 import type { AppEnv } from '../context'
 import { scimBaseUrl, scimJson } from '../respond'
 import { listResponse } from './list'
+import { projectionOf, respondResource } from './respond-resource'
 
-const projectionOf = (c: Context<AppEnv>) => parseProjection(GROUP_RESOURCE, c.req.query('attributes'), c.req.query('excludedAttributes'))
-
-function respondWith(c: Context<AppEnv>, group: GroupRecord, status: 200 | 201 = 200) {
-  const body = project(GROUP_RESOURCE, renderGroup(group, scimBaseUrl(c)), projectionOf(c))
-  const headers: Record<string, string> = { ETag: etagOf(group.version) }
-  if (status === 201) headers.Location = `${scimBaseUrl(c)}/Groups/${group.id}`
-  return scimJson(c, body, status, headers)
-}
+const respondWith = (c: Context<AppEnv>, group: GroupRecord, status: 200 | 201 = 200) =>
+  respondResource(c, GROUP_RESOURCE, renderGroup(group, scimBaseUrl(c)), group.version, status)
 
 /** A group document without its members, which the directory keeps as rows, and the members. */
 function splitMembers(doc: ScimObject): { doc: ScimObject; members: ScimObject[] | undefined } {
@@ -46,7 +41,7 @@ export const groupRoutes = new Hono<AppEnv>({ strict: false })
   })
   .get('/:id', async (c) => {
     const id = c.req.param('id')
-    const group = await getGroup(c.get('session'), id, includesAttribute(projectionOf(c), 'members'))
+    const group = await getGroup(c.get('session'), id, includesAttribute(projectionOf(c, GROUP_RESOURCE), 'members'))
     if (!group) throw missing(id)
     return respondWith(c, group)
   })
@@ -56,7 +51,7 @@ export const groupRoutes = new Hono<AppEnv>({ strict: false })
     // A PUT without "members" keeps the membership: nothing is dropped because a client left it out.
     const changes: CollectionChange[] = members ? [{ kind: 'clear' }, { kind: 'add', values: members }] : []
     await updateGroup(c.get('session'), id, () => ({ doc, changes }))
-    const group = await getGroup(c.get('session'), id, includesAttribute(projectionOf(c), 'members'))
+    const group = await getGroup(c.get('session'), id, includesAttribute(projectionOf(c, GROUP_RESOURCE), 'members'))
     if (!group) throw missing(id)
     return respondWith(c, group)
   })
@@ -72,7 +67,7 @@ export const groupRoutes = new Hono<AppEnv>({ strict: false })
     if (c.req.query('attributes') === undefined && c.req.query('excludedAttributes') === undefined) {
       return c.body(null, 204, { ETag: etagOf(record.version) })
     }
-    const withMembers = includesAttribute(projectionOf(c), 'members')
+    const withMembers = includesAttribute(projectionOf(c, GROUP_RESOURCE), 'members')
     const group = withMembers ? await getGroup(c.get('session'), id, true) : record
     if (!group) throw missing(id)
     return respondWith(c, group)

@@ -4,7 +4,7 @@ import { notFound } from '../../scim/errors'
 import { parseListQuery } from '../../scim/list-query'
 import { applyPatch, parsePatchRequest } from '../../scim/patch'
 import { includesAttribute, parseProjection, project } from '../../scim/projection'
-import { etagOf, renderUser } from '../../scim/render'
+import { renderUser } from '../../scim/render'
 import { parseResource } from '../../scim/resource'
 import { USER_RESOURCE } from '../../scim/schemas/registry'
 import type { UserRecord } from '../../directory/records'
@@ -12,15 +12,10 @@ import { readJson } from '../body'
 import type { AppEnv } from '../context'
 import { scimBaseUrl, scimJson } from '../respond'
 import { listResponse } from './list'
+import { projectionOf, respondResource } from './respond-resource'
 
-const projectionOf = (c: Context<AppEnv>) => parseProjection(USER_RESOURCE, c.req.query('attributes'), c.req.query('excludedAttributes'))
-
-function respondWith(c: Context<AppEnv>, user: UserRecord, status: 200 | 201 = 200) {
-  const body = project(USER_RESOURCE, renderUser(user, scimBaseUrl(c)), projectionOf(c))
-  const headers: Record<string, string> = { ETag: etagOf(user.version) }
-  if (status === 201) headers.Location = `${scimBaseUrl(c)}/Users/${user.id}`
-  return scimJson(c, body, status, headers)
-}
+const respondWith = (c: Context<AppEnv>, user: UserRecord, status: 200 | 201 = 200) =>
+  respondResource(c, USER_RESOURCE, renderUser(user, scimBaseUrl(c)), user.version, status)
 
 const missing = (id: string) => notFound(`No user with id "${id}" in this integration.`)
 
@@ -40,7 +35,7 @@ export const userRoutes = new Hono<AppEnv>({ strict: false })
   })
   .get('/:id', async (c) => {
     const id = c.req.param('id')
-    const user = await getUser(c.get('session'), id, includesAttribute(projectionOf(c), 'groups'))
+    const user = await getUser(c.get('session'), id, includesAttribute(projectionOf(c, USER_RESOURCE), 'groups'))
     if (!user) throw missing(id)
     return respondWith(c, user)
   })
