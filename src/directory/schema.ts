@@ -52,7 +52,9 @@ export const users = sqliteTable(
   },
   (t) => [
     uniqueIndex('users_user_name').on(t.integrationId, t.userNameKey),
-    index('users_external_id').on(t.integrationId, t.externalId),
+    // With id last the index also yields the list order, so the planner seeks it rather than
+    // walking users_list_order and filtering (found by test/integration/cost.test.ts).
+    index('users_external_id').on(t.integrationId, t.externalId, t.id),
     // Stable list order (Okta pages with startIndex/count and needs it stable).
     uniqueIndex('users_list_order').on(t.integrationId, t.id),
   ]
@@ -89,7 +91,7 @@ export const groups = sqliteTable(
   },
   (t) => [
     uniqueIndex('groups_display_name').on(t.integrationId, t.displayNameKey),
-    index('groups_external_id').on(t.integrationId, t.externalId),
+    index('groups_external_id').on(t.integrationId, t.externalId, t.id),
     uniqueIndex('groups_list_order').on(t.integrationId, t.id),
   ]
 )

@@ -1,0 +1,60 @@
+import { env } from 'cloudflare:workers'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { newIntegration, type ScimClient } from '../helpers/http'
+
+/*
+ * A lookup by id, userName, externalId or email must be an index seek, never a scan of the
+ * integration's users: with 3,000 users, D1's own rows_read (reported by the Worker in
+ * X-D1-Rows-Read) must stay at the handful a seek costs.
+ */
+const USERS = 3000
+let scim: ScimClient
+let groupId: string
+
+beforeAll(async () => {
+  const integration = await newIntegration()
+  scim = integration.scim
+  const seq = `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ${USERS})`
+  await env.DB.batch([
+    env.DB.prepare(
+      `${seq} INSERT INTO users (id, integration_id, user_name, user_name_key, external_id, display_name, active, data, version, created_at, updated_at)
+       SELECT printf('u-%06d', n), ?1, 'User' || n || '@Cost.example', 'user' || n || '@cost.example', 'ext-' || n, 'User ' || n, 1,
+              json_object('userName', 'User' || n || '@Cost.example', 'externalId', 'ext-' || n, 'active', json('true')), 1,
+              '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' FROM seq`
+    ).bind(integration.id),
+    env.DB.prepare(`${seq} INSERT INTO user_emails (user_id, integration_id, position, value_key, type_key) SELECT printf('u-%06d', n), ?1, 0, 'user' || n || '@cost.example', 'work' FROM seq`).bind(integration.id),
+  ])
+  groupId = (await scim.post('/Groups', { displayName: 'Cost', members: [{ value: 'u-000010' }] })).body.id
+})
+
+const rowsRead = async (path: string) => {
+  const res = await scim.get(path)
+  expect(res.status).toBe(200)
+  return Number(res.headers.get('x-d1-rows-read'))
+}
+const filter = (f: string) => `/Users?filter=${encodeURIComponent(f)}`
+
+describe('lookups cost O(1) rows, whatever the directory size', () => {
+  // The bound is what a seek costs: the caller check, the row, and for emails the email index row
+  // and its user; a user in a group adds the membership and the group. A scan would read thousands.
+  it.each([
+    ['GET /Users/:id', '/Users/u-001500', 3],
+    ['a user with one group', '/Users/u-000010', 5],
+    ['userName eq', filter('userName eq "USER2999@cost.example"'), 3],
+    // A non-unique index seek also reads the entry that ends the range.
+    ['externalId eq', filter('externalId eq "ext-17"'), 4],
+    ['emails.value eq', filter('emails.value eq "user5@cost.example"'), 6],
+    ['emails[type eq "work"].value eq', filter('emails[type eq "work"].value eq "user6@cost.example"'), 6],
+    ['userName eq with no match', filter('userName eq "nobody@cost.example"'), 3],
+    ['GET /Groups/:id without members', '/Groups/GROUP?excludedAttributes=members', 3],
+  ])('%s', async (_name, path, bound) => {
+    expect(await rowsRead(path.replace('GROUP', groupId))).toBeLessThanOrEqual(bound)
+  })
+
+  it('an unfiltered page costs its page size, and its total comes from the counters', async () => {
+    const res = await scim.get('/Users?count=10')
+    expect(res.body.totalResults).toBe(USERS)
+    // The caller check, then per user its row and the (empty) membership probe of its groups.
+    expect(Number(res.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(1 + 10 * 3)
+  })
+})
