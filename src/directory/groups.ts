@@ -234,13 +234,23 @@ export async function updateGroup(
   throw conflict(`Group "${id}" kept changing while this request tried to update it; retry the request.`)
 }
 
-/** Deletes a group and every membership it is part of, either side. */
-export async function deleteGroup(s: DirectorySession, id: string): Promise<void> {
-  const [found] = await s.read(sql`SELECT ${groups.id} FROM ${groups} WHERE ${byId(s, id)}`)
-  if (found!.length === 0) throw notFound(`No group with id "${id}" in this integration.`)
-  await s.write(
-    s.db.delete(groupMembers).where(eq(groupMembers.groupId, id)),
-    s.db.delete(groupMembers).where(and(eq(groupMembers.memberId, id), eq(groupMembers.integrationId, s.integrationId))),
-    s.db.delete(groups).where(byId(s, id))
-  )
+/** Deletes a group and every membership it is part of, either side, guarded like deleteUser. */
+export async function deleteGroup(s: DirectorySession, id: string, precondition: (version: number) => void = () => {}): Promise<void> {
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    const [found] = await s.read<{ version: number }>(sql`SELECT ${groups.version} AS version FROM ${groups} WHERE ${byId(s, id)}`)
+    const version = found![0]?.version
+    if (version === undefined) throw notFound(`No group with id "${id}" in this integration.`)
+    precondition(version)
+    const sameVersion = sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${version})`
+    const results = await s.write(
+      s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, id), sameVersion)),
+      s.db.delete(groupMembers).where(and(eq(groupMembers.memberId, id), eq(groupMembers.integrationId, s.integrationId), sameVersion)),
+      s.db
+        .delete(groups)
+        .where(and(byId(s, id), eq(groups.version, version)))
+        .returning({ id: groups.id })
+    )
+    if (results[results.length - 1]!.length === 1) return
+  }
+  throw conflict(`Group "${id}" kept changing while this request tried to delete it; retry the request.`)
 }

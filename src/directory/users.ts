@@ -178,13 +178,26 @@ export async function updateUser(
   throw conflict(`User "${id}" kept changing while this request tried to update it; retry the request.`)
 }
 
-/** Deletes a user, its email index rows and its group memberships, in one transaction. */
-export async function deleteUser(s: DirectorySession, id: string): Promise<void> {
-  const [found] = await s.read(sql`SELECT ${users.id} FROM ${users} WHERE ${byId(s, id)}`)
-  if (found!.length === 0) throw notFound(`No user with id "${id}" in this integration.`)
-  await s.write(
-    s.db.delete(userEmails).where(eq(userEmails.userId, id)),
-    s.db.delete(groupMembers).where(and(eq(groupMembers.memberId, id), eq(groupMembers.integrationId, s.integrationId))),
-    s.db.delete(users).where(and(eq(users.integrationId, s.integrationId), eq(users.id, id)))
-  )
+/**
+ * Deletes a user, its email index rows and its group memberships, in one transaction, guarded by the
+ * version `precondition` accepted (it may throw, e.g. for If-Match).
+ */
+export async function deleteUser(s: DirectorySession, id: string, precondition: (version: number) => void = () => {}): Promise<void> {
+  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+    const [found] = await s.read<{ version: number }>(sql`SELECT ${users.version} AS version FROM ${users} WHERE ${byId(s, id)}`)
+    const version = found![0]?.version
+    if (version === undefined) throw notFound(`No user with id "${id}" in this integration.`)
+    precondition(version)
+    const sameVersion = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${id} AND ${users.version} = ${version})`
+    const results = await s.write(
+      s.db.delete(userEmails).where(and(eq(userEmails.userId, id), sameVersion)),
+      s.db.delete(groupMembers).where(and(eq(groupMembers.memberId, id), eq(groupMembers.integrationId, s.integrationId), sameVersion)),
+      s.db
+        .delete(users)
+        .where(and(eq(users.integrationId, s.integrationId), eq(users.id, id), eq(users.version, version)))
+        .returning({ id: users.id })
+    )
+    if (results[results.length - 1]!.length === 1) return
+  }
+  throw conflict(`User "${id}" kept changing while this request tried to delete it; retry the request.`)
 }

@@ -12,7 +12,8 @@ import { readJson } from '../body'
 import type { AppEnv } from '../context'
 import { scimBaseUrl, scimJson } from '../respond'
 import { listResponse } from './list'
-import { projectionOf, respondResource } from './respond-resource'
+import { notModified, projectionOf, respondResource } from './respond-resource'
+import { checkIfMatch } from '../../scim/etag'
 
 const respondWith = (c: Context<AppEnv>, group: GroupRecord, status: 200 | 201 = 200) =>
   respondResource(c, GROUP_RESOURCE, renderGroup(group, scimBaseUrl(c)), group.version, status)
@@ -43,14 +44,17 @@ export const groupRoutes = new Hono<AppEnv>({ strict: false })
     const id = c.req.param('id')
     const group = await getGroup(c.get('session'), id, includesAttribute(projectionOf(c, GROUP_RESOURCE), 'members'))
     if (!group) throw missing(id)
-    return respondWith(c, group)
+    return notModified(c, group.version) ?? respondWith(c, group)
   })
   .put('/:id', async (c) => {
     const id = c.req.param('id')
     const { doc, members } = splitMembers(parseResource(GROUP_RESOURCE, await readJson(c)))
     // A PUT without "members" keeps the membership: nothing is dropped because a client left it out.
     const changes: CollectionChange[] = members ? [{ kind: 'clear' }, { kind: 'add', values: members }] : []
-    await updateGroup(c.get('session'), id, () => ({ doc, changes }))
+    await updateGroup(c.get('session'), id, (current) => {
+      checkIfMatch(c.req.header('if-match'), current.version, `Group "${id}"`)
+      return { doc, changes }
+    })
     const group = await getGroup(c.get('session'), id, includesAttribute(projectionOf(c, GROUP_RESOURCE), 'members'))
     if (!group) throw missing(id)
     return respondWith(c, group)
@@ -59,6 +63,7 @@ export const groupRoutes = new Hono<AppEnv>({ strict: false })
     const id = c.req.param('id')
     const operations = parsePatchRequest(await readJson(c))
     const { record } = await updateGroup(c.get('session'), id, (current) => {
+      checkIfMatch(c.req.header('if-match'), current.version, `Group "${id}"`)
       const result = applyPatch(current.doc, operations, { rt: GROUP_RESOURCE, id, external: ['members'] })
       return result.modified ? { doc: result.doc, changes: result.changes } : undefined
     })
@@ -73,6 +78,7 @@ export const groupRoutes = new Hono<AppEnv>({ strict: false })
     return respondWith(c, group)
   })
   .delete('/:id', async (c) => {
-    await deleteGroup(c.get('session'), c.req.param('id'))
+    const id = c.req.param('id')
+    await deleteGroup(c.get('session'), id, (version) => checkIfMatch(c.req.header('if-match'), version, `Group "${id}"`))
     return c.body(null, 204)
   })

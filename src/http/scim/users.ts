@@ -12,7 +12,8 @@ import { readJson } from '../body'
 import type { AppEnv } from '../context'
 import { scimBaseUrl, scimJson } from '../respond'
 import { listResponse } from './list'
-import { projectionOf, respondResource } from './respond-resource'
+import { notModified, projectionOf, respondResource } from './respond-resource'
+import { checkIfMatch } from '../../scim/etag'
 
 const respondWith = (c: Context<AppEnv>, user: UserRecord, status: 200 | 201 = 200) =>
   respondResource(c, USER_RESOURCE, renderUser(user, scimBaseUrl(c)), user.version, status)
@@ -37,11 +38,13 @@ export const userRoutes = new Hono<AppEnv>({ strict: false })
     const id = c.req.param('id')
     const user = await getUser(c.get('session'), id, includesAttribute(projectionOf(c, USER_RESOURCE), 'groups'))
     if (!user) throw missing(id)
-    return respondWith(c, user)
+    return notModified(c, user.version) ?? respondWith(c, user)
   })
   .put('/:id', async (c) => {
+    const id = c.req.param('id')
     const doc = parseResource(USER_RESOURCE, await readJson(c))
-    const user = await updateUser(c.get('session'), c.req.param('id'), (current) => {
+    const user = await updateUser(c.get('session'), id, (current) => {
+      checkIfMatch(c.req.header('if-match'), current.version, `User "${id}"`)
       // A PUT that leaves out `active` does not un-archive or archive anyone.
       const next = { ...doc, active: doc.active ?? current.doc.active ?? true }
       return JSON.stringify(next) === JSON.stringify(current.doc) ? undefined : next
@@ -52,12 +55,14 @@ export const userRoutes = new Hono<AppEnv>({ strict: false })
     const id = c.req.param('id')
     const operations = parsePatchRequest(await readJson(c))
     const user = await updateUser(c.get('session'), id, (current) => {
+      checkIfMatch(c.req.header('if-match'), current.version, `User "${id}"`)
       const result = applyPatch(current.doc, operations, { rt: USER_RESOURCE, id })
       return result.modified ? result.doc : undefined
     })
     return respondWith(c, user)
   })
   .delete('/:id', async (c) => {
-    await deleteUser(c.get('session'), c.req.param('id'))
+    const id = c.req.param('id')
+    await deleteUser(c.get('session'), id, (version) => checkIfMatch(c.req.header('if-match'), version, `User "${id}"`))
     return c.body(null, 204)
   })
