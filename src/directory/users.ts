@@ -104,11 +104,25 @@ export async function listUsers(
   return { total, items: rows!.map(toUserRecord) }
 }
 
-/** Creates a user. `doc` has been validated by the SCIM layer; userName is unique per integration. */
-export async function createUser(s: DirectorySession, doc: ScimObject): Promise<UserRecord> {
+/**
+ * Creates a user; `doc` has been validated by the SCIM layer. userName is unique per integration: a
+ * POST for the userName of an archived user restores that user, keeping its id (Okta's re-assign,
+ * a re-hire), while an active one is a 409, so a retried POST never makes a second user.
+ */
+export async function createUser(s: DirectorySession, doc: ScimObject): Promise<{ user: UserRecord; restored: boolean }> {
   const cols = columnsOf(doc)
-  const [existing] = await s.read(sql`SELECT ${users.id} FROM ${users} WHERE ${inIntegration(s)} AND ${users.userNameKey} = ${cols.userNameKey}`)
-  if (existing!.length > 0) throw userNameTaken(cols.userName)
+  const [existing] = await s.read<{ id: string; active: number }>(
+    sql`SELECT ${users.id} AS id, ${users.active} AS active FROM ${users} WHERE ${inIntegration(s)} AND ${users.userNameKey} = ${cols.userNameKey}`
+  )
+  const match = existing![0]
+  if (match && match.active) throw userNameTaken(cols.userName)
+  if (match) {
+    const user = await updateUser(s, match.id, (current) => {
+      if (current.doc.active !== false) throw userNameTaken(cols.userName)
+      return doc
+    })
+    return { user, restored: true }
+  }
   const id = crypto.randomUUID()
   const now = nowIso()
   const emails = emailRows(s.integrationId, id, doc)
@@ -121,7 +135,7 @@ export async function createUser(s: DirectorySession, doc: ScimObject): Promise<
     if (isUniqueViolation(e)) throw userNameTaken(cols.userName)
     throw e
   }
-  return { id, doc, version: 1, created: now, lastModified: now, groups: [] }
+  return { user: { id, doc, version: 1, created: now, lastModified: now, groups: [] }, restored: false }
 }
 
 /**

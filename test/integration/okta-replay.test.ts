@@ -58,6 +58,13 @@ describe('Okta replay', () => {
     expect(reactivate.body.active).toBe(true)
     expect(await active(user.id)).toBe(1)
 
+    // Unassign (deactivate), then re-assign: Okta POSTs the same user again; it comes back with its id.
+    await scim.patch(`/Users/${user.id}`, [{ op: 'replace', value: { active: false } }])
+    const reassigned = await scim.post('/Users', oktaUser('test.user@okta.local', '00u20x'))
+    expect(reassigned.status).toBe(201)
+    expect(reassigned.body).toMatchObject({ id: user.id, active: true })
+    expect(await active(user.id)).toBe(1)
+
     // Duplicate create answers 409 uniqueness.
     const dup = await scim.post('/Users', oktaUser('TEST.USER@okta.local', 'other'))
     expect(dup.status).toBe(409)

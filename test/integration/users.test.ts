@@ -252,3 +252,26 @@ describe('Users: list and filter', () => {
     expect(res.body.detail).toContain('startIndex')
   })
 })
+
+describe('Users: re-provisioning', () => {
+  it('restores an archived user on a POST with its userName, keeping its id and groups', async () => {
+    const { body: u } = await scim.post('/Users', userBody('rehire@example.com', { externalId: '00u-old', title: 'Old title' }))
+    const { body: g } = await scim.post('/Groups', { displayName: 'Keepers', members: [{ value: u.id }] })
+    await scim.patch(`/Users/${u.id}`, [{ op: 'replace', value: { active: false } }])
+
+    const again = await scim.post('/Users', userBody('REHIRE@example.com', { externalId: '00u-new', active: true }))
+    expect(again.status).toBe(201)
+    expect(again.body).toMatchObject({ id: u.id, userName: 'REHIRE@example.com', externalId: '00u-new', active: true, meta: { created: u.meta.created, version: 'W/"3"' } })
+    expect(again.body.title).toBeUndefined()
+    expect(again.body.groups.map((x: { value: string }) => x.value)).toEqual([g.id])
+    expect((await scim.get('/Users')).body.totalResults).toBe(1)
+  })
+
+  it('answers a repeated POST for an active user with 409 and creates nothing', async () => {
+    await scim.post('/Users', userBody('twice@example.com'))
+    const retry = await scim.post('/Users', userBody('twice@example.com'))
+    expect(retry.status).toBe(409)
+    expect(retry.body.scimType).toBe('uniqueness')
+    expect((await scim.get('/Users')).body.totalResults).toBe(1)
+  })
+})

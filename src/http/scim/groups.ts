@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono'
 import { createGroup, deleteGroup, getGroup, listGroups, updateGroup } from '../../directory/groups'
 import type { GroupRecord } from '../../directory/records'
 import { invalidValue, notFound } from '../../scim/errors'
-import { parseListQuery } from '../../scim/list-query'
+import { parseListQuery, parseSearchRequest, type ListQuery } from '../../scim/list-query'
 import { applyPatch, parsePatchRequest, type CollectionChange } from '../../scim/patch'
 import { includesAttribute, parseProjection, project } from '../../scim/projection'
 import { etagOf, renderGroup } from '../../scim/render'
@@ -28,14 +28,17 @@ function splitMembers(doc: ScimObject): { doc: ScimObject; members: ScimObject[]
 
 const missing = (id: string) => notFound(`No group with id "${id}" in this integration.`)
 
+/** GET /Groups and POST /Groups/.search: one query, two spellings. */
+async function list(c: Context<AppEnv>, q: ListQuery) {
+  const projection = parseProjection(GROUP_RESOURCE, q.attributes, q.excludedAttributes)
+  const page = await listGroups(c.get('session'), q.filter, q, includesAttribute(projection, 'members'))
+  const base = scimBaseUrl(c)
+  return scimJson(c, listResponse(page.total, q.startIndex, page.items.map((g) => project(GROUP_RESOURCE, renderGroup(g, base), projection))))
+}
+
 export const groupRoutes = new Hono<AppEnv>({ strict: false })
-  .get('/', async (c) => {
-    const q = parseListQuery(c.req.query())
-    const projection = parseProjection(GROUP_RESOURCE, q.attributes, q.excludedAttributes)
-    const page = await listGroups(c.get('session'), q.filter, q, includesAttribute(projection, 'members'))
-    const base = scimBaseUrl(c)
-    return scimJson(c, listResponse(page.total, q.startIndex, page.items.map((g) => project(GROUP_RESOURCE, renderGroup(g, base), projection))))
-  })
+  .get('/', async (c) => list(c, parseListQuery(c.req.query())))
+  .post('/.search', async (c) => list(c, parseSearchRequest(await readJson(c))))
   .post('/', async (c) => {
     const { doc, members } = splitMembers(parseResource(GROUP_RESOURCE, await readJson(c)))
     return respondWith(c, await createGroup(c.get('session'), doc, members ?? []), 201)

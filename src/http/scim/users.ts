@@ -1,7 +1,7 @@
 import { Hono, type Context } from 'hono'
 import { createUser, deleteUser, getUser, listUsers, updateUser } from '../../directory/users'
 import { notFound } from '../../scim/errors'
-import { parseListQuery } from '../../scim/list-query'
+import { parseListQuery, parseSearchRequest, type ListQuery } from '../../scim/list-query'
 import { applyPatch, parsePatchRequest } from '../../scim/patch'
 import { includesAttribute, parseProjection, project } from '../../scim/projection'
 import { renderUser } from '../../scim/render'
@@ -20,18 +20,22 @@ const respondWith = (c: Context<AppEnv>, user: UserRecord, status: 200 | 201 = 2
 
 const missing = (id: string) => notFound(`No user with id "${id}" in this integration.`)
 
+/** GET /Users and POST /Users/.search: one query, two spellings. */
+async function list(c: Context<AppEnv>, q: ListQuery) {
+  const projection = parseProjection(USER_RESOURCE, q.attributes, q.excludedAttributes)
+  const page = await listUsers(c.get('session'), q.filter, q, includesAttribute(projection, 'groups'))
+  const base = scimBaseUrl(c)
+  return scimJson(c, listResponse(page.total, q.startIndex, page.items.map((u) => project(USER_RESOURCE, renderUser(u, base), projection))))
+}
+
 export const userRoutes = new Hono<AppEnv>({ strict: false })
-  .get('/', async (c) => {
-    const q = parseListQuery(c.req.query())
-    const projection = parseProjection(USER_RESOURCE, q.attributes, q.excludedAttributes)
-    const page = await listUsers(c.get('session'), q.filter, q, includesAttribute(projection, 'groups'))
-    const base = scimBaseUrl(c)
-    return scimJson(c, listResponse(page.total, q.startIndex, page.items.map((u) => project(USER_RESOURCE, renderUser(u, base), projection))))
-  })
+  .get('/', async (c) => list(c, parseListQuery(c.req.query())))
+  .post('/.search', async (c) => list(c, parseSearchRequest(await readJson(c))))
   .post('/', async (c) => {
     const doc = parseResource(USER_RESOURCE, await readJson(c))
     // A user created without `active` is active (Entra and Okta omit it at times).
-    const user = await createUser(c.get('session'), { ...doc, active: doc.active ?? true })
+    const { user } = await createUser(c.get('session'), { ...doc, active: doc.active ?? true })
+    // 201 for a restored user too: to the client this POST created the account it asked for.
     return respondWith(c, user, 201)
   })
   .get('/:id', async (c) => {
