@@ -16,6 +16,8 @@ export interface ColumnSpec {
   expr: SQL
   /** Stored case-folded (a `*_key` column): compare against foldKey(value) so the index is used. */
   folded?: boolean
+  /** Never NULL: sorting on it needs no NULLS LAST, so an index can supply the order. */
+  notNull?: boolean
 }
 
 /** A multi-valued attribute kept in its own table: `membership(inner)` selects the owning rows. */
@@ -174,4 +176,12 @@ function compileElement(filter: Filter, parent: ResolvedPath, sub: (name: string
       return compare(filter.op, sub(def.name), def, `${parent.attribute.name}.${def.name}`, filter.op === 'pr' ? undefined : filter.value)
     }
   }
+}
+
+/** What to ORDER BY for sortBy=path: the comparable form of the attribute (RFC 7644 §3.4.2.3). */
+export function sortColumn(target: FilterTarget, path: ResolvedPath): { expr: SQL; nullable: boolean } {
+  const spec = scalar(target, path)
+  const def = path.subAttribute ?? path.attribute
+  const expr = def.type === 'string' && !def.caseExact && !spec.folded ? sql`lower(${spec.expr})` : spec.expr
+  return { expr, nullable: !spec.notNull }
 }

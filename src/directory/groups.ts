@@ -1,12 +1,12 @@
 import { and, asc, count, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import { conflict, invalidValue, notFound, uniqueness } from '../scim/errors'
-import type { Filter } from '../scim/filter/ast'
 import type { CollectionChange } from '../scim/patch'
 import type { ScimObject } from '../scim/resource'
 import { GROUP_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import { compileFilter, type FilterTarget } from './filter-sql'
-import { groupBy, toStored, totalFromPage, WRITE_ATTEMPTS, type GroupRecord, type Page, type PageRequest, type Reference } from './records'
+import { listRows, type ListSpec } from './list'
+import { groupBy, toStored, WRITE_ATTEMPTS, type GroupRecord, type Page, type Reference } from './records'
 import { groupMembers, groups, users, type GroupRow } from './schema'
 import { columnList, type DirectorySession, type Statement } from './session'
 
@@ -14,11 +14,11 @@ const groupFilterTarget = (): FilterTarget => ({
   rt: GROUP_RESOURCE,
   data: sql`${groups.data}`,
   columns: {
-    id: { expr: sql`${groups.id}` },
-    displayname: { expr: sql`${groups.displayNameKey}`, folded: true },
+    id: { expr: sql`${groups.id}`, notNull: true },
+    displayname: { expr: sql`${groups.displayNameKey}`, folded: true, notNull: true },
     externalid: { expr: sql`${groups.externalId}` },
-    'meta.created': { expr: sql`${groups.createdAt}` },
-    'meta.lastmodified': { expr: sql`${groups.updatedAt}` },
+    'meta.created': { expr: sql`${groups.createdAt}`, notNull: true },
+    'meta.lastmodified': { expr: sql`${groups.updatedAt}`, notNull: true },
   },
   collections: {
     members: {
@@ -65,23 +65,19 @@ export async function getGroup(s: DirectorySession, id: string, withMembers: boo
   return rows![0] && { ...toStored(rows![0]), ...(members ? { members: members.map(toReference) } : {}) }
 }
 
-export async function listGroups(
-  s: DirectorySession,
-  filter: Filter | undefined,
-  page: PageRequest,
-  withMembers: boolean
-): Promise<Page<GroupRecord>> {
-  const where = filter ? sql`${inIntegration(s)} AND ${compileFilter(filter, groupFilterTarget())}` : inIntegration(s)
-  const tail = sql`ORDER BY ${groups.id} LIMIT ${page.count} OFFSET ${page.startIndex - 1}`
-  const [rows, members] = await s.read<GroupRow & MemberRow>(
-    sql`SELECT ${GROUP_COLUMNS} FROM ${groups} WHERE ${where} ${tail}`,
-    ...(withMembers ? [membersOf(sql`(SELECT ${groups.id} FROM ${groups} WHERE ${where} ${tail})`)] : [])
-  )
-  const total = !filter
-    ? s.counters!.groupCount
-    : (totalFromPage(page, rows!.length) ?? (await s.read<{ n: number }>(sql`SELECT count(*) AS n FROM ${groups} WHERE ${where}`))[0]![0]!.n)
-  const byGroup = members ? groupBy(members, toReference) : undefined
-  return { total, items: rows!.map((r) => ({ ...toStored(r), ...(byGroup ? { members: byGroup.get(r.id) ?? [] } : {}) })) }
+/** A page of groups, as listUsers; members (when asked for) come in the same batch. */
+export async function listGroups(s: DirectorySession, spec: ListSpec, withMembers: boolean): Promise<Page<GroupRecord>> {
+  const { rows, extras, ...page } = await listRows<GroupRow & { sortKey: string | number | null }>(s, {
+    target: groupFilterTarget(),
+    id: sql`${groups.id}`,
+    scope: inIntegration(s),
+    table: sql`${groups}`,
+    select: (where, tail, key) => sql`SELECT ${GROUP_COLUMNS}, ${key} AS "sortKey" FROM ${groups} WHERE ${where} ${tail}`,
+    extra: withMembers ? (where, tail) => [membersOf(sql`(SELECT ${groups.id} FROM ${groups} WHERE ${where} ${tail})`)] : undefined,
+    unfilteredTotal: (session) => session.counters!.groupCount,
+  }, spec)
+  const byGroup = extras ? groupBy(extras[0] as MemberRow[], toReference) : undefined
+  return { ...page, items: rows.map((r) => ({ ...toStored(r), ...(byGroup ? { members: byGroup.get(r.id) ?? [] } : {}) })) }
 }
 
 /** Statements that find which of `ids` exist in this integration, as users or groups, with display names. */

@@ -28,12 +28,8 @@ export interface GroupRecord extends StoredResource {
 export interface Page<T> {
   total: number
   items: T[]
-}
-
-export interface PageRequest {
-  /** 1-based, as in SCIM. */
-  startIndex: number
-  count: number
+  nextCursor?: string
+  previousCursor?: string
 }
 
 export const toStored = (row: { id: string; data: string; version: number; createdAt: string; updatedAt: string }): StoredResource => ({
@@ -53,16 +49,6 @@ export function groupBy<T extends { owner: string }>(rows: T[], toRef: (row: T) 
     map.set(row.owner, list)
   }
   return map
-}
-
-/**
- * totalResults when the page itself determines it: a page that is not full, and is either the
- * first or not empty, ends the result set. Saves a count(*) (and its rows read) on the lookups
- * IdPs make most, which match one resource or none.
- */
-export function totalFromPage(page: PageRequest, returned: number): number | undefined {
-  if (returned < page.count && (returned > 0 || page.startIndex === 1)) return page.startIndex - 1 + returned
-  return undefined
 }
 
 /** How many times a write is retried when another writer changed the resource in between. */

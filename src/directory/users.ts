@@ -1,11 +1,11 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm'
 import { conflict, notFound, uniqueness } from '../scim/errors'
-import type { Filter } from '../scim/filter/ast'
 import { isObject, type ScimObject } from '../scim/resource'
 import { USER_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import { compileFilter, type FilterTarget } from './filter-sql'
-import { toStored, totalFromPage, WRITE_ATTEMPTS, type Page, type PageRequest, type Reference, type UserRecord } from './records'
+import { listRows, type ListSpec } from './list'
+import { toStored, WRITE_ATTEMPTS, type Page, type Reference, type UserRecord } from './records'
 import { groupMembers, userEmails, users, type UserRow } from './schema'
 import { columnList, type DirectorySession } from './session'
 
@@ -13,13 +13,13 @@ const userFilterTarget = (integrationId: string): FilterTarget => ({
   rt: USER_RESOURCE,
   data: sql`${users.data}`,
   columns: {
-    id: { expr: sql`${users.id}` },
-    username: { expr: sql`${users.userNameKey}`, folded: true },
+    id: { expr: sql`${users.id}`, notNull: true },
+    username: { expr: sql`${users.userNameKey}`, folded: true, notNull: true },
     externalid: { expr: sql`${users.externalId}` },
     displayname: { expr: sql`${users.displayName}` },
-    active: { expr: sql`${users.active}` },
-    'meta.created': { expr: sql`${users.createdAt}` },
-    'meta.lastmodified': { expr: sql`${users.updatedAt}` },
+    active: { expr: sql`${users.active}`, notNull: true },
+    'meta.created': { expr: sql`${users.createdAt}`, notNull: true },
+    'meta.lastmodified': { expr: sql`${users.updatedAt}`, notNull: true },
   },
   collections: {
     emails: {
@@ -66,10 +66,10 @@ const GROUPS_JSON = sql.raw(`(SELECT json_group_array(json_object('value', g.id,
   SELECT gr.id, gr.display_name FROM group_members AS gm JOIN groups AS gr ON gr.id = gm.group_id
   WHERE gm.member_id = "users"."id" ORDER BY gr.id) AS g)`)
 
-type UserSelectRow = UserRow & { groups: string | null }
+type UserSelectRow = UserRow & { groups: string | null; sortKey: string | number | null }
 
-const selectUsers = (withGroups: boolean, where: SQL, tail: SQL = sql``) =>
-  sql`SELECT ${USER_COLUMNS}, ${withGroups ? GROUPS_JSON : sql`NULL`} AS "groups" FROM ${users} WHERE ${where} ${tail}`
+const selectUsers = (withGroups: boolean, where: SQL, tail: SQL = sql``, key: SQL = sql`NULL`) =>
+  sql`SELECT ${USER_COLUMNS}, ${withGroups ? GROUPS_JSON : sql`NULL`} AS "groups", ${key} AS "sortKey" FROM ${users} WHERE ${where} ${tail}`
 
 const toUserRecord = (row: UserSelectRow): UserRecord => ({
   ...toStored(row),
@@ -86,22 +86,18 @@ export async function getUser(s: DirectorySession, id: string, withGroups: boole
   return rows![0] && toUserRecord(rows![0])
 }
 
-/** A page of users in a stable order (by id), with totalResults: usually one D1 round trip. */
-export async function listUsers(
-  s: DirectorySession,
-  filter: Filter | undefined,
-  page: PageRequest,
-  withGroups: boolean
-): Promise<Page<UserRecord>> {
-  const where = filter ? sql`${inIntegration(s)} AND ${compileFilter(filter, userFilterTarget(s.integrationId))}` : inIntegration(s)
-  const [rows] = await s.read<UserSelectRow>(
-    selectUsers(withGroups, where, sql`ORDER BY ${users.id} LIMIT ${page.count} OFFSET ${page.startIndex - 1}`)
-  )
-  // Unfiltered totals come from the trigger-maintained counters read with the caller check.
-  const total = !filter
-    ? s.counters!.activeUsers + s.counters!.archivedUsers
-    : (totalFromPage(page, rows!.length) ?? (await s.read<{ n: number }>(sql`SELECT count(*) AS n FROM ${users} WHERE ${where}`))[0]![0]!.n)
-  return { total, items: rows!.map(toUserRecord) }
+/** A page of users: filtered, sorted (by id unless asked), by index or by cursor; usually one round trip. */
+export async function listUsers(s: DirectorySession, spec: ListSpec, withGroups: boolean): Promise<Page<UserRecord>> {
+  const { rows, extras: _extras, ...page } = await listRows<UserSelectRow>(s, {
+    target: userFilterTarget(s.integrationId),
+    id: sql`${users.id}`,
+    scope: inIntegration(s),
+    table: sql`${users}`,
+    select: (where, tail, key) => selectUsers(withGroups, where, tail, key),
+    // The trigger-maintained counters, read with the caller check.
+    unfilteredTotal: (session) => session.counters!.activeUsers + session.counters!.archivedUsers,
+  }, spec)
+  return { ...page, items: rows.map(toUserRecord) }
 }
 
 /**

@@ -1,8 +1,31 @@
 import * as z from 'zod'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SEARCH_REQUEST_SCHEMA } from './constants'
-import { invalidValue } from './errors'
+import { ScimError, invalidValue } from './errors'
 import type { Filter } from './filter/ast'
 import { parseFilter } from './filter/parse'
+
+/** A list request (GET with query parameters, or POST …/.search), parsed (RFC 7644 §3.4.2, RFC 9865). */
+export interface ListQuery {
+  filter?: Filter
+  sort?: { by: string; descending: boolean }
+  page:
+    | { method: 'index'; /** 1-based; below 1 means 1 */ startIndex: number; count: number }
+    | { method: 'cursor'; /** '' asks for the first page */ cursor: string; count: number }
+  attributes?: string
+  excludedAttributes?: string
+}
+
+/** The parameters both spellings share, before validation of their combination. */
+interface RawQuery {
+  filter?: string
+  startIndex?: number
+  count?: number
+  cursor?: string
+  sortBy?: string
+  sortOrder?: string
+  attributes?: string
+  excludedAttributes?: string
+}
 
 const integer = (name: string) =>
   z
@@ -12,40 +35,39 @@ const integer = (name: string) =>
     .transform(Number)
     .optional()
 
-const listQuerySchema = z.object({
+const queryStringSchema = z.object({
   filter: z.string().optional(),
   startIndex: integer('startIndex'),
   count: integer('count'),
+  cursor: z.string().optional(),
+  sortBy: z.string().optional(),
+  sortOrder: z.string().optional(),
   attributes: z.string().optional(),
   excludedAttributes: z.string().optional(),
 })
 
-export interface ListQuery {
-  filter?: Filter
-  /** 1-based; values below 1 mean 1 (RFC 7644 §3.4.2.4). */
-  startIndex: number
-  /** 0..MAX_PAGE_SIZE; negative means 0, absent means DEFAULT_PAGE_SIZE. */
-  count: number
-  attributes?: string
-  excludedAttributes?: string
-}
-
-/** Parses the query string of a list request (RFC 7644 §3.4.2). */
-export function parseListQuery(query: Record<string, string>): ListQuery {
-  const parsed = listQuerySchema.safeParse(query)
-  if (!parsed.success) throw invalidValue(parsed.error.issues[0]!.message)
-  return toListQuery(parsed.data)
-}
-
+const int = (name: string) => z.number({ error: `"${name}" must be an integer.` }).int({ error: `"${name}" must be an integer.` }).optional()
+const str = (name: string) => z.string({ error: `"${name}" must be a string.` }).optional()
 const attributeList = z.union([z.string(), z.array(z.string()).transform((a) => a.join(','))]).optional()
+
 const searchRequestSchema = z.object({
   schemas: z.array(z.string()).optional(),
-  filter: z.string({ error: '"filter" must be a string.' }).optional(),
-  startIndex: z.number({ error: '"startIndex" must be an integer.' }).int({ error: '"startIndex" must be an integer.' }).optional(),
-  count: z.number({ error: '"count" must be an integer.' }).int({ error: '"count" must be an integer.' }).optional(),
+  filter: str('filter'),
+  startIndex: int('startIndex'),
+  count: int('count'),
+  cursor: str('cursor'),
+  sortBy: str('sortBy'),
+  sortOrder: str('sortOrder'),
   attributes: attributeList,
   excludedAttributes: attributeList,
 })
+
+/** Parses the query string of GET /Users or /Groups. */
+export function parseListQuery(query: Record<string, string>): ListQuery {
+  const parsed = queryStringSchema.safeParse(query)
+  if (!parsed.success) throw invalidValue(parsed.error.issues[0]!.message)
+  return toListQuery(parsed.data)
+}
 
 /** Parses a SearchRequest body (POST …/.search, RFC 7644 §3.4.3) into the same query a GET takes. */
 export function parseSearchRequest(body: unknown): ListQuery {
@@ -56,12 +78,26 @@ export function parseSearchRequest(body: unknown): ListQuery {
   return toListQuery(parsed.data)
 }
 
-function toListQuery(q: { filter?: string; startIndex?: number; count?: number; attributes?: string; excludedAttributes?: string }): ListQuery {
+function toListQuery(q: RawQuery): ListQuery {
   const filter = q.filter !== undefined && q.filter.trim() !== '' ? parseFilter(q.filter) : undefined
+  const order = q.sortOrder?.trim().toLowerCase()
+  if (order !== undefined && order !== 'ascending' && order !== 'descending')
+    throw invalidValue(`"sortOrder" must be "ascending" or "descending", not "${q.sortOrder}".`)
+  const sortBy = q.sortBy?.trim()
+  let page: ListQuery['page']
+  if (q.cursor !== undefined) {
+    if (q.startIndex !== undefined) throw invalidValue('Use either "startIndex" (index pagination) or "cursor" (cursor pagination), not both.')
+    if (q.count !== undefined && q.count < 1)
+      throw new ScimError(400, `"count" must be between 1 and ${MAX_PAGE_SIZE} with cursor pagination.`, 'invalidCount')
+    page = { method: 'cursor', cursor: q.cursor.trim(), count: Math.min(MAX_PAGE_SIZE, q.count ?? DEFAULT_PAGE_SIZE) }
+  } else {
+    page = { method: 'index', startIndex: Math.max(1, q.startIndex ?? 1), count: Math.min(MAX_PAGE_SIZE, Math.max(0, q.count ?? DEFAULT_PAGE_SIZE)) }
+  }
   return {
     ...(filter ? { filter } : {}),
-    startIndex: Math.max(1, q.startIndex ?? 1),
-    count: Math.min(MAX_PAGE_SIZE, Math.max(0, q.count ?? DEFAULT_PAGE_SIZE)),
+    // sortOrder without sortBy orders nothing (RFC 7644 §3.4.2.3): the default order is by id.
+    ...(sortBy ? { sort: { by: sortBy, descending: order === 'descending' } } : {}),
+    page,
     ...(q.attributes !== undefined ? { attributes: q.attributes } : {}),
     ...(q.excludedAttributes !== undefined ? { excludedAttributes: q.excludedAttributes } : {}),
   }

@@ -58,3 +58,23 @@ describe('lookups cost O(1) rows, whatever the directory size', () => {
     expect(Number(res.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(1 + 10 * 3)
   })
 })
+
+describe('sorting and deep pages', () => {
+  it('sorts by userName through its index: a page of 10 costs about 10 rows, not the directory', async () => {
+    const res = await scim.get('/Users?sortBy=userName&sortOrder=descending&count=10')
+    // '@' sorts after '9', so user9@… comes before user999@… descending.
+    expect(res.body.Resources[0].userName).toBe('User9@Cost.example')
+    expect(Number(res.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(1 + 10 * 3)
+  })
+
+  it('a cursor page deep in the directory costs a page, where OFFSET costs its position', async () => {
+    let cursor = ''
+    for (const count of [1000, 1000, 990]) cursor = (await scim.get(`/Users?cursor=${cursor}&count=${count}&excludedAttributes=groups`)).body.nextCursor
+    const deepCursor = await scim.get(`/Users?cursor=${cursor}&count=10&excludedAttributes=groups`)
+    expect(deepCursor.body.Resources).toHaveLength(10)
+    expect(Number(deepCursor.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(1 + 11)
+    const deepIndex = await scim.get('/Users?startIndex=2991&count=10&excludedAttributes=groups')
+    expect(deepIndex.body.Resources.map((r: { id: string }) => r.id)).toEqual(deepCursor.body.Resources.map((r: { id: string }) => r.id))
+    expect(Number(deepIndex.headers.get('x-d1-rows-read'))).toBeGreaterThan(2900)
+  })
+})

@@ -6,12 +6,14 @@ import type { AppEnv } from '../context'
 import { scimBaseUrl, scimJson } from '../respond'
 import { listResponse } from './list'
 
+const ALL = { page: { method: 'index', startIndex: 1, count: Number.MAX_SAFE_INTEGER } } as const
+
 /** RFC 7644 §4 discovery, generated from the schema registry. Public: it describes no one's data. */
 export const discoveryRoutes = new Hono<AppEnv>({ strict: false })
   .get('/ServiceProviderConfig', (c) => scimJson(c, serviceProviderConfig(scimBaseUrl(c), maxBodyBytes(c.env))))
   .get('/Schemas', (c) => {
     const docs = allSchemaDocs(scimBaseUrl(c))
-    return scimJson(c, listResponse(docs.length, 1, docs))
+    return scimJson(c, listResponse(ALL, { total: docs.length }, docs))
   })
   .get('/Schemas/:id', (c) => {
     const schema = findSchema(c.req.param('id'))
@@ -20,7 +22,7 @@ export const discoveryRoutes = new Hono<AppEnv>({ strict: false })
   })
   .get('/ResourceTypes', (c) => {
     const docs = allResourceTypeDocs(scimBaseUrl(c))
-    return scimJson(c, listResponse(docs.length, 1, docs))
+    return scimJson(c, listResponse(ALL, { total: docs.length }, docs))
   })
   .get('/ResourceTypes/:id', (c) => {
     const rt = findResourceType(c.req.param('id'))

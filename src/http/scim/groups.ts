@@ -31,9 +31,9 @@ const missing = (id: string) => notFound(`No group with id "${id}" in this integ
 /** GET /Groups and POST /Groups/.search: one query, two spellings. */
 async function list(c: Context<AppEnv>, q: ListQuery) {
   const projection = parseProjection(GROUP_RESOURCE, q.attributes, q.excludedAttributes)
-  const page = await listGroups(c.get('session'), q.filter, q, includesAttribute(projection, 'members'))
+  const page = await listGroups(c.get('session'), q, includesAttribute(projection, 'members'))
   const base = scimBaseUrl(c)
-  return scimJson(c, listResponse(page.total, q.startIndex, page.items.map((g) => project(GROUP_RESOURCE, renderGroup(g, base), projection))))
+  return scimJson(c, listResponse(q, page, page.items.map((g) => project(GROUP_RESOURCE, renderGroup(g, base), projection))))
 }
 
 export const groupRoutes = new Hono<AppEnv>({ strict: false })
