@@ -4,6 +4,7 @@ import type { AppEnv } from '../context'
 import { scimAuth } from './auth'
 import { discoveryRoutes } from './discovery'
 import { groupRoutes } from './groups'
+import { rootSearchRoutes } from './search'
 import { userRoutes } from './users'
 
 /** `/scim/v2`: discovery is public; Users and Groups need an integration's bearer token. */
@@ -13,8 +14,10 @@ export const scimRoutes = new Hono<AppEnv>({ strict: false })
   .use('/Users', scimAuth())
   .use('/Groups/*', scimAuth())
   .use('/Groups', scimAuth())
+  .use('/.search', scimAuth())
   .route('/Users', userRoutes)
   .route('/Groups', groupRoutes)
+  .route('/', rootSearchRoutes)
   // A mounted app's notFound is not inherited (hono-base route()), so unknown SCIM paths end here.
   .all('*', (c) => {
     throw notFound(`No SCIM endpoint ${c.req.method} ${new URL(c.req.url).pathname}. Resources are /Users and /Groups; see /ResourceTypes.`)

@@ -28,3 +28,16 @@ export function stringify(f: Filter): string {
       return `${f.attr} ${f.op} ${JSON.stringify(f.value)}`
   }
 }
+
+/** The attribute paths a filter names at its top level (a value filter's inner names are sub-attributes). */
+export function attributesOf(f: Filter): string[] {
+  switch (f.op) {
+    case 'and':
+    case 'or':
+      return [...attributesOf(f.left), ...attributesOf(f.right)]
+    case 'not':
+      return attributesOf(f.filter)
+    default:
+      return [f.attr]
+  }
+}
