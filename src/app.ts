@@ -8,7 +8,12 @@ import { scimRoutes } from './http/scim'
 
 /** The HTTP surface: SCIM under /scim/v2, the admin API under /api/v1. */
 export function createApp() {
-  return new Hono<AppEnv>({ strict: false })
+  const app: Hono<AppEnv> = new Hono<AppEnv>({ strict: false })
+  return app
+    .use(async (c, next) => {
+      c.set('dispatch', (request) => Promise.resolve(app.fetch(request, c.env, c.executionCtx)))
+      await next()
+    })
     .use(metering())
     .get('/', (c) => c.json({ service: 'scim-directory', scimUrl: scimBaseUrl(c), adminApi: `${new URL(c.req.url).origin}/api/v1` }))
     .route('/scim/v2', scimRoutes)

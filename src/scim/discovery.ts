@@ -1,4 +1,4 @@
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SPC_SCHEMA } from './constants'
+import { DEFAULT_PAGE_SIZE, MAX_BULK_OPERATIONS, MAX_PAGE_SIZE, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SPC_SCHEMA } from './constants'
 import type { ScimObject } from './resource'
 import type { AttributeDefinition, SchemaDefinition } from './schemas/attribute'
 import { RESOURCE_TYPES, SCHEMAS, type ResourceTypeDefinition } from './schemas/registry'
@@ -9,7 +9,7 @@ export function serviceProviderConfig(baseUrl: string, maxBodyBytes: number): Sc
     schemas: [SPC_SCHEMA],
     documentationUri: 'https://github.com/scim-directory/scim-directory#readme',
     patch: { supported: true },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: { supported: true, maxOperations: MAX_BULK_OPERATIONS, maxPayloadSize: maxBodyBytes },
     filter: { supported: true, maxResults: MAX_PAGE_SIZE },
     changePassword: { supported: false },
     sort: { supported: true },

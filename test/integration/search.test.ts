@@ -40,11 +40,11 @@ describe('POST /.search at the root', () => {
     const all = await scim.post('/.search', { schemas: [SEARCH] })
     expect(all.status).toBe(200)
     expect(all.body.totalResults).toBe(5)
-    expect(all.body.Resources.map((r: { schemas: string[] }) => r.schemas[0].split(':').pop())).toEqual(['User', 'User', 'User', 'Group', 'Group'])
+    expect(all.body.Resources.map((r: { schemas: string[] }) => r.schemas[0]!.split(':').pop())).toEqual(['User', 'User', 'User', 'Group', 'Group'])
 
     const window = await scim.post('/.search', { schemas: [SEARCH], startIndex: 3, count: 2 })
     expect(window.body).toMatchObject({ totalResults: 5, itemsPerPage: 2, startIndex: 3 })
-    expect(window.body.Resources.map((r: { schemas: string[] }) => r.schemas[0].split(':').pop())).toEqual(['User', 'Group'])
+    expect(window.body.Resources.map((r: { schemas: string[] }) => r.schemas[0]!.split(':').pop())).toEqual(['User', 'Group'])
     const tail = await scim.post('/.search', { schemas: [SEARCH], startIndex: 5, count: 2 })
     expect(tail.body.Resources).toEqual([all.body.Resources[4]])
   })

@@ -3,6 +3,7 @@ import { notFound } from '../../scim/errors'
 import type { AppEnv } from '../context'
 import { scimAuth } from './auth'
 import { discoveryRoutes } from './discovery'
+import { bulkRoutes } from './bulk'
 import { groupRoutes } from './groups'
 import { rootSearchRoutes } from './search'
 import { userRoutes } from './users'
@@ -15,9 +16,11 @@ export const scimRoutes = new Hono<AppEnv>({ strict: false })
   .use('/Groups/*', scimAuth())
   .use('/Groups', scimAuth())
   .use('/.search', scimAuth())
+  .use('/Bulk', scimAuth())
   .route('/Users', userRoutes)
   .route('/Groups', groupRoutes)
   .route('/', rootSearchRoutes)
+  .route('/', bulkRoutes)
   // A mounted app's notFound is not inherited (hono-base route()), so unknown SCIM paths end here.
   .all('*', (c) => {
     throw notFound(`No SCIM endpoint ${c.req.method} ${new URL(c.req.url).pathname}. Resources are /Users and /Groups; see /ResourceTypes.`)
