@@ -99,7 +99,7 @@ describe('discovery', () => {
   it('serves ServiceProviderConfig, Schemas and ResourceTypes from the registry without a token', async () => {
     const spc = await call('GET', '/scim/v2/ServiceProviderConfig')
     expect(spc.status).toBe(200)
-    expect(spc.body).toMatchObject({ patch: { supported: true }, filter: { supported: true, maxResults: 1000 }, bulk: { supported: false }, maxPayloadSize: 1048576 })
+    expect(spc.body).toMatchObject({ patch: { supported: true }, filter: { supported: true, maxResults: 1000 }, bulk: { supported: true }, etag: { supported: true }, sort: { supported: true }, maxPayloadSize: 1048576 })
     const schemas = await call('GET', '/scim/v2/Schemas')
     expect(schemas.body.Resources.map((s: { id: string }) => s.id)).toEqual([
       'urn:ietf:params:scim:schemas:core:2.0:User',
