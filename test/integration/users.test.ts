@@ -233,6 +233,23 @@ describe('Users: list and filter', () => {
     expect((await scim.get(`/Users?filter=${f}&count=0`)).body).toMatchObject({ totalResults: 5, itemsPerPage: 0 })
   })
 
+  it.each([
+    ['NAME.familyname pr', 0],
+    ['emails.Value eq "u2@work.example"', 1],
+    ['Emails[Type eq "WORK"].VALUE eq "u3@work.example"', 1],
+    ['meta.Created gt 2015-10-10T14:38:21.86-07:00', 5],
+    ['meta.lastModified lt "2015-01-01T00:00:00Z"', 0],
+    ['userName sw USER', 5],
+    ['urn:ietf:params:scim:schemas:core:2.0:User:userName eq "user4@example.com"', 1],
+    ['(userName eq "user0@example.com" or userName eq "user1@example.com") and not (externalId eq "ext-1")', 1],
+    ['emails[type eq "work" and value co "@work"]', 5],
+    ['active eq true and userName ne "user0@example.com"', 4],
+  ])('accepts the liberal spellings Entra-style test tools send: %s', async (filter, expected) => {
+    const res = await scim.get(`/Users?filter=${encodeURIComponent(filter)}`)
+    expect(res.status).toBe(200)
+    expect(res.body.totalResults).toBe(expected)
+  })
+
   it('filters by id', async () => {
     const res = await scim.get(`/Users?filter=id eq "${ids[2]}"`)
     expect(res.body.Resources.map((r: { id: string }) => r.id)).toEqual([ids[2]])
