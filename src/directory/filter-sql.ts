@@ -112,8 +112,11 @@ export function compileFilter(filter: Filter, target: FilterTarget): SQL {
       return sql`(${compileFilter(filter.left, target)} AND ${compileFilter(filter.right, target)})`
     case 'or':
       return sql`(${compileFilter(filter.left, target)} OR ${compileFilter(filter.right, target)})`
+    // A comparison on a missing attribute is NULL in SQL: NOT NULL would drop the row, where the
+    // RFC's two-valued reading (and evaluate.ts) keeps it. Only NOT needs this; plain comparisons
+    // stay bare so indexes apply.
     case 'not':
-      return sql`NOT (${compileFilter(filter.filter, target)})`
+      return sql`NOT COALESCE((${compileFilter(filter.filter, target)}), 0)`
     case '[]': {
       const path = resolve(target, filter.attr)
       if (!path.attribute.multiValued || path.attribute.type !== 'complex' || path.subAttribute)
@@ -167,7 +170,7 @@ function compileElement(filter: Filter, parent: ResolvedPath, sub: (name: string
     case 'or':
       return sql`(${compileElement(filter.left, parent, sub)} OR ${compileElement(filter.right, parent, sub)})`
     case 'not':
-      return sql`NOT (${compileElement(filter.filter, parent, sub)})`
+      return sql`NOT COALESCE((${compileElement(filter.filter, parent, sub)}), 0)`
     case '[]':
       throw invalidFilter('Value filters cannot be nested.')
     default: {

@@ -6,7 +6,7 @@ import type { CompareOp, Filter, FilterValue } from './ast'
 
 /** How a filter's attribute names are found: in a resource type, or among a complex attribute's sub-attributes. */
 export interface FilterScope {
-  lookup(attr: string): { def: AttributeDefinition; values(obj: ScimObject): unknown[] } | undefined
+  lookup(attr: string): { def: AttributeDefinition; multiValued: boolean; values(obj: ScimObject): unknown[] } | undefined
 }
 
 const asList = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v])
@@ -19,6 +19,7 @@ export function resourceScope(rt: ResourceTypeDefinition): FilterScope {
       const { attribute, subAttribute } = path
       return {
         def: subAttribute ?? attribute,
+        multiValued: attribute.multiValued,
         values(obj) {
           const top = asList(containerFor(obj, path, false)?.[attribute.name])
           if (!subAttribute) return top
@@ -35,7 +36,7 @@ export function elementScope(parent: AttributeDefinition): FilterScope {
     lookup(attr) {
       const def = findIn(parent.subAttributes, attr)
       if (!def) return undefined
-      return { def, values: (obj) => asList(obj[def.name]) }
+      return { def, multiValued: false, values: (obj) => asList(obj[def.name]) }
     },
   }
 }
@@ -108,8 +109,12 @@ export function evaluate(filter: Filter, obj: ScimObject, scope: FilterScope): b
     default: {
       const found = lookup(scope, filter.attr)
       const values = found.values(obj)
-      // ne is true when no value equals: "not (attr eq v)" (RFC 7644 §3.4.2.2 for multi-valued).
-      if (filter.op === 'ne') return !values.some((v) => compareOne('eq', v, filter.value, found.def))
+      // `eq null` asks whether the attribute is absent, as the SQL does (IS NULL).
+      if (filter.value === null) return filter.op === 'eq' ? !values.some(present) : filter.op === 'ne' && values.some(present)
+      // A multi-valued attribute matches when any value does (RFC 7644 §3.4.2.2), ne included; a
+      // single-valued one that is missing is "not equal" to anything.
+      if (filter.op === 'ne' && !found.multiValued) return !values.some((v) => compareOne('eq', v, filter.value, found.def))
+      if (filter.op === 'ne') return values.some((v) => !compareOne('eq', v, filter.value, found.def))
       return values.some((v) => compareOne(filter.op as CompareOp, v, filter.value, found.def))
     }
   }
