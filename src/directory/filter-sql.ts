@@ -20,10 +20,17 @@ export interface ColumnSpec {
   notNull?: boolean
 }
 
-/** A multi-valued attribute kept in its own table: `membership(inner)` selects the owning rows. */
+/**
+ * A multi-valued attribute kept in its own table. `membership(inner)` selects the owning rows with
+ * `id IN (…)`, which lets an indexed equality drive the query; `correlated(inner)` tests each
+ * candidate row with EXISTS, for conditions that cannot seek (the rest of the filter then drives).
+ */
 export interface CollectionSpec {
   columns: Record<string, ColumnSpec>
+  /** Sub-attributes whose `eq` is an index seek in the collection's table. */
+  seekable: string[]
   membership(inner: SQL): SQL
+  correlated(inner: SQL): SQL
 }
 
 export interface FilterTarget {
@@ -121,7 +128,7 @@ export function compileFilter(filter: Filter, target: FilterTarget): SQL {
       const path = resolve(target, filter.attr)
       if (!path.attribute.multiValued || path.attribute.type !== 'complex' || path.subAttribute)
         throw invalidFilter(`"${filter.attr}" is not a multi-valued complex attribute, so it takes no value filter.`)
-      return collection(target, path, (sub) => compileElement(filter.filter, path, sub))
+      return collection(target, path, (sub) => compileElement(filter.filter, path, sub), (seekable) => seeksOn(filter.filter, seekable))
     }
     default: {
       const path = resolve(target, filter.attr)
@@ -131,7 +138,12 @@ export function compileFilter(filter: Filter, target: FilterTarget): SQL {
         const subName = path.subAttribute?.name ?? 'value'
         const subDef = path.attribute.subAttributes?.find((s) => s.name === subName)
         if (!subDef) throw invalidFilter(`"${filter.attr}" needs a sub-attribute in a filter.`)
-        return collection(target, path, (sub) => compare(filter.op, sub(subName), subDef, filter.attr, value))
+        return collection(
+          target,
+          path,
+          (sub) => compare(filter.op, sub(subName), subDef, filter.attr, value),
+          (seekable) => filter.op === 'eq' && value !== null && seekable.includes(subName)
+        )
       }
       const def = path.subAttribute ?? path.attribute
       return compare(filter.op, scalar(target, path), def, filter.attr, value)
@@ -147,10 +159,15 @@ function scalar(target: FilterTarget, path: ResolvedPath): ColumnSpec {
 }
 
 /** Conditions on the values of a multi-valued attribute: its own table if it has one, else json_each. */
-function collection(target: FilterTarget, path: ResolvedPath, condition: (sub: (name: string) => ColumnSpec) => SQL): SQL {
+function collection(
+  target: FilterTarget,
+  path: ResolvedPath,
+  condition: (sub: (name: string) => ColumnSpec) => SQL,
+  seeks: (seekable: string[]) => boolean
+): SQL {
   const spec = !path.extension ? target.collections[path.attribute.name] : undefined
   if (spec) {
-    return spec.membership(
+    return (seeks(spec.seekable) ? spec.membership : spec.correlated)(
       condition((name) => {
         const column = spec.columns[name]
         if (!column) throw invalidFilter(`Filtering on ${path.attribute.name}.${name} is not supported.`)
@@ -161,6 +178,12 @@ function collection(target: FilterTarget, path: ResolvedPath, condition: (sub: (
   const keys = [...(path.extension ? [path.schema.id] : []), path.attribute.name]
   const inner = condition((name) => ({ expr: sql`json_extract(j.value, ${jsonPath(name)})` }))
   return sql`EXISTS (SELECT 1 FROM json_each(${target.data}, ${jsonPath(...keys)}) AS j WHERE ${inner})`
+}
+
+/** Whether a value filter's top-level conjunction holds an `eq` on a seekable sub-attribute. */
+function seeksOn(filter: Filter, seekable: string[]): boolean {
+  if (filter.op === 'and') return seeksOn(filter.left, seekable) || seeksOn(filter.right, seekable)
+  return filter.op === 'eq' && filter.value !== null && seekable.some((s) => s.toLowerCase() === filter.attr.toLowerCase())
 }
 
 function compileElement(filter: Filter, parent: ResolvedPath, sub: (name: string) => ColumnSpec): SQL {

@@ -23,7 +23,9 @@ const groupFilterTarget = (): FilterTarget => ({
   collections: {
     members: {
       columns: { value: { expr: sql`${groupMembers.memberId}` }, type: { expr: sql`${groupMembers.memberType}` } },
+      seekable: ['value'],
       membership: (inner) => sql`${groups.id} IN (SELECT ${groupMembers.groupId} FROM ${groupMembers} WHERE ${inner})`,
+      correlated: (inner) => sql`EXISTS (SELECT 1 FROM ${groupMembers} WHERE ${groupMembers.groupId} = ${groups.id} AND ${inner})`,
     },
   },
 })

@@ -57,6 +57,9 @@ export const users = sqliteTable(
     index('users_external_id').on(t.integrationId, t.externalId, t.id),
     // Stable list order (Okta pages with startIndex/count and needs it stable).
     uniqueIndex('users_list_order').on(t.integrationId, t.id),
+    // sortBy and range filters on meta.created / meta.lastModified ("what changed since").
+    index('users_created').on(t.integrationId, t.createdAt, t.id),
+    index('users_last_modified').on(t.integrationId, t.updatedAt, t.id),
   ]
 )
 
@@ -93,6 +96,7 @@ export const groups = sqliteTable(
     uniqueIndex('groups_display_name').on(t.integrationId, t.displayNameKey),
     index('groups_external_id').on(t.integrationId, t.externalId, t.id),
     uniqueIndex('groups_list_order').on(t.integrationId, t.id),
+    index('groups_last_modified').on(t.integrationId, t.updatedAt, t.id),
   ]
 )
 

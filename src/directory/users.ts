@@ -24,12 +24,16 @@ const userFilterTarget = (integrationId: string): FilterTarget => ({
   collections: {
     emails: {
       columns: { value: { expr: sql`${userEmails.valueKey}`, folded: true }, type: { expr: sql`${userEmails.typeKey}`, folded: true } },
+      seekable: ['value'],
       membership: (inner) =>
         sql`${users.id} IN (SELECT ${userEmails.userId} FROM ${userEmails} WHERE ${userEmails.integrationId} = ${integrationId} AND ${inner})`,
+      correlated: (inner) => sql`EXISTS (SELECT 1 FROM ${userEmails} WHERE ${userEmails.userId} = ${users.id} AND ${inner})`,
     },
     groups: {
       columns: { value: { expr: sql`${groupMembers.groupId}` } },
+      seekable: ['value'],
       membership: (inner) => sql`${users.id} IN (SELECT ${groupMembers.memberId} FROM ${groupMembers} WHERE ${inner})`,
+      correlated: (inner) => sql`EXISTS (SELECT 1 FROM ${groupMembers} WHERE ${groupMembers.memberId} = ${users.id} AND ${inner})`,
     },
   },
 })

@@ -60,6 +60,19 @@ describe('lookups cost O(1) rows, whatever the directory size', () => {
 })
 
 describe('sorting and deep pages', () => {
+  it('a selective or combined with a non-seekable value filter is driven by the selective part', async () => {
+    const f = filter('(userName eq "user17@cost.example" or userName eq "user2000@cost.example") and emails[type eq "work" and value co "@cost"]')
+    const res = await scim.get(f)
+    expect(res.body.totalResults).toBe(2)
+    expect(Number(res.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(20)
+  })
+
+  it('sorts by meta.lastModified through its index', async () => {
+    const res = await scim.get('/Users?sortBy=meta.lastModified&count=10&excludedAttributes=groups')
+    expect(res.body.Resources).toHaveLength(10)
+    expect(Number(res.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(1 + 11)
+  })
+
   it('sorts by userName through its index: a page of 10 costs about 10 rows, not the directory', async () => {
     const res = await scim.get('/Users?sortBy=userName&sortOrder=descending&count=10')
     // '@' sorts after '9', so user9@… comes before user999@… descending.

@@ -12,7 +12,9 @@ const target: FilterTarget = {
   collections: {
     emails: {
       columns: { value: { expr: sql.raw('value_key'), folded: true }, type: { expr: sql.raw('type_key'), folded: true } },
+      seekable: ['value'],
       membership: (inner) => sql`id IN (SELECT user_id FROM user_emails WHERE ${inner})`,
+      correlated: (inner) => sql`EXISTS (SELECT 1 FROM user_emails WHERE user_id = id AND ${inner})`,
     },
   },
 }
@@ -37,6 +39,18 @@ describe('compileFilter', () => {
       params: ['work', 'a@b.c'],
     })
     expect(compile('emails.value eq "a@b.c"').sql).toBe('id IN (SELECT user_id FROM user_emails WHERE value_key = ?)')
+  })
+
+  it('uses IN (…) when an indexed equality can drive, a correlated EXISTS otherwise', () => {
+    expect(compile('emails[type eq "work" and value co "@x"]').sql).toBe(
+      'EXISTS (SELECT 1 FROM user_emails WHERE user_id = id AND (type_key = ? AND instr(value_key, ?) > 0))'
+    )
+    expect(compile('emails.value co "@x"').sql).toMatch(/^EXISTS/)
+    expect(compile('emails[value eq "a@x" and type eq "work"]').sql).toMatch(/^id IN/)
+  })
+
+  it('keeps rows without the attribute under not (two-valued logic)', () => {
+    expect(compile('not (title eq "x")').sql).toBe('NOT COALESCE((lower(json_extract(data, ?)) = ?), 0)')
   })
 
   it('binds values and never splices them into SQL', () => {
