@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import * as z from 'zod'
-import { ScimError, invalidValue } from '../scim/errors'
+import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
+import { ScimError, invalidFilter, invalidValue } from '../scim/errors'
 import { stringify, type Filter } from '../scim/filter/ast'
 import { pathText, resolvePath } from '../scim/schemas/registry'
 import { compileFilter, sortColumn, type FilterTarget } from './filter-sql'
@@ -73,6 +74,18 @@ function fingerprint(spec: ListSpec): string {
   return (h >>> 0).toString(36)
 }
 
+/** Bound values a filter may use: D1 binds at most 100 per statement, and the query adds its own. */
+export const MAX_FILTER_VALUES = 80
+const dialect = new SQLiteSyncDialect()
+
+function checkedFilter(filter: Filter, target: FilterTarget): SQL {
+  const compiled = compileFilter(filter, target)
+  const values = dialect.sqlToQuery(compiled).params.length
+  if (values > MAX_FILTER_VALUES)
+    throw invalidFilter(`The filter needs ${values} values; at most ${MAX_FILTER_VALUES} fit in one query. Split it into several requests.`)
+  return compiled
+}
+
 interface OrderKey {
   expr: SQL
   nullable: boolean
@@ -117,7 +130,7 @@ export async function listRows<Row extends { id: string; sortKey: string | numbe
   source: ListSource,
   spec: ListSpec
 ): Promise<Listed<Row>> {
-  const filtered = spec.filter ? sql`${source.scope} AND ${compileFilter(spec.filter, source.target)}` : source.scope
+  const filtered = spec.filter ? sql`${source.scope} AND ${checkedFilter(spec.filter, source.target)}` : source.scope
   const key = orderKey(source, spec)
   const descending = spec.sort?.descending ?? false
   const count = sql`SELECT count(*) AS n FROM ${source.table} WHERE ${filtered}`

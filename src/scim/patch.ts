@@ -253,7 +253,9 @@ class PatchEngine {
 
   private applyExternal(op: PatchOpName, target: Target, value: unknown, text: string): void {
     const def = target.path.attribute
-    if (target.path.subAttribute || target.sub) throw invalidPath(`"${text}": sub-attributes of ${def.name} cannot be patched.`)
+    const sub = target.path.subAttribute ?? target.sub
+    if (sub?.mutability === 'immutable') throw mutability(`"${text}": ${def.name}.${sub.name} is immutable; remove the member and add it again.`)
+    if (sub) throw invalidPath(`"${text}": sub-attributes of ${def.name} cannot be patched.`)
     if (target.filter) {
       const ids = memberIds(target.filter)
       if (op !== 'remove' || !ids) throw invalidPath(`"${text}": only remove with ${def.name}[value eq "…"] is supported.`)

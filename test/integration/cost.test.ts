@@ -91,3 +91,35 @@ describe('sorting and deep pages', () => {
     expect(Number(deepIndex.headers.get('x-d1-rows-read'))).toBeGreaterThan(2900)
   })
 })
+
+describe('large groups', () => {
+  it('adds and removes members in O(changed members), and reads the group without members in O(1)', async () => {
+    const { body: g } = await scim.post('/Groups', { displayName: 'Everyone' })
+    await env.DB.prepare(
+      `INSERT INTO group_members (group_id, member_id, member_type, integration_id) SELECT ?1, id, 'User', integration_id FROM users WHERE id LIKE 'u-%' AND id <= 'u-002500'`
+    ).bind(g.id).run()
+    const change = ['u-002901', 'u-002902', 'u-002903'].map((value) => ({ value }))
+    const add = await scim.patch(`/Groups/${g.id}`, [{ op: 'add', path: 'members', value: change }])
+    expect(add.status).toBe(204)
+    expect(Number(add.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(30)
+    const remove = await scim.patch(`/Groups/${g.id}`, [{ op: 'remove', path: 'members', value: change }])
+    expect(Number(remove.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(30)
+    const read = await scim.get(`/Groups/${g.id}?excludedAttributes=members`)
+    expect(Number(read.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(3)
+    const count = await env.DB.prepare('SELECT count(*) AS n FROM group_members WHERE group_id = ?').bind(g.id).first<{ n: number }>()
+    expect(count?.n).toBe(2500)
+  })
+})
+
+describe('filters with many values', () => {
+  it('accept dozens of alternatives and refuse more than fit in a D1 statement with invalidFilter', async () => {
+    const alternatives = (n: number) => Array.from({ length: n }, (_, i) => `id eq "u-${String(i + 1).padStart(6, '0')}"`).join(' or ')
+    const ok = await scim.get(filter(alternatives(60)))
+    expect(ok.status).toBe(200)
+    expect(ok.body.totalResults).toBe(60)
+    const tooMany = await scim.get(filter(alternatives(120)))
+    expect(tooMany.status).toBe(400)
+    expect(tooMany.body.scimType).toBe('invalidFilter')
+    expect(tooMany.body.detail).toContain('values')
+  })
+})

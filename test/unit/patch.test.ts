@@ -203,6 +203,10 @@ describe('applyPatch on groups', () => {
     expect(scimError(() => patchGroup(group(), [{ op: 'add', path: 'members', value: [{ display: 'no id' }] }])).scimType).toBe('invalidValue')
   })
 
+  it('refuses to change an immutable member sub-attribute', () => {
+    expect(scimError(() => patchGroup(group(), [{ op: 'replace', path: 'members[value eq "u1"].type', value: 'Group' }])).scimType).toBe('mutability')
+  })
+
   it('refuses to change the id or blank the displayName', () => {
     expect(scimError(() => patchGroup(group(), [{ op: 'replace', value: { id: 'g2' } }])).scimType).toBe('mutability')
     expect(scimError(() => patchGroup(group(), [{ op: 'replace', path: 'displayName', value: '' }])).scimType).toBe('invalidValue')
