@@ -1,12 +1,12 @@
 import { and, asc, count, eq, inArray, sql, type SQL } from 'drizzle-orm'
-import { conflict, invalidValue, notFound, uniqueness } from '../scim/errors'
+import { invalidValue, notFound, uniqueness } from '../scim/errors'
 import type { CollectionChange } from '../scim/patch'
 import type { ScimObject } from '../scim/resource'
 import { GROUP_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import { compileFilter, type FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
-import { groupBy, toStored, WRITE_ATTEMPTS, type GroupRecord, type Page, type Reference } from './records'
+import { groupBy, toStored, untilGuardHolds, type GroupRecord, type Page, type Reference } from './records'
 import { groupMembers, groups, users, type GroupRow } from './schema'
 import { columnList, type DirectorySession, type Statement } from './session'
 
@@ -195,7 +195,7 @@ export async function updateGroup(
   id: string,
   compute: (current: GroupRecord) => GroupUpdate | undefined
 ): Promise<{ record: GroupRecord; changed: boolean }> {
-  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+  return untilGuardHolds(`Group "${id}"`, async () => {
     const current = await getGroup(s, id, false)
     if (!current) throw notFound(`No group with id "${id}" in this integration.`)
     const update = compute(current)
@@ -228,13 +228,13 @@ export async function updateGroup(
       if (isUniqueViolation(e)) throw nameTaken(cols.displayName)
       throw e
     }
-  }
-  throw conflict(`Group "${id}" kept changing while this request tried to update it; retry the request.`)
+    return undefined
+  })
 }
 
 /** Deletes a group and every membership it is part of, either side, guarded like deleteUser. */
 export async function deleteGroup(s: DirectorySession, id: string, precondition: (version: number) => void = () => {}): Promise<void> {
-  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+  await untilGuardHolds(`Group "${id}"`, async () => {
     const [found] = await s.read<{ version: number }>(sql`SELECT ${groups.version} AS version FROM ${groups} WHERE ${byId(s, id)}`)
     const version = found![0]?.version
     if (version === undefined) throw notFound(`No group with id "${id}" in this integration.`)
@@ -248,7 +248,7 @@ export async function deleteGroup(s: DirectorySession, id: string, precondition:
         .where(and(byId(s, id), eq(groups.version, version)))
         .returning({ id: groups.id })
     )
-    if (results[results.length - 1]!.length === 1) return
-  }
-  throw conflict(`Group "${id}" kept changing while this request tried to delete it; retry the request.`)
+    // true once the guarded delete removed the row; undefined sends untilGuardHolds round again.
+    return results[results.length - 1]!.length === 1 ? true : undefined
+  })
 }

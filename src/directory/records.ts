@@ -1,3 +1,4 @@
+import { conflict } from '../scim/errors'
 import type { ScimObject } from '../scim/resource'
 
 /** A resource as the directory keeps it: the validated document plus what the server owns. */
@@ -53,3 +54,15 @@ export function groupBy<T extends { owner: string }>(rows: T[], toRef: (row: T) 
 
 /** How many times a write is retried when another writer changed the resource in between. */
 export const WRITE_ATTEMPTS = 3
+
+/**
+ * Optimistic concurrency: runs `attempt` (read, compute, version-guarded write) until its guard
+ * holds, i.e. it returns a value, at most WRITE_ATTEMPTS times; then answers 409.
+ */
+export async function untilGuardHolds<T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < WRITE_ATTEMPTS; i++) {
+    const result = await attempt()
+    if (result !== undefined) return result
+  }
+  throw conflict(`${what} kept changing while this request tried to write it; retry the request.`)
+}

@@ -1,11 +1,11 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm'
-import { conflict, notFound, uniqueness } from '../scim/errors'
+import { notFound, uniqueness } from '../scim/errors'
 import { isObject, type ScimObject } from '../scim/resource'
 import { USER_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import { compileFilter, type FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
-import { toStored, WRITE_ATTEMPTS, type Page, type Reference, type UserRecord } from './records'
+import { toStored, untilGuardHolds, type Page, type Reference, type UserRecord } from './records'
 import { groupMembers, userEmails, users, type UserRow } from './schema'
 import { columnList, type DirectorySession } from './session'
 
@@ -148,7 +148,7 @@ export async function updateUser(
   id: string,
   compute: (current: UserRecord) => ScimObject | undefined
 ): Promise<UserRecord> {
-  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+  return untilGuardHolds(`User "${id}"`, async () => {
     const current = await getUser(s, id, true)
     if (!current) throw notFound(`No user with id "${id}" in this integration.`)
     const doc = compute(current)
@@ -188,8 +188,8 @@ export async function updateUser(
       if (isUniqueViolation(e)) throw userNameTaken(cols.userName)
       throw e
     }
-  }
-  throw conflict(`User "${id}" kept changing while this request tried to update it; retry the request.`)
+    return undefined
+  })
 }
 
 /**
@@ -197,7 +197,7 @@ export async function updateUser(
  * version `precondition` accepted (it may throw, e.g. for If-Match).
  */
 export async function deleteUser(s: DirectorySession, id: string, precondition: (version: number) => void = () => {}): Promise<void> {
-  for (let attempt = 0; attempt < WRITE_ATTEMPTS; attempt++) {
+  await untilGuardHolds(`User "${id}"`, async () => {
     const [found] = await s.read<{ version: number }>(sql`SELECT ${users.version} AS version FROM ${users} WHERE ${byId(s, id)}`)
     const version = found![0]?.version
     if (version === undefined) throw notFound(`No user with id "${id}" in this integration.`)
@@ -211,7 +211,7 @@ export async function deleteUser(s: DirectorySession, id: string, precondition: 
         .where(and(eq(users.integrationId, s.integrationId), eq(users.id, id), eq(users.version, version)))
         .returning({ id: users.id })
     )
-    if (results[results.length - 1]!.length === 1) return
-  }
-  throw conflict(`User "${id}" kept changing while this request tried to delete it; retry the request.`)
+    // true once the guarded delete removed the row; undefined sends untilGuardHolds round again.
+    return results[results.length - 1]!.length === 1 ? true : undefined
+  })
 }
