@@ -38,7 +38,7 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .post('/integrations', async (c) => {
     const input = parseWith(createIntegrationSchema, await readJson(c))
     const { token, tokenId, hash } = await generateToken()
-    const row = await createIntegration(c.get('db'), { ...input, tokenId, tokenHash: hash })
+    const row = await createIntegration(c.get('db'), { id: crypto.randomUUID(), ...input, tokenId, tokenHash: hash })
     await putToken(c.env.TOKENS, hash, { integrationId: row.id, tokenId })
     const { counts: _counts, lastActivityAt: _last, ...created } = view(c, row)
     return c.json({ ...created, token }, 201)

@@ -10,12 +10,21 @@ import { groupMembers, groups, integrations, userEmails, users, type Integration
 
 export type IntegrationKind = IntegrationRow['kind']
 
-export async function createIntegration(
-  db: Db,
-  input: { kind: IntegrationKind; name: string; tokenId: string; tokenHash: string }
-): Promise<IntegrationRow> {
+export interface NewIntegration {
+  /** Chosen by the caller, since sealed secrets are bound to it. */
+  id: string
+  kind: IntegrationKind
+  name: string
+  tokenId: string
+  tokenHash: string
+  /** Native imports: non-secret settings, and the sealed secrets. */
+  config?: Record<string, unknown>
+  sealedSecrets?: string
+}
+
+export async function createIntegration(db: Db, input: NewIntegration): Promise<IntegrationRow> {
   const row: IntegrationRow = {
-    id: crypto.randomUUID(),
+    id: input.id,
     kind: input.kind,
     name: input.name,
     nameKey: foldKey(input.name.trim()),
@@ -26,6 +35,10 @@ export async function createIntegration(
     activeUsers: 0,
     archivedUsers: 0,
     groupCount: 0,
+    config: input.config ? JSON.stringify(input.config) : null,
+    sealedSecrets: input.sealedSecrets ?? null,
+    usersDeltaLink: null,
+    groupsDeltaLink: null,
   }
   try {
     await db.batch([db.insert(integrations).values(row)])

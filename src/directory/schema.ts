@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm'
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core'
 
 /*
@@ -27,6 +28,12 @@ export const integrations = sqliteTable(
     activeUsers: integer('active_users').notNull().default(0),
     archivedUsers: integer('archived_users').notNull().default(0),
     groupCount: integer('group_count').notNull().default(0),
+    // Native imports (kind entra/google): non-secret settings as JSON, secrets sealed with
+    // AES-GCM (src/auth/seal.ts), and where incremental sync resumes.
+    config: text('config'),
+    sealedSecrets: text('sealed_secrets'),
+    usersDeltaLink: text('users_delta_link'),
+    groupsDeltaLink: text('groups_delta_link'),
   },
   (t) => [
     uniqueIndex('integrations_name_key').on(t.nameKey),
@@ -49,6 +56,8 @@ export const users = sqliteTable(
     version: integer('version').notNull().default(1),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
+    /** The last full import run that listed this user (native imports archive the ones a full run did not list). */
+    seenRun: text('seen_run'),
   },
   (t) => [
     uniqueIndex('users_user_name').on(t.integrationId, t.userNameKey),
@@ -91,6 +100,7 @@ export const groups = sqliteTable(
     version: integer('version').notNull().default(1),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
+    seenRun: text('seen_run'),
   },
   (t) => [
     uniqueIndex('groups_display_name').on(t.integrationId, t.displayNameKey),
@@ -115,6 +125,34 @@ export const groupMembers = sqliteTable(
   ]
 )
 
+/** One import run of a native integration (a Workflow instance with the same id). */
+export const syncRuns = sqliteTable(
+  'sync_runs',
+  {
+    id: text('id').primaryKey(),
+    integrationId: text('integration_id').notNull(),
+    trigger: text('trigger', { enum: ['cron', 'manual'] }).notNull(),
+    status: text('status', { enum: ['running', 'succeeded', 'failed'] }).notNull(),
+    /** full: a complete listing (first run, or after an expired delta token); delta: changes only. */
+    mode: text('mode', { enum: ['full', 'delta'] }),
+    startedAt: text('started_at').notNull(),
+    finishedAt: text('finished_at'),
+    pages: integer('pages').notNull().default(0),
+    usersCreated: integer('users_created').notNull().default(0),
+    usersUpdated: integer('users_updated').notNull().default(0),
+    usersArchived: integer('users_archived').notNull().default(0),
+    usersRemoved: integer('users_removed').notNull().default(0),
+    groupsChanged: integer('groups_changed').notNull().default(0),
+    error: text('error'),
+  },
+  (t) => [
+    index('sync_runs_integration').on(t.integrationId, t.startedAt),
+    // One run at a time per integration, enforced by the database itself.
+    uniqueIndex('sync_runs_one_running').on(t.integrationId).where(sql`status = 'running'`),
+  ]
+)
+
+export type SyncRunRow = typeof syncRuns.$inferSelect
 export type IntegrationRow = typeof integrations.$inferSelect
 export type UserRow = typeof users.$inferSelect
 export type GroupRow = typeof groups.$inferSelect

@@ -1,0 +1,44 @@
+/*
+ * Secrets that must be read back (client secrets, private keys, refresh tokens) are sealed with
+ * AES-256-GCM under ENCRYPTION_KEY (32 random bytes, base64) before they reach D1 or KV. A sealed
+ * value is "v1.<iv>.<ciphertext>" in base64url; the associated data binds it to its integration,
+ * so a sealed secret copied onto another integration's row does not open.
+ */
+
+const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+const fromB64 = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+
+export class SealError extends Error {
+  override name = 'SealError'
+}
+
+async function keyFrom(encryptionKey: string | undefined): Promise<CryptoKey> {
+  if (!encryptionKey) throw new SealError('ENCRYPTION_KEY is not set: `npm start` writes one to .dev.vars; deployments set it with `wrangler secret put ENCRYPTION_KEY`.')
+  let raw: Uint8Array
+  try {
+    raw = fromB64(encryptionKey.trim())
+  } catch {
+    throw new SealError('ENCRYPTION_KEY is not base64.')
+  }
+  if (raw.byteLength !== 32) throw new SealError(`ENCRYPTION_KEY must be 32 bytes (base64 of 32 random bytes), not ${raw.byteLength}.`)
+  return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt'])
+}
+
+export async function seal(encryptionKey: string | undefined, plaintext: string, context: string): Promise<string> {
+  const key = await keyFrom(encryptionKey)
+  const iv = crypto.getRandomValues(new Uint8Array(12))
+  const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(context) }, key, new TextEncoder().encode(plaintext))
+  return `v1.${b64url(iv)}.${b64url(new Uint8Array(data))}`
+}
+
+export async function open(encryptionKey: string | undefined, sealed: string, context: string): Promise<string> {
+  const key = await keyFrom(encryptionKey)
+  const [version, iv, data] = sealed.split('.')
+  if (version !== 'v1' || !iv || !data) throw new SealError('The sealed secret is not in a format this service wrote.')
+  try {
+    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromB64(iv), additionalData: new TextEncoder().encode(context) }, key, fromB64(data))
+    return new TextDecoder().decode(plain)
+  } catch {
+    throw new SealError('The sealed secret does not open with this ENCRYPTION_KEY (was the key changed?).')
+  }
+}
