@@ -1,0 +1,56 @@
+import { SyncError } from './errors'
+
+/** How hard an API call tries before the step fails (and the Workflow's own step retry takes over). */
+export interface RetryPolicy {
+  attempts: number
+  /** First backoff for 5xx and network errors; doubles per attempt. */
+  baseDelayMs: number
+  /** Longest Retry-After honoured; a longer one fails the call instead of stalling the run. */
+  maxWaitMs: number
+  sleep: (ms: number) => Promise<void>
+}
+
+export const defaultRetryPolicy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({
+  attempts: 5,
+  baseDelayMs: 1000,
+  maxWaitMs: 60_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ...overrides,
+})
+
+/** Seconds or an HTTP date, as Retry-After allows. */
+export function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined
+  const seconds = Number(header)
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
+  const date = Date.parse(header)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+/**
+ * Runs `call` until it returns; `classify` says whether a failed response is worth another try and
+ * after how long. Network errors (fetch throwing) back off like 503s.
+ */
+export async function withRetries<T>(
+  policy: RetryPolicy,
+  what: string,
+  call: (attempt: number) => Promise<{ done: true; value: T } | { done: false; waitMs?: number; error: SyncError }>
+): Promise<T> {
+  let last: SyncError | undefined
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    let outcome
+    try {
+      outcome = await call(attempt)
+    } catch (e) {
+      if (!(e instanceof TypeError)) throw e
+      outcome = { done: false as const, error: new SyncError(`${what}: network error (${e.message}).`, 'network') }
+    }
+    if (outcome.done) return outcome.value
+    last = outcome.error
+    if (attempt === policy.attempts) break
+    const wait = outcome.waitMs ?? policy.baseDelayMs * 2 ** (attempt - 1)
+    if (wait > policy.maxWaitMs) throw new SyncError(`${outcome.error.message} The service asked to wait ${Math.round(wait / 1000)} s, longer than this run waits.`, outcome.error.kind)
+    await policy.sleep(wait)
+  }
+  throw new SyncError(`${last!.message} Gave up after ${policy.attempts} attempts.`, last!.kind)
+}

@@ -1,0 +1,315 @@
+/*
+ * A fake Microsoft identity platform + Graph, faithful to what the sync relies on
+ * (shared/reference/idp-and-sources.md §C1): client-credentials tokens that expire, /users/delta and
+ * /groups/delta with $skiptoken paging and a final @odata.deltaLink, @removed with reason
+ * "changed" (soft delete) or "deleted", members@delta (a large group's members split across pages
+ * that repeat the group), empty pages that still carry a nextLink, 429 with Retry-After, 503, and
+ * 410 Gone for delta tokens that have expired.
+ *
+ * It is a plain (Request) => Response handler: Node tests call it directly, the workerd tests get it
+ * through Miniflare's outboundService, and `npm run fakes` serves it on loopback. Paths are
+ * host-agnostic: /{tenant}/oauth2/v2.0/token, /v1.0/…, and /_fake/… to set it up.
+ */
+
+export interface FakeUser {
+  id: string
+  userPrincipalName: string
+  displayName?: string
+  givenName?: string
+  surname?: string
+  mail?: string
+  jobTitle?: string
+  department?: string
+  accountEnabled?: boolean
+}
+
+export interface FakeGroup {
+  id: string
+  displayName: string
+  description?: string
+  /** Ids of member users or groups. */
+  members: string[]
+}
+
+interface Change {
+  seq: number
+  kind: 'user' | 'group'
+  id: string
+  /** upsert: created or changed; soft/hard: @removed "changed" / "deleted". */
+  what: 'upsert' | 'soft' | 'hard'
+  added?: string[]
+  removed?: string[]
+}
+
+interface Fault {
+  path: RegExp
+  status: number
+  retryAfter?: number
+  times: number
+}
+
+export class FakeTenant {
+  users = new Map<string, FakeUser>()
+  groups = new Map<string, FakeGroup>()
+  softDeleted = new Set<string>()
+  changes: Change[] = []
+  seq = 0
+  faults: Fault[] = []
+  /** Delta tokens minted before this sequence number answer 410 Gone (syncStateNotFound). */
+  expiredBefore = 0
+  pageSize = 100
+  /** Members per group object in one page: a larger group is repeated over several pages. */
+  membersPerPage = 20
+  tokenLifetime = 3600
+  requests: string[] = []
+
+  constructor(
+    readonly id: string,
+    readonly clientId: string,
+    readonly clientSecret: string
+  ) {}
+
+  private log(change: Omit<Change, 'seq'>) {
+    this.changes.push({ ...change, seq: ++this.seq })
+  }
+
+  upsertUser(user: FakeUser) {
+    this.users.set(user.id, { accountEnabled: true, ...this.users.get(user.id), ...user })
+    this.softDeleted.delete(user.id)
+    this.log({ kind: 'user', id: user.id, what: 'upsert' })
+  }
+
+  deleteUser(id: string, how: 'soft' | 'hard') {
+    if (how === 'soft') this.softDeleted.add(id)
+    else this.softDeleted.delete(id)
+    this.users.delete(id)
+    for (const g of this.groups.values()) if (g.members.includes(id)) this.setMembers(g.id, g.members.filter((m) => m !== id))
+    this.log({ kind: 'user', id, what: how })
+  }
+
+  upsertGroup(group: Omit<FakeGroup, 'members'> & { members?: string[] }) {
+    const previous = this.groups.get(group.id)
+    const members = group.members ?? previous?.members ?? []
+    this.groups.set(group.id, { ...previous, ...group, members })
+    this.log({
+      kind: 'group',
+      id: group.id,
+      what: 'upsert',
+      added: members.filter((m) => !previous?.members.includes(m)),
+      removed: (previous?.members ?? []).filter((m) => !members.includes(m)),
+    })
+  }
+
+  setMembers(groupId: string, members: string[]) {
+    const group = this.groups.get(groupId)
+    if (!group) throw new Error(`no group ${groupId}`)
+    this.upsertGroup({ ...group, members })
+  }
+
+  deleteGroup(id: string) {
+    this.groups.delete(id)
+    this.log({ kind: 'group', id, what: 'hard' })
+  }
+
+  fail(path: RegExp, status: number, times = 1, retryAfter?: number) {
+    this.faults.push({ path, status, times, ...(retryAfter !== undefined ? { retryAfter } : {}) })
+  }
+}
+
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
+const graphError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+  json({ error: { code, message, innerError: { 'request-id': crypto.randomUUID(), date: new Date().toISOString() } } }, status, headers)
+
+const encode = (o: unknown) => btoa(JSON.stringify(o)).replace(/=+$/, '')
+const decode = <T>(s: string): T => JSON.parse(atob(s)) as T
+
+interface PageState {
+  kind: 'user' | 'group'
+  /** Sequence the listing is taken at; the deltaLink resumes from here. */
+  at: number
+  /** Since which sequence (0: everything). */
+  since: number
+  offset: number
+  select: string
+}
+
+export class FakeCloud {
+  tenants = new Map<string, FakeTenant>()
+  private tokens = new Map<string, { tenant: string; expires: number }>()
+  now = () => Date.now()
+
+  tenant(id: string, clientId = 'client-id', clientSecret = 'client-secret') {
+    let t = this.tenants.get(id)
+    if (!t) {
+      t = new FakeTenant(id, clientId, clientSecret)
+      this.tenants.set(id, t)
+    }
+    return t
+  }
+
+  /** Expires every access token issued so far (the next API call gets 401). */
+  expireTokens() {
+    for (const t of this.tokens.values()) t.expires = 0
+  }
+
+  readonly handler = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url)
+    if (url.pathname.startsWith('/_fake/')) return this.control(request, url)
+    const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname)
+    if (token && request.method === 'POST') return this.issueToken(token[1]!, await request.formData())
+    if (url.pathname.startsWith('/v1.0/')) return this.graph(request, url)
+    return graphError(404, 'Request_ResourceNotFound', `No fake route for ${request.method} ${url.pathname}`)
+  }
+
+  private issueToken(tenantId: string, form: FormData) {
+    const tenant = this.tenants.get(tenantId)
+    if (!tenant) return json({ error: 'invalid_request', error_description: `AADSTS90002: Tenant '${tenantId}' not found.` }, 400)
+    if (form.get('grant_type') !== 'client_credentials' || form.get('scope') !== 'https://graph.microsoft.com/.default')
+      return json({ error: 'unsupported_grant_type' }, 400)
+    if (form.get('client_id') !== tenant.clientId || form.get('client_secret') !== tenant.clientSecret)
+      return json({ error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' }, 401)
+    const access = `fake-${crypto.randomUUID()}`
+    this.tokens.set(access, { tenant: tenantId, expires: this.now() + tenant.tokenLifetime * 1000 })
+    return json({ token_type: 'Bearer', expires_in: tenant.tokenLifetime, ext_expires_in: tenant.tokenLifetime, access_token: access })
+  }
+
+  private graph(request: Request, url: URL) {
+    const auth = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')
+    const session = auth ? this.tokens.get(auth[1]!) : undefined
+    if (!session) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty or invalid.')
+    if (session.expires <= this.now()) return graphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.')
+    const tenant = this.tenants.get(session.tenant)!
+    tenant.requests.push(url.pathname + url.search)
+    const fault = tenant.faults.find((f) => f.path.test(url.pathname + url.search))
+    if (fault) {
+      if (--fault.times <= 0) tenant.faults.splice(tenant.faults.indexOf(fault), 1)
+      if (fault.status === 429)
+        return graphError(429, 'TooManyRequests', 'Too many requests.', { 'Retry-After': String(fault.retryAfter ?? 1) })
+      return graphError(fault.status, fault.status === 503 ? 'serviceNotAvailable' : 'generalException', 'Injected fault.')
+    }
+    const delta = /^\/v1\.0\/(users|groups)\/delta$/.exec(url.pathname)
+    if (!delta || request.method !== 'GET') return graphError(400, 'BadRequest', `Unsupported: ${request.method} ${url.pathname}`)
+    const kind = delta[1] === 'users' ? 'user' : 'group'
+    let state: PageState
+    const skip = url.searchParams.get('$skiptoken')
+    const deltaToken = url.searchParams.get('$deltatoken')
+    if (skip) state = decode<PageState>(skip)
+    else if (deltaToken) {
+      const since = decode<{ at: number }>(deltaToken).at
+      if (since < tenant.expiredBefore)
+        return graphError(410, 'syncStateNotFound', 'The delta token has expired; start a full synchronization.', {
+          Location: `${url.origin}/v1.0/${delta[1]}/delta`,
+        })
+      state = { kind, at: tenant.seq, since, offset: 0, select: url.searchParams.get('$select') ?? '' }
+    } else state = { kind, at: tenant.seq, since: 0, offset: 0, select: url.searchParams.get('$select') ?? '' }
+    return this.page(tenant, url, state)
+  }
+
+  /** The items of a delta listing: current objects (since 0) or what changed in (since, at]. */
+  private items(tenant: FakeTenant, state: PageState): Record<string, unknown>[] {
+    const select = (o: Record<string, unknown>) => {
+      if (!state.select) return o
+      const keep = new Set(['id', ...state.select.split(',')])
+      return Object.fromEntries(Object.entries(o).filter(([k]) => keep.has(k)))
+    }
+    const memberRef = (id: string, removed = false) => ({
+      '@odata.type': tenant.groups.has(id) ? '#microsoft.graph.group' : '#microsoft.graph.user',
+      id,
+      ...(removed ? { '@removed': { reason: 'deleted' } } : {}),
+    })
+    const groupItems = (g: FakeGroup, added: string[], removed: string[]) => {
+      const refs = [...added.map((m) => memberRef(m)), ...removed.map((m) => memberRef(m, true))]
+      const base = select({ id: g.id, displayName: g.displayName, description: g.description ?? null })
+      if (!state.select.includes('members')) return [base]
+      if (refs.length === 0) return [{ ...base, 'members@delta': [] }]
+      const out = []
+      for (let i = 0; i < refs.length; i += tenant.membersPerPage) out.push({ ...base, 'members@delta': refs.slice(i, i + tenant.membersPerPage) })
+      return out
+    }
+    if (state.since === 0) {
+      if (state.kind === 'user') return [...tenant.users.values()].map((u) => select({ ...u }))
+      return [...tenant.groups.values()].flatMap((g) => groupItems(g, g.members, []))
+    }
+    const changes = tenant.changes.filter((c) => c.kind === state.kind && c.seq > state.since && c.seq <= state.at)
+    const out: Record<string, unknown>[] = []
+    const ids = [...new Set(changes.map((c) => c.id))]
+    for (const id of ids) {
+      const last = changes.filter((c) => c.id === id).pop()!
+      if (last.what !== 'upsert') {
+        out.push({ id, '@removed': { reason: last.what === 'soft' ? 'changed' : 'deleted' } })
+        continue
+      }
+      if (state.kind === 'user') {
+        const u = tenant.users.get(id)
+        if (u) out.push(select({ ...u }))
+        continue
+      }
+      const g = tenant.groups.get(id)
+      if (!g) continue
+      const added = new Set<string>()
+      const removed = new Set<string>()
+      for (const c of changes.filter((x) => x.id === id)) {
+        for (const m of c.added ?? []) (removed.delete(m), added.add(m))
+        for (const m of c.removed ?? []) (added.delete(m), removed.add(m))
+      }
+      out.push(...groupItems(g, [...added], [...removed]))
+    }
+    // Graph may repeat an item; a faithful client must not mind.
+    if (out.length > 2) out.push(out[0]!)
+    return out
+  }
+
+  private page(tenant: FakeTenant, url: URL, state: PageState) {
+    const items = this.items(tenant, state)
+    const value = items.slice(state.offset, state.offset + tenant.pageSize)
+    const base = `${url.origin}/v1.0/${state.kind === 'user' ? 'users' : 'groups'}/delta`
+    const next = state.offset + tenant.pageSize
+    const body: Record<string, unknown> = { '@odata.context': `${url.origin}/v1.0/$metadata#${state.kind}s`, value }
+    if (next < items.length) body['@odata.nextLink'] = `${base}?$skiptoken=${encode({ ...state, offset: next })}`
+    // An empty page with a nextLink, as Graph sometimes sends: between the first and second page.
+    else if (state.offset === 0 && items.length > 0 && !url.searchParams.has('$skiptoken') && tenant.pageSize < 1000)
+      body['@odata.nextLink'] = `${base}?$skiptoken=${encode({ ...state, offset: items.length })}`
+    else body['@odata.deltaLink'] = `${base}?$deltatoken=${encode({ at: state.at })}`
+    return json(body)
+  }
+
+  /** Set-up over HTTP, for tests that run inside workerd: POST /_fake/{tenant} {action, …}. */
+  private async control(request: Request, url: URL) {
+    const tenantId = url.pathname.split('/')[2]!
+    const body = (await request.json()) as Record<string, unknown> & { action: string }
+    const t = this.tenant(tenantId, body.clientId as string | undefined, body.clientSecret as string | undefined)
+    switch (body.action) {
+      case 'upsertUsers':
+        for (const u of body.users as FakeUser[]) t.upsertUser(u)
+        break
+      case 'deleteUser':
+        t.deleteUser(body.id as string, body.how as 'soft' | 'hard')
+        break
+      case 'upsertGroups':
+        for (const g of body.groups as FakeGroup[]) t.upsertGroup(g)
+        break
+      case 'deleteGroup':
+        t.deleteGroup(body.id as string)
+        break
+      case 'fail':
+        t.fail(new RegExp(body.path as string), body.status as number, (body.times as number | undefined) ?? 1, body.retryAfter as number | undefined)
+        break
+      case 'expireDeltaTokens':
+        t.expiredBefore = t.seq + 1
+        break
+      case 'expireAccessTokens':
+        this.expireTokens()
+        break
+      case 'settings':
+        if (body.pageSize) t.pageSize = body.pageSize as number
+        if (body.membersPerPage) t.membersPerPage = body.membersPerPage as number
+        break
+      case 'state':
+        break
+      default:
+        return json({ error: `unknown action ${body.action}` }, 400)
+    }
+    return json({ seq: t.seq, users: t.users.size, groups: t.groups.size, requests: t.requests.length, faultsLeft: t.faults.length })
+  }
+}
