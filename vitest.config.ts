@@ -1,8 +1,11 @@
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
+import { FakeCloud } from './test/fakes/graph'
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
+// Every outbound fetch of the Worker under test lands here: a fake Microsoft cloud, never the real one.
+const cloud = new FakeCloud()
 
 export default defineConfig({
   test: {
@@ -16,7 +19,20 @@ export default defineConfig({
         plugins: [
           cloudflareTest({
             wrangler: { configPath: './wrangler.toml' },
-            miniflare: { bindings: { TEST_MIGRATIONS: migrations, ADMIN_TOKEN: 'test-admin-token' } },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: migrations,
+                ADMIN_TOKEN: 'test-admin-token',
+                ENCRYPTION_KEY: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
+                MS_LOGIN_BASE_URL: 'https://login.fake.test',
+                GRAPH_BASE_URL: 'https://graph.fake.test',
+                SYNC_RETRY_BASE_MS: '5',
+                SYNC_MAX_WAIT_MS: '2000',
+                SYNC_STEP_RETRIES: '2',
+                SYNC_STEP_DELAY: '1 second',
+              },
+              outboundService: (request: Request) => cloud.handler(request),
+            },
           }),
         ],
         test: {

@@ -3,5 +3,7 @@ declare namespace Cloudflare {
   interface Env {
     /** Bearer credential of the admin API (`wrangler secret put ADMIN_TOKEN`; `npm start` writes one to .dev.vars). */
     ADMIN_TOKEN?: string
+    /** 32 random bytes, base64: seals secrets that must be read back (`npm start` writes one to .dev.vars). */
+    ENCRYPTION_KEY?: string
   }
 }

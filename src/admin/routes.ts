@@ -4,23 +4,40 @@ import { deleteToken, putToken } from '../auth/token-store'
 import { generateToken } from '../auth/token'
 import { createIntegration, deleteIntegration, getIntegration, listIntegrations, replaceToken } from '../directory/integrations'
 import type { IntegrationRow } from '../directory/schema'
-import { notFound } from '../scim/errors'
+import { notFound, ScimError } from '../scim/errors'
+import { seal } from '../auth/seal'
+import { getRun, isNative, lastRun, nextScheduledRun, runView, startRun } from '../sync/runs'
+import { sealContext } from '../sync/source'
 import { readJson } from '../http/body'
 import type { AppEnv } from '../http/context'
 import { scimBaseUrl } from '../http/respond'
 import { parseWith } from '../http/validate'
 import { adminAuth } from './auth'
 
-const createIntegrationSchema = z.object({
-  kind: z.literal('scim', { error: 'must be "scim" (native Entra and Google imports are not available yet)' }),
-  name: z
-    .string({ error: 'must be a string' })
-    .trim()
-    .min(1, { error: 'must not be empty' })
-    .max(200, { error: 'must be at most 200 characters' }),
-})
+const name = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(200, { error: 'must be at most 200 characters' })
+const required = (what: string) => z.string({ error: `is required: ${what}` }).trim().min(1, { error: `must not be empty: ${what}` })
 
-/** An integration as the admin API shows it: never a token or token hash. */
+const createIntegrationSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({ kind: z.literal('scim'), name }),
+    // Direct credentials of the customer's own app registration (User.Read.All, GroupMember.Read.All).
+    z.object({
+      kind: z.literal('entra'),
+      name,
+      tenantId: required('the directory (tenant) id'),
+      clientId: required('the application (client) id'),
+      clientSecret: required('a client secret of the app registration'),
+    }),
+  ],
+  { error: 'must be "scim" or "entra" (Google Workspace imports are not available yet)' }
+)
+
+/** An integration as the admin API shows it: never a token, token hash or secret. */
 function view(c: Context<AppEnv>, row: IntegrationRow) {
   return {
     id: row.id,
@@ -30,6 +47,19 @@ function view(c: Context<AppEnv>, row: IntegrationRow) {
     createdAt: row.createdAt,
     lastActivityAt: row.lastActivityAt,
     counts: { activeUsers: row.activeUsers, archivedUsers: row.archivedUsers, groups: row.groupCount },
+    ...(isNative(row) ? { source: row.config ? JSON.parse(row.config) : null, connected: row.sealedSecrets !== null } : {}),
+  }
+}
+
+/** Details add, for native integrations, the last run and the next scheduled one. */
+async function details(c: Context<AppEnv>, row: IntegrationRow) {
+  if (!isNative(row)) return view(c, row)
+  const last = await lastRun(c.get('db'), row.id)
+  return {
+    ...view(c, row),
+    lastSync: last ? runView(last) : null,
+    lastError: last?.error ?? null,
+    nextScheduledRun: nextScheduledRun(),
   }
 }
 
@@ -38,13 +68,34 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .post('/integrations', async (c) => {
     const input = parseWith(createIntegrationSchema, await readJson(c))
     const { token, tokenId, hash } = await generateToken()
-    const row = await createIntegration(c.get('db'), { id: crypto.randomUUID(), ...input, tokenId, tokenHash: hash })
+    const id = crypto.randomUUID()
+    const native =
+      input.kind === 'entra'
+        ? {
+            config: { tenantId: input.tenantId, clientId: input.clientId },
+            sealedSecrets: await seal(c.env.ENCRYPTION_KEY, JSON.stringify({ clientSecret: input.clientSecret }), sealContext(id)).catch((e: unknown) => {
+              throw new ScimError(500, `Secrets cannot be stored: ${(e as Error).message}`)
+            }),
+          }
+        : {}
+    const row = await createIntegration(c.get('db'), { id, kind: input.kind, name: input.name, tokenId, tokenHash: hash, ...native })
     await putToken(c.env.TOKENS, hash, { integrationId: row.id, tokenId })
     const { counts: _counts, lastActivityAt: _last, ...created } = view(c, row)
     return c.json({ ...created, token }, 201)
   })
   .get('/integrations', async (c) => c.json({ integrations: (await listIntegrations(c.get('db'))).map((row) => view(c, row)) }))
-  .get('/integrations/:id', async (c) => c.json(view(c, await getIntegration(c.get('db'), c.req.param('id')))))
+  .get('/integrations/:id', async (c) => c.json(await details(c, await getIntegration(c.get('db'), c.req.param('id')))))
+  // "Sync users now": the same run the cron starts, at once.
+  .post('/integrations/:id/sync', async (c) => {
+    const row = await getIntegration(c.get('db'), c.req.param('id'))
+    const { runId } = await startRun(c.get('db'), c.env.SYNC, row, 'manual')
+    return c.json({ runId, status: 'running' }, 202)
+  })
+  .get('/integrations/:id/syncs/:runId', async (c) => {
+    const run = await getRun(c.get('db'), c.req.param('id'), c.req.param('runId'))
+    if (!run) throw notFound(`No sync run "${c.req.param('runId')}" for this integration.`)
+    return c.json(runView(run))
+  })
   .post('/integrations/:id/token', async (c) => {
     const id = c.req.param('id')
     const { token, tokenId, hash } = await generateToken()

@@ -1,0 +1,288 @@
+import { and, eq, inArray, sql } from 'drizzle-orm'
+import type { ScimObject } from '../scim/resource'
+import { chunks, foldKey, nowIso } from './db'
+import { groupMembers, groups, userEmails, users } from './schema'
+import type { DirectorySession, Statement } from './session'
+
+/*
+ * Writes for native imports (Graph, Google): pages of users and groups from a directory API, applied
+ * with writes only for what changed, so a re-run over an unchanged directory writes (almost)
+ * nothing. Users are found again by externalId (the source's object id). Only two things archive or
+ * remove: an explicit removal from the source (a delta), and the sweep after a *completed* full
+ * listing, which archives the users that listing did not contain.
+ */
+
+export type ImportedUser =
+  | { kind: 'user'; sourceId: string; doc: ScimObject }
+  | { kind: 'removed'; sourceId: string; reason: 'changed' | 'deleted' }
+
+export type ImportedGroup =
+  | { kind: 'group'; sourceId: string; displayName: string; added: { sourceId: string; type: 'User' | 'Group' }[]; removed: string[] }
+  | { kind: 'removed'; sourceId: string }
+
+export interface ImportCounts {
+  created: number
+  updated: number
+  archived: number
+  removed: number
+}
+
+export const noCounts = (): ImportCounts => ({ created: 0, updated: 0, archived: 0, removed: 0 })
+
+interface ExistingUser {
+  id: string
+  externalId: string | null
+  userNameKey: string
+  data: string
+  active: number
+  seenRun: string | null
+}
+
+function userColumns(doc: ScimObject) {
+  const userName = doc.userName as string
+  return {
+    userName,
+    userNameKey: foldKey(userName),
+    externalId: (doc.externalId as string | undefined) ?? null,
+    displayName: (doc.displayName as string | undefined) ?? null,
+    active: doc.active !== false,
+    data: JSON.stringify(doc),
+  }
+}
+
+function emailRows(integrationId: string, userId: string, doc: ScimObject) {
+  const emails = Array.isArray(doc.emails) ? (doc.emails as { value?: unknown; type?: unknown }[]) : []
+  return emails.flatMap((e, position) =>
+    typeof e.value === 'string' ? [{ userId, integrationId, position, valueKey: foldKey(e.value), typeKey: typeof e.type === 'string' ? foldKey(e.type) : null }] : []
+  )
+}
+
+/**
+ * Applies one page of users. `runId` marks the users a full listing saw (for the sweep); pass
+ * undefined for delta pages, which then write only what changed.
+ */
+export async function applyUserPage(s: DirectorySession, items: ImportedUser[], runId: string | undefined): Promise<ImportCounts> {
+  const counts = noCounts()
+  // Graph may repeat an item within a listing; the last one wins.
+  const latest = new Map(items.map((i) => [i.sourceId, i]))
+  const ids = [...latest.keys()]
+  const names = [...latest.values()].flatMap((i) => (i.kind === 'user' ? [foldKey(i.doc.userName as string)] : []))
+  const lookups = [
+    ...chunks(ids).map((part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active, seen_run AS seenRun
+      FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.externalId, part)}`),
+    ...chunks(names).map((part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active, seen_run AS seenRun
+      FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.userNameKey, part)}`),
+  ]
+  const found = lookups.length > 0 ? (await s.read<ExistingUser>(...lookups)).flat() : []
+  const bySource = new Map(found.filter((u) => u.externalId !== null).map((u) => [u.externalId!, u]))
+  const byName = new Map(found.map((u) => [u.userNameKey, u]))
+
+  const now = nowIso()
+  const writes: Statement[] = []
+  const seen: string[] = []
+  const inserts: (typeof users.$inferInsert)[] = []
+  const emailInserts: (typeof userEmails.$inferInsert)[] = []
+
+  for (const item of latest.values()) {
+    const current = bySource.get(item.sourceId)
+    if (item.kind === 'removed') {
+      if (!current) continue
+      if (item.reason === 'deleted') {
+        writes.push(
+          s.db.delete(userEmails).where(eq(userEmails.userId, current.id)),
+          s.db.delete(groupMembers).where(eq(groupMembers.memberId, current.id)),
+          s.db.delete(users).where(eq(users.id, current.id))
+        )
+        counts.removed++
+      } else if (current.active) {
+        // Soft-deleted at the source (restorable there): archived here, not lost.
+        const doc = { ...(JSON.parse(current.data) as ScimObject), active: false }
+        writes.push(s.db.update(users).set({ active: false, data: JSON.stringify(doc), version: sql`${users.version} + 1`, updatedAt: now }).where(eq(users.id, current.id)))
+        counts.archived++
+      }
+      continue
+    }
+    const cols = userColumns(item.doc)
+    // The same userName under another source id (deleted and re-created at the source): take it over.
+    const target = current ?? byName.get(cols.userNameKey)
+    if (!target) {
+      const id = crypto.randomUUID()
+      inserts.push({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now, seenRun: runId ?? null })
+      emailInserts.push(...emailRows(s.integrationId, id, item.doc))
+      counts.created++
+      continue
+    }
+    if (target.data === cols.data) {
+      if (runId && target.seenRun !== runId) seen.push(target.id)
+      continue
+    }
+    writes.push(
+      s.db
+        .update(users)
+        .set({ ...cols, version: sql`${users.version} + 1`, updatedAt: now, ...(runId ? { seenRun: runId } : {}) })
+        .where(eq(users.id, target.id)),
+      s.db.delete(userEmails).where(eq(userEmails.userId, target.id)),
+      ...chunks(emailRows(s.integrationId, target.id, item.doc), 15).map((rows) => s.db.insert(userEmails).values(rows))
+    )
+    if (target.active && !cols.active) counts.archived++
+    else counts.updated++
+  }
+  writes.push(
+    ...chunks(inserts, 7).map((rows) => s.db.insert(users).values(rows)),
+    ...chunks(emailInserts, 15).map((rows) => s.db.insert(userEmails).values(rows)),
+    ...chunks(seen).map((part) => s.db.update(users).set({ seenRun: runId! }).where(inArray(users.id, part)))
+  )
+  await s.write(...writes)
+  return counts
+}
+
+/** Our ids for source ids, users and groups of this integration. */
+async function resolveSources(s: DirectorySession, sourceIds: string[]): Promise<Map<string, { id: string; type: 'User' | 'Group' }>> {
+  const out = new Map<string, { id: string; type: 'User' | 'Group' }>()
+  if (sourceIds.length === 0) return out
+  const rows = await s.read<{ id: string; externalId: string; type: 'User' | 'Group' }>(
+    ...chunks([...new Set(sourceIds)]).flatMap((part) => [
+      sql`SELECT id, external_id AS externalId, 'User' AS type FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.externalId, part)}`,
+      sql`SELECT id, external_id AS externalId, 'Group' AS type FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId} AND ${inArray(groups.externalId, part)}`,
+    ])
+  )
+  for (const r of rows.flat()) out.set(r.externalId, { id: r.id, type: r.type })
+  return out
+}
+
+export interface GroupPageResult {
+  changed: number
+  /** Members that name a group not imported yet (nested groups listed later): retried at the end. */
+  pending: { groupSourceId: string; memberSourceId: string }[]
+}
+
+/** Applies one page of groups and membership changes; `runId` marks groups a full listing saw. */
+export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[], runId: string | undefined): Promise<GroupPageResult> {
+  const known = await resolveSources(s, items.flatMap((i) => (i.kind === 'group' ? [i.sourceId, ...i.added.map((a) => a.sourceId), ...i.removed] : [i.sourceId])))
+  const existingRows = await s.read<{ id: string; externalId: string; displayName: string; data: string; seenRun: string | null }>(
+    ...chunks([...new Set(items.map((i) => i.sourceId))]).map(
+      (part) => sql`SELECT id, external_id AS externalId, display_name AS displayName, data, seen_run AS seenRun FROM ${groups}
+        WHERE ${groups.integrationId} = ${s.integrationId} AND ${inArray(groups.externalId, part)}`
+    )
+  )
+  const existing = new Map(existingRows.flat().map((g) => [g.externalId, g]))
+  const newNames = items.flatMap((i) => (i.kind === 'group' && !existing.has(i.sourceId) ? [foldKey(i.displayName)] : []))
+  const taken = new Set(
+    newNames.length === 0
+      ? []
+      : (
+          await s.read<{ key: string }>(
+            ...chunks(newNames).map((part) => sql`SELECT display_name_key AS key FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId} AND ${inArray(groups.displayNameKey, part)}`)
+          )
+        )
+          .flat()
+          .map((r) => r.key)
+  )
+  const now = nowIso()
+  const result: GroupPageResult = { changed: 0, pending: [] }
+  const writes: Statement[] = []
+
+  for (const item of items) {
+    const current = existing.get(item.sourceId)
+    if (item.kind === 'removed') {
+      if (!current) continue
+      writes.push(
+        s.db.delete(groupMembers).where(eq(groupMembers.groupId, current.id)),
+        s.db.delete(groupMembers).where(eq(groupMembers.memberId, current.id)),
+        s.db.delete(groups).where(eq(groups.id, current.id))
+      )
+      existing.delete(item.sourceId)
+      result.changed++
+      continue
+    }
+    // Display names need not be unique at the source; here they are, so a duplicate gets its id appended.
+    let id = current?.id
+    if (!current) {
+      id = crypto.randomUUID()
+      const name = taken.has(foldKey(item.displayName)) ? `${item.displayName} (${item.sourceId.slice(0, 8)})` : item.displayName
+      taken.add(foldKey(name))
+      writes.push(
+        s.db.insert(groups).values({
+          id,
+          integrationId: s.integrationId,
+          displayName: name,
+          displayNameKey: foldKey(name),
+          externalId: item.sourceId,
+          data: JSON.stringify({ displayName: name, externalId: item.sourceId }),
+          version: 1,
+          createdAt: now,
+          updatedAt: now,
+          seenRun: runId ?? null,
+        })
+      )
+      existing.set(item.sourceId, { id, externalId: item.sourceId, displayName: name, data: '', seenRun: runId ?? null })
+      known.set(item.sourceId, { id, type: 'Group' })
+      result.changed++
+    } else if (item.displayName !== undefined && current.displayName !== item.displayName && !current.displayName.startsWith(`${item.displayName} (`)) {
+      writes.push(
+        s.db
+          .update(groups)
+          .set({ displayName: item.displayName, displayNameKey: foldKey(item.displayName), data: JSON.stringify({ displayName: item.displayName, externalId: item.sourceId }), version: sql`${groups.version} + 1`, updatedAt: now, ...(runId ? { seenRun: runId } : {}) })
+          .where(eq(groups.id, current.id))
+      )
+      result.changed++
+    } else if (runId && current.seenRun !== runId) {
+      writes.push(s.db.update(groups).set({ seenRun: runId }).where(eq(groups.id, current.id)))
+    }
+    const add = item.added.flatMap((m) => {
+      const member = known.get(m.sourceId)
+      if (!member) {
+        if (m.type === 'Group') result.pending.push({ groupSourceId: item.sourceId, memberSourceId: m.sourceId })
+        return []
+      }
+      return [{ groupId: id!, memberId: member.id, memberType: member.type, integrationId: s.integrationId }]
+    })
+    const remove = item.removed.flatMap((m) => (known.get(m) ? [known.get(m)!.id] : []))
+    writes.push(
+      ...chunks(add, 22).map((rows) => s.db.insert(groupMembers).values(rows).onConflictDoNothing()),
+      ...chunks(remove).map((part) => s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, id!), inArray(groupMembers.memberId, part))))
+    )
+    if (add.length + remove.length > 0 && current) writes.push(s.db.update(groups).set({ version: sql`${groups.version} + 1`, updatedAt: now }).where(eq(groups.id, current.id)))
+    if (add.length + remove.length > 0) result.changed++
+  }
+  await s.write(...writes)
+  return result
+}
+
+/** Memberships that waited for a nested group listed later in the same run. */
+export async function applyPendingMembers(s: DirectorySession, pending: GroupPageResult['pending']): Promise<number> {
+  const known = await resolveSources(s, pending.flatMap((p) => [p.groupSourceId, p.memberSourceId]))
+  const rows = pending.flatMap((p) => {
+    const group = known.get(p.groupSourceId)
+    const member = known.get(p.memberSourceId)
+    return group && member ? [{ groupId: group.id, memberId: member.id, memberType: member.type, integrationId: s.integrationId }] : []
+  })
+  await s.write(...chunks(rows, 22).map((part) => s.db.insert(groupMembers).values(part).onConflictDoNothing()))
+  return rows.length
+}
+
+/**
+ * After a *completed* full listing: archives the active users it did not contain and removes the
+ * groups it did not contain. Never called for a run that stopped part-way.
+ */
+export async function sweepAfterFullListing(
+  s: DirectorySession,
+  runId: string,
+  completed: { users: boolean; groups: boolean }
+): Promise<{ archived: number; groupsRemoved: number }> {
+  const [unseen] = await s.read<{ id: string }>(
+    sql`SELECT ${groups.id} AS id FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId} AND (${groups.seenRun} IS NULL OR ${groups.seenRun} <> ${runId})`
+  )
+  const gone = completed.groups ? unseen!.map((g) => g.id) : []
+  const [archived] = await s.write(
+    sql`UPDATE ${users} SET active = 0, data = json_set(data, '$.active', json('false')), version = version + 1, updated_at = ${nowIso()}
+      WHERE ${users.integrationId} = ${s.integrationId} AND active = 1 AND (${users.seenRun} IS NULL OR ${users.seenRun} <> ${runId})
+      AND ${completed.users ? sql`1` : sql`0`} RETURNING id`,
+    ...chunks(gone).flatMap((part) => [
+      s.db.delete(groupMembers).where(inArray(groupMembers.groupId, part)),
+      s.db.delete(groupMembers).where(inArray(groupMembers.memberId, part)),
+      s.db.delete(groups).where(inArray(groups.id, part)),
+    ])
+  )
+  return { archived: archived!.length, groupsRemoved: gone.length }
+}

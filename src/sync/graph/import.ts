@@ -1,0 +1,80 @@
+import { createDb } from '../../directory/db'
+import { applyGroupPage, applyPendingMembers, applyUserPage, sweepAfterFullListing, type GroupPageResult, type ImportedGroup, type ImportedUser } from '../../directory/imports'
+import { getIntegration } from '../../directory/integrations'
+import { DirectorySession } from '../../directory/session'
+import { DeltaExpired } from '../errors'
+import { recordProgress } from '../runs'
+import { graphFor } from '../source'
+import { groupItem, userDoc, userItem } from './map'
+
+/*
+ * The steps of an Entra import, each small enough for one Workflow step: fetch one Graph page, write
+ * it in one D1 batch, record progress. They run in a fresh Worker invocation each time, so all they
+ * share is what they return (the next link).
+ */
+
+export type PageOutcome = { expired: true } | { expired?: false; next?: string; deltaLink?: string; pending?: GroupPageResult['pending'] }
+
+async function context(env: Env, integrationId: string) {
+  const db = createDb(env.DB)
+  const row = await getIntegration(db, integrationId)
+  return { db, row, session: new DirectorySession(env.DB, db, { integrationId }), graph: await graphFor(env, row) }
+}
+
+/** Where the run starts: the saved delta links, or full listings when there are none. */
+export async function planGraphRun(env: Env, integrationId: string) {
+  const { row, graph } = await context(env, integrationId)
+  return {
+    users: row.usersDeltaLink ?? graph.usersDelta(),
+    usersFull: !row.usersDeltaLink,
+    groups: row.groupsDeltaLink ?? graph.groupsDelta(),
+    groupsFull: !row.groupsDeltaLink,
+    freshUsers: graph.usersDelta(),
+    freshGroups: graph.groupsDelta(),
+  }
+}
+
+async function fetchPage(graph: Awaited<ReturnType<typeof context>>['graph'], url: string) {
+  try {
+    return await graph.get(url)
+  } catch (e) {
+    if (e instanceof DeltaExpired) return undefined
+    throw e
+  }
+}
+
+export async function graphUsersPage(env: Env, integrationId: string, runId: string, url: string, full: boolean): Promise<PageOutcome> {
+  const { db, session, graph } = await context(env, integrationId)
+  const page = await fetchPage(graph, url)
+  if (!page) return { expired: true }
+  const items: ImportedUser[] = page.value.map(userItem).map((i) =>
+    i.kind === 'user' ? { kind: 'user', sourceId: i.user.id, doc: userDoc(i.user) } : { kind: 'removed', sourceId: i.id, reason: i.reason }
+  )
+  const counts = await applyUserPage(session, items, full ? runId : undefined)
+  await recordProgress(db, runId, { pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived, usersRemoved: counts.removed }, full ? 'full' : undefined)
+  return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'] }
+}
+
+export async function graphGroupsPage(env: Env, integrationId: string, runId: string, url: string, full: boolean): Promise<PageOutcome> {
+  const { db, session, graph } = await context(env, integrationId)
+  const page = await fetchPage(graph, url)
+  if (!page) return { expired: true }
+  const items: ImportedGroup[] = page.value.flatMap((raw): ImportedGroup[] => {
+    const g = groupItem(raw)
+    if (!g) return []
+    if (g.kind === 'removed') return [{ kind: 'removed', sourceId: g.id }]
+    return [{ kind: 'group', sourceId: g.id, displayName: g.displayName ?? g.id, added: g.added.map((a) => ({ sourceId: a.id, type: a.type })), removed: g.removed }]
+  })
+  const result = await applyGroupPage(session, items, full ? runId : undefined)
+  await recordProgress(db, runId, { pages: 1, groupsChanged: result.changed }, full ? 'full' : undefined)
+  return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'], pending: result.pending }
+}
+
+export async function graphFinishListing(env: Env, integrationId: string, runId: string, pending: GroupPageResult['pending'], sweep: { users: boolean; groups: boolean }) {
+  const db = createDb(env.DB)
+  const session = new DirectorySession(env.DB, db, { integrationId })
+  if (pending.length > 0) await applyPendingMembers(session, pending)
+  if (!sweep.users && !sweep.groups) return
+  const { archived, groupsRemoved } = await sweepAfterFullListing(session, runId, sweep)
+  await recordProgress(db, runId, { usersArchived: archived, groupsChanged: groupsRemoved })
+}

@@ -1,0 +1,69 @@
+import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from 'cloudflare:workers'
+import { createDb } from '../directory/db'
+import type { GroupPageResult } from '../directory/imports'
+import { graphFinishListing, graphGroupsPage, graphUsersPage, planGraphRun, type PageOutcome } from './graph/import'
+import { finishRun } from './runs'
+
+export interface SyncParams {
+  integrationId: string
+  runId: string
+}
+
+/** Pending nested-group memberships carried between steps; beyond this they wait for the next run. */
+const MAX_PENDING = 5000
+
+/**
+ * One import run of an Entra integration. Every page is a durable step: a crash or a deploy resumes
+ * at the first unfinished page, a failing page is retried with backoff, and a run that cannot finish
+ * ends failed with the reason, having archived and removed nothing it did not reach (the sweep runs
+ * only after complete listings; delta links advance only when the whole run succeeded).
+ */
+export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
+  override async run(event: WorkflowEvent<SyncParams>, step: WorkflowStep) {
+    const { integrationId, runId } = event.payload
+    const env = this.env
+    const config: WorkflowStepConfig = {
+      retries: { limit: Number(env.SYNC_STEP_RETRIES) || 3, delay: (env.SYNC_STEP_DELAY || '10 seconds') as WorkflowSleepDuration, backoff: 'exponential' },
+      timeout: '10 minutes',
+    }
+    try {
+      const plan = await step.do('plan', config, () => planGraphRun(env, integrationId))
+      const pending: GroupPageResult['pending'] = []
+      const walk = async (kind: 'users' | 'groups', start: string, startFull: boolean, fresh: string) => {
+        let url = start
+        let full = startFull
+        let resyncs = 0
+        for (let n = 0; ; n++) {
+          const name = `${kind}${resyncs ? ` resync ${resyncs}` : ''} ${full ? 'full' : 'delta'} page ${n}`
+          const outcome: PageOutcome = await step.do(name, config, () =>
+            kind === 'users' ? graphUsersPage(env, integrationId, runId, url, full) : graphGroupsPage(env, integrationId, runId, url, full)
+          )
+          if (outcome.expired) {
+            // The delta token expired (410 / syncStateNotFound): list everything again.
+            if (++resyncs > 2) throw new Error(`Microsoft Graph kept expiring the ${kind} delta token; try again later.`)
+            url = fresh
+            full = true
+            n = -1
+            continue
+          }
+          for (const p of outcome.pending ?? []) if (pending.length < MAX_PENDING) pending.push(p)
+          if (outcome.deltaLink) return { deltaLink: outcome.deltaLink, full }
+          if (!outcome.next) throw new Error(`Microsoft Graph ended the ${kind} listing without a deltaLink.`)
+          url = outcome.next
+        }
+      }
+      // Users first, so group pages find the members they name.
+      const users = await walk('users', plan.users, plan.usersFull, plan.freshUsers)
+      const groups = await walk('groups', plan.groups, plan.groupsFull, plan.freshGroups)
+      await step.do('finish listing', config, () => graphFinishListing(env, integrationId, runId, pending, { users: users.full, groups: groups.full }))
+      await step.do('finish', config, () =>
+        finishRun(createDb(env.DB), runId, { integrationId, usersDeltaLink: users.deltaLink, groupsDeltaLink: groups.deltaLink })
+      )
+      return { status: 'succeeded' }
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e)
+      await step.do('record failure', () => finishRun(createDb(env.DB), runId, { error }))
+      return { status: 'failed', error }
+    }
+  }
+}
