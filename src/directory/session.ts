@@ -76,8 +76,8 @@ export class DirectorySession {
    * statement's rows (its RETURNING clause, if any).
    */
   async write(...statements: Statement[]): Promise<Record<string, unknown>[][]> {
-    if (!this.verified) throw new Error('DirectorySession.write before the caller was verified by a read')
     if (statements.length === 0) return []
+    if (!this.verified) throw new Error('DirectorySession.write before the caller was verified by a read')
     const results = await this.d1.batch(statements.map((s) => prepare(this.d1, s)))
     return results.map((r) => r.results as Record<string, unknown>[])
   }

@@ -69,7 +69,8 @@ export async function recordProgress(db: Db, runId: string, add: Partial<RunCoun
         usersArchived: inc(syncRuns.usersArchived, add.usersArchived),
         usersRemoved: inc(syncRuns.usersRemoved, add.usersRemoved),
         groupsChanged: inc(syncRuns.groupsChanged, add.groupsChanged),
-        ...(mode ? { mode } : {}),
+        // A run is "full" once any part of it listed everything, else "delta".
+        ...(mode ? { mode: mode === 'full' ? ('full' as const) : sql`coalesce(${syncRuns.mode}, 'delta')` } : {}),
       })
       .where(eq(syncRuns.id, runId)),
   ])

@@ -196,12 +196,13 @@ export class FakeCloud {
     const deltaToken = url.searchParams.get('$deltatoken')
     if (skip) state = decode<PageState>(skip)
     else if (deltaToken) {
-      const since = decode<{ at: number }>(deltaToken).at
+      // Like Graph, the delta token carries the original query ($select), not the link's parameters.
+      const { at: since, select } = decode<{ at: number; select: string }>(deltaToken)
       if (since < tenant.expiredBefore)
         return graphError(410, 'syncStateNotFound', 'The delta token has expired; start a full synchronization.', {
           Location: `${url.origin}/v1.0/${delta[1]}/delta`,
         })
-      state = { kind, at: tenant.seq, since, offset: 0, select: url.searchParams.get('$select') ?? '' }
+      state = { kind, at: tenant.seq, since, offset: 0, select }
     } else state = { kind, at: tenant.seq, since: 0, offset: 0, select: url.searchParams.get('$select') ?? '' }
     return this.page(tenant, url, state)
   }
@@ -270,7 +271,7 @@ export class FakeCloud {
     // An empty page with a nextLink, as Graph sometimes sends: between the first and second page.
     else if (state.offset === 0 && items.length > 0 && !url.searchParams.has('$skiptoken') && tenant.pageSize < 1000)
       body['@odata.nextLink'] = `${base}?$skiptoken=${encode({ ...state, offset: items.length })}`
-    else body['@odata.deltaLink'] = `${base}?$deltatoken=${encode({ at: state.at })}`
+    else body['@odata.deltaLink'] = `${base}?$deltatoken=${encode({ at: state.at, select: state.select })}`
     return json(body)
   }
 

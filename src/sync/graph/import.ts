@@ -51,7 +51,7 @@ export async function graphUsersPage(env: Env, integrationId: string, runId: str
     i.kind === 'user' ? { kind: 'user', sourceId: i.user.id, doc: userDoc(i.user) } : { kind: 'removed', sourceId: i.id, reason: i.reason }
   )
   const counts = await applyUserPage(session, items, full ? runId : undefined)
-  await recordProgress(db, runId, { pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived, usersRemoved: counts.removed }, full ? 'full' : undefined)
+  await recordProgress(db, runId, { pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived, usersRemoved: counts.removed }, full ? 'full' : 'delta')
   return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'] }
 }
 
@@ -66,7 +66,7 @@ export async function graphGroupsPage(env: Env, integrationId: string, runId: st
     return [{ kind: 'group', sourceId: g.id, displayName: g.displayName ?? g.id, added: g.added.map((a) => ({ sourceId: a.id, type: a.type })), removed: g.removed }]
   })
   const result = await applyGroupPage(session, items, full ? runId : undefined)
-  await recordProgress(db, runId, { pages: 1, groupsChanged: result.changed }, full ? 'full' : undefined)
+  await recordProgress(db, runId, { pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
   return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'], pending: result.pending }
 }
 

@@ -1,0 +1,250 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import worker from '../../src/index'
+import { admin, scimClient, type Json } from '../helpers/http'
+
+/*
+ * Native Entra imports end to end: the admin API starts a run, the Workflow pages through the fake
+ * Graph (test/fakes/graph.ts, reached through Miniflare's outboundService), and the result is read
+ * back over SCIM with the integration's token.
+ */
+
+const fake = async (tenant: string, body: Record<string, unknown>) => {
+  const res = await fetch(`https://graph.fake.test/_fake/${tenant}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  if (!res.ok) throw new Error(`fake: ${res.status} ${await res.text()}`)
+  return (await res.json()) as Json
+}
+
+let n = 0
+async function connectTenant(options: { secret?: string; pageSize?: number } = {}) {
+  const tenant = `tenant-${Date.now()}-${++n}`
+  await fake(tenant, { action: 'settings', clientId: 'app-id', clientSecret: 'app-secret', pageSize: options.pageSize ?? 2, membersPerPage: 20 })
+  const res = await admin('POST', '/integrations', { kind: 'entra', name: `Entra ${tenant}`, tenantId: tenant, clientId: 'app-id', clientSecret: options.secret ?? 'app-secret' })
+  expect(res.status).toBe(201)
+  return { tenant, id: res.body.id as string, scim: scimClient(res.body.token) }
+}
+
+const seedDirectory = (tenant: string) =>
+  Promise.all([
+    fake(tenant, {
+      action: 'upsertUsers',
+      users: [
+        { id: 'u1', userPrincipalName: 'ada@contoso.com', givenName: 'Ada', surname: 'Lovelace', mail: 'ada@contoso.com', jobTitle: 'Engineer', department: 'R&D' },
+        { id: 'u2', userPrincipalName: 'bob@contoso.com', displayName: 'Bob' },
+        { id: 'u3', userPrincipalName: 'cy@contoso.com', displayName: 'Cy', accountEnabled: false },
+        { id: 'u4', userPrincipalName: 'dee@contoso.com', displayName: 'Dee' },
+        { id: 'u5', userPrincipalName: 'eve@contoso.com', displayName: 'Eve' },
+      ],
+    }),
+  ]).then(() =>
+    fake(tenant, {
+      action: 'upsertGroups',
+      groups: [
+        { id: 'g-all', displayName: 'Everyone', members: ['u1', 'u2', 'u3', 'u4', 'u5', 'g-eng'] },
+        { id: 'g-eng', displayName: 'Engineering', members: ['u1', 'u2'] },
+        { id: 'g-empty', displayName: 'Empty', members: [] },
+      ],
+    })
+  )
+
+async function runSync(id: string, expected: 'succeeded' | 'failed' = 'succeeded') {
+  const started = await admin('POST', `/integrations/${id}/sync`)
+  expect(started.status).toBe(202)
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const run = await admin('GET', `/integrations/${id}/syncs/${started.body.runId}`)
+    if (run.body.status !== 'running') {
+      expect(run.body.status, JSON.stringify(run.body)).toBe(expected)
+      return run.body
+    }
+    if (Date.now() > deadline) throw new Error(`run still running: ${JSON.stringify(run.body)}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+const byUserName = async (scim: ReturnType<typeof scimClient>) =>
+  Object.fromEntries(((await scim.get('/Users?count=1000')).body.Resources as Json[]).map((u) => [u.userName, u]))
+const membersOf = async (scim: ReturnType<typeof scimClient>, displayName: string) => {
+  const g = (await scim.get(`/Groups?filter=${encodeURIComponent(`displayName eq "${displayName}"`)}`)).body.Resources[0]
+  return g ? (g.members as Json[]).map((m) => m.display).sort() : undefined
+}
+
+describe('Entra (Microsoft Graph) import', () => {
+  it('imports every user and group on the first run, as the SCIM side would store them', async () => {
+    const { tenant, id, scim } = await connectTenant()
+    await seedDirectory(tenant)
+    const run = await runSync(id)
+    expect(run).toMatchObject({ mode: 'full', trigger: 'manual', counts: { usersCreated: 5, usersArchived: 0 }, error: null })
+    // 5 users in pages of 2 (3 pages) and 3 groups (2 pages).
+    expect(run.progress.pages).toBe(5)
+
+    const users = await byUserName(scim)
+    expect(Object.keys(users).sort()).toEqual(['ada@contoso.com', 'bob@contoso.com', 'cy@contoso.com', 'dee@contoso.com', 'eve@contoso.com'])
+    expect(users['ada@contoso.com']).toMatchObject({
+      externalId: 'u1',
+      active: true,
+      displayName: 'Ada Lovelace',
+      name: { givenName: 'Ada', familyName: 'Lovelace' },
+      emails: [{ value: 'ada@contoso.com', type: 'work', primary: true }],
+      title: 'Engineer',
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D' },
+    })
+    expect(users['cy@contoso.com'].active).toBe(false)
+    expect(await membersOf(scim, 'Engineering')).toEqual(['Ada Lovelace', 'Bob'])
+    expect(await membersOf(scim, 'Everyone')).toEqual(['Ada Lovelace', 'Bob', 'Cy', 'Dee', 'Engineering', 'Eve'])
+    expect(await membersOf(scim, 'Empty')).toEqual([])
+
+    const details = await admin('GET', `/integrations/${id}`)
+    expect(details.body).toMatchObject({
+      kind: 'entra',
+      connected: true,
+      source: { tenantId: tenant, clientId: 'app-id' },
+      counts: { activeUsers: 4, archivedUsers: 1, groups: 3 },
+      lastSync: { status: 'succeeded', runId: run.runId },
+      lastError: null,
+    })
+    expect(Date.parse(details.body.nextScheduledRun)).toBeGreaterThan(Date.now())
+    expect(JSON.stringify(details.body)).not.toContain('app-secret')
+    const stored = await env.DB.prepare('SELECT config, sealed_secrets FROM integrations WHERE id = ?').bind(id).first<Json>()
+    expect(JSON.stringify(stored)).not.toContain('app-secret')
+  })
+
+  it('imports a large group split across pages, repeating the group object', async () => {
+    const { tenant, id, scim } = await connectTenant({ pageSize: 3 })
+    await fake(tenant, { action: 'upsertUsers', users: Array.from({ length: 45 }, (_, i) => ({ id: `m${i}`, userPrincipalName: `m${i}@contoso.com` })) })
+    await fake(tenant, { action: 'upsertGroups', groups: [{ id: 'big', displayName: 'Big', members: Array.from({ length: 45 }, (_, i) => `m${i}`) }] })
+    await runSync(id)
+    expect(await membersOf(scim, 'Big')).toHaveLength(45)
+  })
+
+  it('applies an incremental run: adds, updates, disables, soft and hard deletes, membership changes', async () => {
+    const { tenant, id, scim } = await connectTenant()
+    await seedDirectory(tenant)
+    await runSync(id)
+    await fake(tenant, { action: 'upsertUsers', users: [{ id: 'u6', userPrincipalName: 'fay@contoso.com', displayName: 'Fay' }, { id: 'u2', userPrincipalName: 'bob@contoso.com', displayName: 'Bob', jobTitle: 'Manager' }, { id: 'u4', userPrincipalName: 'dee@contoso.com', displayName: 'Dee', accountEnabled: false }] })
+    await fake(tenant, { action: 'deleteUser', id: 'u5', how: 'soft' })
+    await fake(tenant, { action: 'deleteUser', id: 'u1', how: 'hard' })
+    await fake(tenant, { action: 'upsertGroups', groups: [{ id: 'g-eng', displayName: 'Engineering & Science', members: ['u2', 'u6'] }] })
+    await fake(tenant, { action: 'deleteGroup', id: 'g-empty' })
+
+    const run = await runSync(id)
+    expect(run.mode).toBe('delta')
+    expect(run.counts).toMatchObject({ usersCreated: 1, usersRemoved: 1 })
+    expect(run.counts.usersArchived).toBe(2)
+
+    const users = await byUserName(scim)
+    expect(users['ada@contoso.com']).toBeUndefined()
+    expect(users['bob@contoso.com'].title).toBe('Manager')
+    expect(users['dee@contoso.com'].active).toBe(false)
+    expect(users['eve@contoso.com'].active).toBe(false)
+    expect(users['fay@contoso.com'].active).toBe(true)
+    expect(await membersOf(scim, 'Engineering & Science')).toEqual(['Bob', 'Fay'])
+    expect(await membersOf(scim, 'Empty')).toBeUndefined()
+    expect((await scim.get(`/Users/${users['fay@contoso.com'].id}`)).body.groups.map((g: Json) => g.display)).toEqual(['Engineering & Science'])
+  })
+
+  it('writes nothing on a re-run over an unchanged directory', async () => {
+    const { tenant, id } = await connectTenant()
+    await seedDirectory(tenant)
+    await runSync(id)
+    const before = await env.DB.prepare('SELECT sum(version) AS v, max(updated_at) AS t FROM users WHERE integration_id = ?').bind(id).first<Json>()
+    const run = await runSync(id)
+    expect(run.counts).toEqual({ usersCreated: 0, usersUpdated: 0, usersArchived: 0, usersRemoved: 0, groupsChanged: 0 })
+    expect(await env.DB.prepare('SELECT sum(version) AS v, max(updated_at) AS t FROM users WHERE integration_id = ?').bind(id).first<Json>()).toEqual(before)
+  })
+
+  it('rides out 429s with Retry-After and 503s on every page, and ends with the same directory', async () => {
+    const { tenant, id, scim } = await connectTenant()
+    await seedDirectory(tenant)
+    await fake(tenant, { action: 'fail', path: 'users/delta', status: 429, retryAfter: 0, times: 6 })
+    await fake(tenant, { action: 'fail', path: 'groups/delta', status: 503, times: 6 })
+    await fake(tenant, { action: 'fail', path: 'skiptoken', status: 503, times: 3 })
+    const run = await runSync(id)
+    expect(run.counts.usersCreated).toBe(5)
+    expect(await membersOf(scim, 'Everyone')).toHaveLength(6)
+    expect((await fake(tenant, { action: 'state' })).faultsLeft).toBe(0)
+  })
+
+  it('fails a run that cannot finish, with the reason, and archives nothing it did not reach', async () => {
+    const { tenant, id, scim } = await connectTenant()
+    await seedDirectory(tenant)
+    await runSync(id)
+    // The delta token expires (a full listing is needed), and every page after the first fails.
+    await fake(tenant, { action: 'expireDeltaTokens' })
+    await fake(tenant, { action: 'fail', path: 'skiptoken', status: 503, times: 1000 })
+    const run = await runSync(id, 'failed')
+    expect(run.error).toMatch(/Microsoft Graph is unavailable \(503\)/)
+    const users = await byUserName(scim)
+    expect(Object.values(users).filter((u: Json) => u.active).length).toBe(4)
+    const details = await admin('GET', `/integrations/${id}`)
+    expect(details.body.lastError).toMatch(/unavailable/)
+    expect(details.body.lastSync.status).toBe('failed')
+  })
+
+  it('starts over with a full listing when the delta token has expired, archiving who is gone', async () => {
+    const { tenant, id, scim } = await connectTenant()
+    await seedDirectory(tenant)
+    await runSync(id)
+    await fake(tenant, { action: 'deleteUser', id: 'u4', how: 'hard' })
+    await fake(tenant, { action: 'expireDeltaTokens' })
+    const run = await runSync(id)
+    expect(run.mode).toBe('full')
+    const users = await byUserName(scim)
+    expect(users['dee@contoso.com'].active).toBe(false)
+    expect(users['ada@contoso.com'].active).toBe(true)
+    expect(run.counts.usersArchived).toBe(1)
+  })
+
+  it('reports refused credentials in words', async () => {
+    const { id } = await connectTenant({ secret: 'wrong-secret' })
+    const run = await runSync(id, 'failed')
+    expect(run.error).toMatch(/refused the app's credentials \(invalid_client\)/)
+  })
+
+  it('runs one sync at a time per integration', async () => {
+    const { tenant, id } = await connectTenant()
+    await seedDirectory(tenant)
+    const first = await admin('POST', `/integrations/${id}/sync`)
+    const second = await admin('POST', `/integrations/${id}/sync`)
+    expect(first.status).toBe(202)
+    expect(second.status).toBe(409)
+    expect(second.body.detail).toContain(first.body.runId)
+    // Let it finish so it does not outlive the test.
+    for (let i = 0; i < 600 && (await admin('GET', `/integrations/${id}/syncs/${first.body.runId}`)).body.status === 'running'; i++) await new Promise((r) => setTimeout(r, 50))
+  })
+
+  it('refuses to sync a SCIM integration, and validates Entra credentials', async () => {
+    const scimOnly = await admin('POST', '/integrations', { kind: 'scim', name: `push-${Date.now()}` })
+    expect((await admin('POST', `/integrations/${scimOnly.body.id}/sync`)).status).toBe(400)
+    const missing = await admin('POST', '/integrations', { kind: 'entra', name: 'no secret', tenantId: 't', clientId: 'c' })
+    expect(missing.status).toBe(400)
+    expect(missing.body.detail).toMatch(/^clientSecret:/)
+    expect((await admin('POST', '/integrations', { kind: 'google', name: 'g' })).body.detail).toMatch(/Google Workspace imports are not available yet/)
+  })
+})
+
+describe('cron', () => {
+  it('starts exactly the due runs: connected native integrations without a run in the last four hours', async () => {
+    const due = await connectTenant()
+    await seedDirectory(due.tenant)
+    const recent = await connectTenant()
+    await seedDirectory(recent.tenant)
+    await runSync(recent.id)
+    await admin('POST', '/integrations', { kind: 'scim', name: `cron-scim-${Date.now()}` })
+
+    const ctx = createExecutionContext()
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: '0 */4 * * *' }), env, ctx)
+    await waitOnExecutionContext(ctx)
+
+    const runs = async (id: string) => (await env.DB.prepare('SELECT trigger, status FROM sync_runs WHERE integration_id = ? ORDER BY started_at').bind(id).all<Json>()).results
+    const dueRuns = await runs(due.id)
+    expect(dueRuns.map((r) => r.trigger)).toEqual(['cron'])
+    expect((await runs(recent.id)).map((r) => r.trigger)).toEqual(['manual'])
+    const all = await env.DB.prepare("SELECT count(*) AS n FROM sync_runs WHERE trigger = 'cron'").first<Json>()
+    expect(all.n).toBe(1)
+    // Let the cron's run finish inside this test.
+    for (let i = 0; i < 600 && (await runs(due.id))[0]!.status === 'running'; i++) await new Promise((r) => setTimeout(r, 50))
+    expect((await runs(due.id))[0]!.status).toBe('succeeded')
+  })
+})
