@@ -24,11 +24,15 @@ function ensureDevVars() {
       .filter(Boolean)
       .map((m) => [m[1], m[2]])
   )
-  if (!vars.ADMIN_TOKEN) {
-    vars.ADMIN_TOKEN = `admin_${randomBytes(32).toString('base64url')}`
-    const line = `ADMIN_TOKEN="${vars.ADMIN_TOKEN}"\n`
-    writeFileSync(varsPath, text && !text.endsWith('\n') ? `${text}\n${line}` : text + line, { mode: 0o600 })
-    console.log('Created .dev.vars with a new random ADMIN_TOKEN.')
+  const added = []
+  if (!vars.ADMIN_TOKEN) added.push(['ADMIN_TOKEN', `admin_${randomBytes(32).toString('base64url')}`])
+  // Seals secrets that must be read back (client secrets of native integrations): 32 random bytes.
+  if (!vars.ENCRYPTION_KEY) added.push(['ENCRYPTION_KEY', randomBytes(32).toString('base64')])
+  if (added.length > 0) {
+    const lines = added.map(([k, v]) => `${k}="${v}"\n`).join('')
+    writeFileSync(varsPath, text && !text.endsWith('\n') ? `${text}\n${lines}` : text + lines, { mode: 0o600 })
+    for (const [k, v] of added) vars[k] = v
+    console.log(`Wrote ${added.map(([k]) => k).join(' and ')} to .dev.vars.`)
   }
   return vars
 }
