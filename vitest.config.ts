@@ -30,6 +30,8 @@ export default defineConfig({
                 SYNC_MAX_WAIT_MS: '2000',
                 SYNC_STEP_RETRIES: '2',
                 SYNC_STEP_DELAY: '1 second',
+                MS_CLIENT_ID: 'consent-app',
+                MS_CLIENT_SECRET: 'consent-secret',
               },
               outboundService: (request: Request) => cloud.handler(request),
             },

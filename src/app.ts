@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { oauthRoutes } from './admin/oauth'
 import { adminRoutes } from './admin/routes'
 import type { AppEnv } from './http/context'
 import { renderError, renderNotFound } from './http/errors'
@@ -17,6 +18,8 @@ export function createApp() {
     .use(metering())
     .get('/', (c) => c.json({ service: 'scim-directory', scimUrl: scimBaseUrl(c), adminApi: `${new URL(c.req.url).origin}/api/v1` }))
     .route('/scim/v2', scimRoutes)
+    // Before the admin API: Microsoft's redirect back carries no admin token.
+    .route('/api/v1/oauth', oauthRoutes)
     .route('/api/v1', adminRoutes)
     .notFound(renderNotFound)
     .onError(renderError)

@@ -4,7 +4,8 @@ import { deleteToken, putToken } from '../auth/token-store'
 import { generateToken } from '../auth/token'
 import { createIntegration, deleteIntegration, getIntegration, listIntegrations, replaceToken } from '../directory/integrations'
 import type { IntegrationRow } from '../directory/schema'
-import { notFound, ScimError } from '../scim/errors'
+import { invalidValue, notFound, ScimError } from '../scim/errors'
+import { adminConsentUrl } from '../sync/consent'
 import { seal } from '../auth/seal'
 import { getRun, isNative, lastRun, nextScheduledRun, runView, startRun } from '../sync/runs'
 import { sealContext } from '../sync/source'
@@ -25,13 +26,14 @@ const createIntegrationSchema = z.discriminatedUnion(
   'kind',
   [
     z.object({ kind: z.literal('scim'), name }),
-    // Direct credentials of the customer's own app registration (User.Read.All, GroupMember.Read.All).
+    // Either the customer's own app registration (User.Read.All, GroupMember.Read.All), or nothing
+    // yet: "Sign in with Azure" (GET /integrations/:id/connect) connects it afterwards.
     z.object({
       kind: z.literal('entra'),
       name,
-      tenantId: required('the directory (tenant) id'),
-      clientId: required('the application (client) id'),
-      clientSecret: required('a client secret of the app registration'),
+      tenantId: required('the directory (tenant) id').optional(),
+      clientId: required('the application (client) id').optional(),
+      clientSecret: required('a client secret of the app registration').optional(),
     }),
   ],
   { error: 'must be "scim" or "entra" (Google Workspace imports are not available yet)' }
@@ -47,7 +49,7 @@ function view(c: Context<AppEnv>, row: IntegrationRow) {
     createdAt: row.createdAt,
     lastActivityAt: row.lastActivityAt,
     counts: { activeUsers: row.activeUsers, archivedUsers: row.archivedUsers, groups: row.groupCount },
-    ...(isNative(row) ? { source: row.config ? JSON.parse(row.config) : null, connected: row.sealedSecrets !== null } : {}),
+    ...(isNative(row) ? { source: row.config ? JSON.parse(row.config) : null, connected: row.config !== null } : {}),
   }
 }
 
@@ -69,10 +71,15 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     const input = parseWith(createIntegrationSchema, await readJson(c))
     const { token, tokenId, hash } = await generateToken()
     const id = crypto.randomUUID()
+    if (input.kind === 'entra') {
+      const given = [input.tenantId, input.clientId, input.clientSecret].filter((v) => v !== undefined).length
+      if (given > 0 && given < 3)
+        throw invalidValue(`${input.tenantId === undefined ? 'tenantId' : input.clientId === undefined ? 'clientId' : 'clientSecret'}: give tenantId, clientId and clientSecret together, or none and connect with "Sign in with Azure".`)
+    }
     const native =
-      input.kind === 'entra'
+      input.kind === 'entra' && input.tenantId && input.clientId && input.clientSecret
         ? {
-            config: { tenantId: input.tenantId, clientId: input.clientId },
+            config: { mode: 'credentials', tenantId: input.tenantId, clientId: input.clientId },
             sealedSecrets: await seal(c.env.ENCRYPTION_KEY, JSON.stringify({ clientSecret: input.clientSecret }), sealContext(id)).catch((e: unknown) => {
               throw new ScimError(500, `Secrets cannot be stored: ${(e as Error).message}`)
             }),
@@ -85,6 +92,13 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   })
   .get('/integrations', async (c) => c.json({ integrations: (await listIntegrations(c.get('db'))).map((row) => view(c, row)) }))
   .get('/integrations/:id', async (c) => c.json(await details(c, await getIntegration(c.get('db'), c.req.param('id')))))
+  // "Sign in with Azure" / "Re-authenticate": Microsoft's admin consent for the deployment's app.
+  .get('/integrations/:id/connect', async (c) => {
+    const row = await getIntegration(c.get('db'), c.req.param('id'))
+    if (row.kind !== 'entra') throw invalidValue(`Integration "${row.name}" is a ${row.kind} integration; only entra integrations connect with Microsoft consent.`)
+    const url = await adminConsentUrl(c.env, new URL(c.req.url).origin, row.id)
+    return c.json({ url }, 302, { Location: url })
+  })
   // "Sync users now": the same run the cron starts, at once.
   .post('/integrations/:id/sync', async (c) => {
     const row = await getIntegration(c.get('db'), c.req.param('id'))

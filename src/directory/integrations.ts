@@ -92,3 +92,17 @@ export async function deleteIntegration(db: Db, id: string): Promise<string | nu
 export async function touchActivity(db: Db, id: string, at: string) {
   await db.batch([db.update(integrations).set({ lastActivityAt: sql`${at}` }).where(eq(integrations.id, id))])
 }
+
+/**
+ * Connects (or re-connects) a native integration to its source. Its users and groups stay; a
+ * different tenant or app starts from a full listing, whose sweep then archives the users the new
+ * source does not have.
+ */
+export async function connectIntegration(db: Db, id: string, config: Record<string, unknown>, sealedSecrets: string | null, restartListing: boolean) {
+  await db.batch([
+    db
+      .update(integrations)
+      .set({ config: JSON.stringify(config), sealedSecrets, ...(restartListing ? { usersDeltaLink: null, groupsDeltaLink: null } : {}) })
+      .where(eq(integrations.id, id)),
+  ])
+}

@@ -17,7 +17,7 @@ export async function startDueRuns(env: Env, now = Date.now()): Promise<{ starte
   const started: string[] = []
   const skipped: string[] = []
   for (const row of rows) {
-    if (!row.config || !row.sealedSecrets) {
+    if (!row.config) {
       skipped.push(row.id)
       continue
     }

@@ -5,8 +5,15 @@ import { graphClient, type GraphClient } from './graph/client'
 import { defaultRetryPolicy } from './retry'
 import type { IntegrationRow } from '../directory/schema'
 
-/** What an Entra integration keeps: the tenant and app in clear, the client secret sealed. */
-export const entraConfigSchema = z.object({ tenantId: z.string(), clientId: z.string() })
+/**
+ * What an Entra integration keeps. `credentials`: the customer's own app (client secret sealed in
+ * D1); `consent`: the deployment's app (MS_CLIENT_ID / MS_CLIENT_SECRET), consented in the tenant.
+ */
+export const entraConfigSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('credentials'), tenantId: z.string(), clientId: z.string() }),
+  z.object({ mode: z.literal('consent'), tenantId: z.string(), consentedAt: z.string() }),
+])
+export type EntraConfig = z.infer<typeof entraConfigSchema>
 export const entraSecretsSchema = z.object({ clientSecret: z.string() })
 
 /** The context sealed secrets are bound to: a sealed value only opens on its own integration. */
@@ -16,14 +23,21 @@ const clients = new Map<string, { key: string; client: GraphClient }>()
 
 /** A Graph client for an Entra integration, kept per isolate so its access token is reused across steps. */
 export async function graphFor(env: Env, row: IntegrationRow): Promise<GraphClient> {
-  if (row.kind !== 'entra' || !row.config || !row.sealedSecrets) throw new SyncError(`Integration "${row.name}" has no Microsoft credentials; connect it first.`, 'config')
+  if (row.kind !== 'entra' || !row.config) throw new SyncError(`Integration "${row.name}" is not connected to Microsoft yet: run "Sign in with Azure" (/connect) or give it credentials.`, 'config')
   const config = entraConfigSchema.parse(JSON.parse(row.config))
-  const secrets = entraSecretsSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, row.sealedSecrets, sealContext(row.id))))
-  const key = `${config.tenantId}|${config.clientId}|${row.sealedSecrets}`
+  let app: { clientId: string; clientSecret: string }
+  if (config.mode === 'consent') {
+    if (!env.MS_CLIENT_ID || !env.MS_CLIENT_SECRET) throw new SyncError('MS_CLIENT_ID and MS_CLIENT_SECRET are not set, so the consented app cannot sign in.', 'config')
+    app = { clientId: env.MS_CLIENT_ID, clientSecret: env.MS_CLIENT_SECRET }
+  } else {
+    if (!row.sealedSecrets) throw new SyncError(`Integration "${row.name}" has no client secret.`, 'config')
+    app = { clientId: config.clientId, ...entraSecretsSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, row.sealedSecrets, sealContext(row.id)))) }
+  }
+  const key = `${config.tenantId}|${app.clientId}|${config.mode === 'consent' ? 'consent' : row.sealedSecrets}`
   const cached = clients.get(row.id)
   if (cached?.key === key) return cached.client
   const client = graphClient(
-    { loginBaseUrl: env.MS_LOGIN_BASE_URL, graphBaseUrl: env.GRAPH_BASE_URL, ...config, ...secrets },
+    { loginBaseUrl: env.MS_LOGIN_BASE_URL, graphBaseUrl: env.GRAPH_BASE_URL, tenantId: config.tenantId, ...app },
     defaultRetryPolicy({ baseDelayMs: Number(env.SYNC_RETRY_BASE_MS) || 1000, maxWaitMs: Number(env.SYNC_MAX_WAIT_MS) || 60_000 })
   )
   clients.set(row.id, { key, client })

@@ -136,6 +136,8 @@ interface PageState {
 
 export class FakeCloud {
   tenants = new Map<string, FakeTenant>()
+  /** Who "signs in" on the admin-consent page: a tenant id, or a refusal. */
+  consent: { tenant: string } | { error: string } = { error: 'no_admin' }
   private tokens = new Map<string, { tenant: string; expires: number }>()
   now = () => Date.now()
 
@@ -159,7 +161,22 @@ export class FakeCloud {
     const token = /^\/([^/]+)\/oauth2\/v2\.0\/token$/.exec(url.pathname)
     if (token && request.method === 'POST') return this.issueToken(token[1]!, await request.formData())
     if (url.pathname.startsWith('/v1.0/')) return this.graph(request, url)
+    if (/^\/[^/]+\/adminconsent$/.test(url.pathname)) return this.adminConsent(url)
     return graphError(404, 'Request_ResourceNotFound', `No fake route for ${request.method} ${url.pathname}`)
+  }
+
+  /** The admin-consent page, answered at once as the configured admin would: redirect back. */
+  private adminConsent(url: URL) {
+    const back = new URL(url.searchParams.get('redirect_uri') ?? '')
+    back.searchParams.set('state', url.searchParams.get('state') ?? '')
+    if ('tenant' in this.consent) {
+      back.searchParams.set('admin_consent', 'True')
+      back.searchParams.set('tenant', this.consent.tenant)
+    } else {
+      back.searchParams.set('error', this.consent.error)
+      back.searchParams.set('error_description', 'AADSTS65004: User declined to consent to access the app.')
+    }
+    return new Response(null, { status: 302, headers: { Location: back.toString() } })
   }
 
   private issueToken(tenantId: string, form: FormData) {
@@ -305,6 +322,9 @@ export class FakeCloud {
       case 'settings':
         if (body.pageSize) t.pageSize = body.pageSize as number
         if (body.membersPerPage) t.membersPerPage = body.membersPerPage as number
+        break
+      case 'consentAs':
+        this.consent = body.decline ? { error: 'access_denied' } : { tenant: tenantId }
         break
       case 'state':
         break

@@ -27,7 +27,8 @@ export async function call(method: string, path: string, options: { token?: stri
     body = JSON.stringify(options.body)
     headers['content-type'] ??= 'application/scim+json'
   }
-  const res = await exports.default.fetch(`${ORIGIN}${path}`, { method, headers, body })
+  // Redirects are what is being tested, never followed.
+  const res = await exports.default.fetch(`${ORIGIN}${path}`, { method, headers, body, redirect: 'manual' })
   const text = await res.text()
   let parsed: Json = undefined
   if (text) {

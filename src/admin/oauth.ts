@@ -1,0 +1,27 @@
+import { Hono } from 'hono'
+import { html } from 'hono/html'
+import { connectIntegration, getIntegration } from '../directory/integrations'
+import type { AppEnv } from '../http/context'
+import { readConsentCallback } from '../sync/consent'
+import { entraConfigSchema } from '../sync/source'
+
+const page = (title: string, message: string) =>
+  html`<!doctype html><html lang="en"><meta charset="utf-8"><title>${title}</title>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
+<h1>${title}</h1><p>${message}</p></body></html>`
+
+/**
+ * Where Microsoft sends the admin back after consent. Public (the browser carries no admin token):
+ * the sealed, expiring state is what ties the callback to the integration that asked.
+ */
+export const oauthRoutes = new Hono<AppEnv>({ strict: false }).get('/microsoft/callback', async (c) => {
+  const outcome = await readConsentCallback(c.env, c.req.query())
+  if (!outcome.ok) return c.html(page('Not connected', outcome.reason), 400)
+  const db = c.get('db')
+  const row = await getIntegration(db, outcome.integrationId)
+  const previous = row.config ? entraConfigSchema.safeParse(JSON.parse(row.config)) : undefined
+  // Same tenant and same app: keep syncing incrementally. Otherwise list everything again.
+  const sameSource = previous?.success && previous.data.mode === 'consent' && previous.data.tenantId === outcome.tenantId
+  await connectIntegration(db, row.id, { mode: 'consent', tenantId: outcome.tenantId, consentedAt: new Date().toISOString() }, null, !sameSource)
+  return c.html(page('Connected', `"${row.name}" can now read the users and groups of tenant ${outcome.tenantId}. Its first import starts with the next "Sync users now" or within four hours.`))
+})

@@ -1,0 +1,107 @@
+import { env, exports } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { seal } from '../../src/auth/seal'
+import { admin, ORIGIN, scimClient, type Json } from '../helpers/http'
+
+/* "Sign in with Azure": admin consent for the deployment's app (MS_CLIENT_ID/MS_CLIENT_SECRET). */
+
+const fake = async (tenant: string, body: Record<string, unknown>) =>
+  (await fetch(`https://graph.fake.test/_fake/${tenant}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<Json>
+
+let n = 0
+async function consentingTenant() {
+  const tenant = `consent-${Date.now()}-${++n}`
+  await fake(tenant, { action: 'settings', clientId: 'consent-app', clientSecret: 'consent-secret' })
+  await fake(tenant, { action: 'upsertUsers', users: [{ id: 'c1', userPrincipalName: 'one@consent.example' }, { id: 'c2', userPrincipalName: 'two@consent.example' }] })
+  return tenant
+}
+
+/** GET /connect, the (fake) consent page, and Microsoft's redirect back to our callback. */
+async function connect(id: string, tenant: string, decline = false) {
+  const connectRes = await admin('GET', `/integrations/${id}/connect`)
+  expect(connectRes.status).toBe(302)
+  const consentUrl = connectRes.headers.get('location')!
+  expect(connectRes.body.url).toBe(consentUrl)
+  await fake(tenant, { action: 'consentAs', decline })
+  const microsoft = await fetch(consentUrl, { redirect: 'manual' })
+  const back = microsoft.headers.get('location')!
+  expect(back.startsWith(`${ORIGIN}/api/v1/oauth/microsoft/callback?`)).toBe(true)
+  const res = await exports.default.fetch(back)
+  return { consentUrl, status: res.status, text: await res.text() }
+}
+
+async function runSync(id: string) {
+  const { body } = await admin('POST', `/integrations/${id}/sync`)
+  for (let i = 0; i < 600; i++) {
+    const run = await admin('GET', `/integrations/${id}/syncs/${body.runId}`)
+    if (run.body.status !== 'running') return run.body
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error('run did not finish')
+}
+
+describe('Sign in with Azure (admin consent)', () => {
+  it('connects an integration through consent, then imports with the deployment app', async () => {
+    const tenant = await consentingTenant()
+    const created = await admin('POST', '/integrations', { kind: 'entra', name: `Consent ${tenant}` })
+    expect(created.status).toBe(201)
+    expect((await admin('GET', `/integrations/${created.body.id}`)).body).toMatchObject({ connected: false, source: null })
+
+    const { consentUrl, status, text } = await connect(created.body.id, tenant)
+    const url = new URL(consentUrl)
+    expect(url.origin + url.pathname).toBe('https://login.fake.test/organizations/adminconsent')
+    expect(url.searchParams.get('client_id')).toBe('consent-app')
+    expect(url.searchParams.get('redirect_uri')).toBe(`${ORIGIN}/api/v1/oauth/microsoft/callback`)
+    expect(status).toBe(200)
+    expect(text).toContain('Connected')
+
+    const details = await admin('GET', `/integrations/${created.body.id}`)
+    expect(details.body).toMatchObject({ connected: true, source: { mode: 'consent', tenantId: tenant } })
+    expect(JSON.stringify(details.body)).not.toContain('consent-secret')
+
+    expect(await runSync(created.body.id)).toMatchObject({ status: 'succeeded', counts: { usersCreated: 2 } })
+    const users = await scimClient(created.body.token).get('/Users')
+    expect(users.body.totalResults).toBe(2)
+  })
+
+  it('re-authenticates without losing users or the incremental position', async () => {
+    const tenant = await consentingTenant()
+    const { body } = await admin('POST', '/integrations', { kind: 'entra', name: `Reauth ${tenant}` })
+    await connect(body.id, tenant)
+    await runSync(body.id)
+    const before = await env.DB.prepare('SELECT users_delta_link FROM integrations WHERE id = ?').bind(body.id).first<Json>()
+    expect(before.users_delta_link).toBeTruthy()
+    await connect(body.id, tenant)
+    const after = await env.DB.prepare('SELECT users_delta_link FROM integrations WHERE id = ?').bind(body.id).first<Json>()
+    expect(after.users_delta_link).toBe(before.users_delta_link)
+    expect((await scimClient(body.token).get('/Users')).body.totalResults).toBe(2)
+    expect((await runSync(body.id)).mode).toBe('delta')
+  })
+
+  it('reports a declined, forged or expired consent, and changes nothing', async () => {
+    const tenant = await consentingTenant()
+    const { body } = await admin('POST', '/integrations', { kind: 'entra', name: `Declined ${tenant}` })
+    const declined = await connect(body.id, tenant, true)
+    expect(declined.status).toBe(400)
+    expect(declined.text).toContain('declined to consent')
+    const forged = await exports.default.fetch(`${ORIGIN}/api/v1/oauth/microsoft/callback?admin_consent=True&tenant=evil&state=forged`)
+    expect(forged.status).toBe(400)
+    expect(await forged.text()).toContain('not valid')
+    const stale = await seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId: body.id, exp: Date.now() - 1000, nonce: 'x' }), 'microsoft-admin-consent')
+    const expired = await exports.default.fetch(`${ORIGIN}/api/v1/oauth/microsoft/callback?admin_consent=True&tenant=${tenant}&state=${encodeURIComponent(stale)}`)
+    expect(expired.status).toBe(400)
+    expect(await expired.text()).toContain('expired')
+    expect((await admin('GET', `/integrations/${body.id}`)).body.connected).toBe(false)
+  })
+
+  it('needs both or none of tenantId/clientId/clientSecret, and offers consent only to entra integrations', async () => {
+    const partial = await admin('POST', '/integrations', { kind: 'entra', name: `Partial ${Date.now()}`, tenantId: 't' })
+    expect(partial.status).toBe(400)
+    expect(partial.body.detail).toMatch(/^clientId: give tenantId, clientId and clientSecret together/)
+    const scimOnly = await admin('POST', '/integrations', { kind: 'scim', name: `NoConsent ${Date.now()}` })
+    expect((await admin('GET', `/integrations/${scimOnly.body.id}/connect`)).status).toBe(400)
+    const notConnected = await admin('POST', '/integrations', { kind: 'entra', name: `Unconnected ${Date.now()}` })
+    const run = await runSync(notConnected.body.id)
+    expect(run).toMatchObject({ status: 'failed', error: expect.stringContaining('not connected to Microsoft yet') })
+  })
+})
