@@ -1,0 +1,125 @@
+import * as z from 'zod'
+import { SyncError } from '../errors'
+import { retryAfterMs, withRetries, type RetryPolicy } from '../retry'
+
+export interface GoogleSettings {
+  tokenUrl: string
+  directoryBaseUrl: string
+  serviceAccount: { client_email: string; private_key: string }
+  /** The super admin the service account acts as (domain-wide delegation). */
+  adminEmail: string
+  /** The Workspace customer id, or "my_customer". */
+  customerId: string
+}
+
+export const GOOGLE_SCOPES = [
+  'https://www.googleapis.com/auth/admin.directory.user.readonly',
+  'https://www.googleapis.com/auth/admin.directory.group.readonly',
+  'https://www.googleapis.com/auth/admin.directory.group.member.readonly',
+]
+
+/** Google's usage-limit errors are 403s; they mean "slow down", not "forbidden". */
+const RATE_LIMIT_REASONS = new Set(['userRateLimitExceeded', 'rateLimitExceeded', 'quotaExceeded'])
+
+const tokenSchema = z.object({ access_token: z.string(), expires_in: z.coerce.number() })
+const errorSchema = z.object({ error: z.union([z.string(), z.object({ message: z.string().optional(), errors: z.array(z.object({ reason: z.string().optional() })).optional() })]), error_description: z.string().optional() })
+
+const b64url = (bytes: Uint8Array) => {
+  let s = ''
+  for (const b of bytes) s += String.fromCharCode(b)
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+const text = (s: string) => b64url(new TextEncoder().encode(s))
+
+async function signingKey(pem: string): Promise<CryptoKey> {
+  const body = pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '').replace(/\s+/g, '')
+  try {
+    const der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0))
+    return await crypto.subtle.importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign'])
+  } catch {
+    throw new SyncError('The service account private_key is not a PKCS#8 PEM key (paste private_key from the JSON key file as it is).', 'config')
+  }
+}
+
+async function readError(res: Response) {
+  try {
+    const parsed = errorSchema.safeParse(await res.json())
+    if (!parsed.success) return { reason: String(res.status), message: res.statusText }
+    const e = parsed.data.error
+    if (typeof e === 'string') return { reason: e, message: parsed.data.error_description ?? e }
+    return { reason: e.errors?.[0]?.reason ?? String(res.status), message: e.message ?? res.statusText }
+  } catch {
+    return { reason: String(res.status), message: res.statusText }
+  }
+}
+
+/**
+ * The Admin SDK Directory API as a service account with domain-wide delegation: an RS256 JWT
+ * (signed with WebCrypto) exchanged for an access token, cached until shortly before it expires;
+ * paged GETs with bounded retries on 429, 5xx and Google's 403 rate-limit reasons.
+ */
+export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetcher: typeof fetch = fetch) {
+  const base = settings.directoryBaseUrl.replace(/\/+$/, '')
+  let token: { value: string; expires: number } | undefined
+  let key: Promise<CryptoKey> | undefined
+
+  async function accessToken(): Promise<string> {
+    if (token && token.expires > Date.now() + 60_000) return token.value
+    key ??= signingKey(settings.serviceAccount.private_key)
+    const iat = Math.floor(Date.now() / 1000)
+    const unsigned = `${text(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${text(
+      JSON.stringify({ iss: settings.serviceAccount.client_email, sub: settings.adminEmail, scope: GOOGLE_SCOPES.join(' '), aud: settings.tokenUrl, iat, exp: iat + 3600 })
+    )}`
+    const signature = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', await key, new TextEncoder().encode(unsigned)))
+    const assertion = `${unsigned}.${b64url(signature)}`
+    const value = await withRetries(policy, 'Google sign-in', async () => {
+      const res = await fetcher(settings.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
+      })
+      if (res.ok) return { done: true as const, value: tokenSchema.parse(await res.json()) }
+      if (res.status === 429 || res.status >= 500)
+        return { done: false as const, waitMs: retryAfterMs(res.headers.get('retry-after')), error: new SyncError(`Google sign-in is unavailable (${res.status}).`, 'unavailable') }
+      const { reason, message } = await readError(res)
+      const hint =
+        reason === 'unauthorized_client'
+          ? ` Authorise the service account's client id for the read-only Directory scopes in Admin console → Security → API controls → Domain-wide delegation, and check that ${settings.adminEmail} is a super admin.`
+          : ''
+      throw new SyncError(`Google refused the service account (${reason}): ${message}.${hint}`, 'auth')
+    })
+    token = { value: value.access_token, expires: Date.now() + value.expires_in * 1000 }
+    return token.value
+  }
+
+  async function get(path: string, params: Record<string, string | undefined>): Promise<Record<string, unknown>> {
+    const url = new URL(`${base}${path}`)
+    for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v)
+    let refreshed = false
+    return withRetries(policy, 'Google Directory API', async () => {
+      const res = await fetcher(url.toString(), { headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json' } })
+      if (res.ok) return { done: true as const, value: (await res.json()) as Record<string, unknown> }
+      const retryAfter = retryAfterMs(res.headers.get('retry-after'))
+      const { reason, message } = await readError(res)
+      if (res.status === 401 && !refreshed) {
+        refreshed = true
+        token = undefined
+        return { done: false as const, waitMs: 0, error: new SyncError('Google rejected the access token.', 'auth') }
+      }
+      if (res.status === 429 || (res.status === 403 && RATE_LIMIT_REASONS.has(reason)))
+        return { done: false as const, waitMs: retryAfter, error: new SyncError(`Google is rate-limiting this service account (${reason}).`, 'throttled') }
+      if (res.status >= 500) return { done: false as const, waitMs: retryAfter, error: new SyncError(`The Google Directory API is unavailable (${res.status}).`, 'unavailable') }
+      throw new SyncError(`The Google Directory API answered ${res.status} (${reason}): ${message}`, res.status === 403 || res.status === 401 ? 'auth' : 'protocol')
+    })
+  }
+
+  const customer = settings.customerId || 'my_customer'
+  return {
+    users: (pageToken?: string) => get('/admin/directory/v1/users', { customer, maxResults: '500', projection: 'full', pageToken }),
+    groups: (pageToken?: string) => get('/admin/directory/v1/groups', { customer, maxResults: '200', pageToken }),
+    members: (groupId: string, pageToken?: string) =>
+      get(`/admin/directory/v1/groups/${encodeURIComponent(groupId)}/members`, { maxResults: '200', includeDerivedMembership: 'false', pageToken }),
+  }
+}
+
+export type GoogleClient = ReturnType<typeof googleClient>

@@ -1,0 +1,146 @@
+/*
+ * A fake Google OAuth token endpoint + Admin SDK Directory API (shared/reference §C2): the JWT-bearer
+ * grant of a service account with domain-wide delegation (RS256 signature checked against the
+ * account's public key, `iss`, `sub` = a super admin of the customer, `aud`, read-only scopes, a
+ * lifetime of at most an hour), users.list / groups.list / members.list with maxResults caps and
+ * page tokens, suspended and archived users, nested GROUP members, and injected 403
+ * userRateLimitExceeded, 429 and 503. Host-agnostic paths: /token, /admin/directory/v1/…, /_fake-google/….
+ */
+
+export interface FakeGoogleUser {
+  id: string
+  primaryEmail: string
+  name?: { givenName?: string; familyName?: string; fullName?: string }
+  suspended?: boolean
+  archived?: boolean
+  organizations?: { title?: string; department?: string; primary?: boolean }[]
+}
+
+export interface FakeGoogleGroup {
+  id: string
+  email: string
+  name: string
+  members: { id: string; type: 'USER' | 'GROUP' }[]
+}
+
+const SCOPES = [
+  'https://www.googleapis.com/auth/admin.directory.user.readonly',
+  'https://www.googleapis.com/auth/admin.directory.group.readonly',
+  'https://www.googleapis.com/auth/admin.directory.group.member.readonly',
+]
+
+const b64url = (bytes: ArrayBuffer | Uint8Array) => {
+  const arr = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)
+  let s = ''
+  for (const b of arr) s += String.fromCharCode(b)
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+const fromB64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
+const apiError = (status: number, reason: string, message: string, headers: Record<string, string> = {}) =>
+  json({ error: { code: status, message, errors: [{ domain: reason.includes('Limit') ? 'usageLimits' : 'global', reason, message }] } }, status, headers)
+
+export class FakeGoogleCustomer {
+  users: FakeGoogleUser[] = []
+  groups: FakeGoogleGroup[] = []
+  faults: { path: RegExp; status: number; reason: string; times: number; retryAfter?: number }[] = []
+  requests: string[] = []
+  constructor(
+    readonly customerId: string,
+    readonly domainAdmin: string,
+    readonly serviceAccountEmail: string,
+    readonly publicKey: CryptoKey
+  ) {}
+}
+
+export class FakeGoogle {
+  customers = new Map<string, FakeGoogleCustomer>()
+  private tokens = new Map<string, { customer: string; expires: number }>()
+  tokenUrl = 'https://oauth2.fake.test/token'
+
+  /** A service account for a new customer: its key pair, with the private key as the PKCS#8 PEM Google hands out. */
+  async addCustomer(customerId: string, domainAdmin: string) {
+    const pair = (await crypto.subtle.generateKey(
+      { name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+      true,
+      ['sign', 'verify']
+    )) as CryptoKeyPair
+    const pkcs8 = b64url((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer).replace(/-/g, '+').replace(/_/g, '/')
+    const padded = pkcs8 + '='.repeat((4 - (pkcs8.length % 4)) % 4)
+    const pem = `-----BEGIN PRIVATE KEY-----\n${padded.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`
+    const email = `sync@${customerId}.iam.gserviceaccount.com`
+    const customer = new FakeGoogleCustomer(customerId, domainAdmin, email, pair.publicKey)
+    this.customers.set(customerId, customer)
+    return { customer, serviceAccount: { client_email: email, private_key: pem } }
+  }
+
+  readonly handler = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url)
+    if (url.pathname === '/token' && request.method === 'POST') return this.token(await request.formData())
+    if (url.pathname.startsWith('/admin/directory/v1/')) return this.directory(request, url)
+    return apiError(404, 'notFound', `No fake route for ${request.method} ${url.pathname}`)
+  }
+
+  private async token(form: FormData) {
+    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return json({ error: 'unsupported_grant_type' }, 400)
+    const [h, p, sig] = String(form.get('assertion') ?? '').split('.')
+    if (!h || !p || !sig) return json({ error: 'invalid_grant', error_description: 'Invalid JWT.' }, 400)
+    const header = JSON.parse(new TextDecoder().decode(fromB64url(h))) as { alg?: string }
+    const claims = JSON.parse(new TextDecoder().decode(fromB64url(p))) as { iss?: string; sub?: string; scope?: string; aud?: string; iat?: number; exp?: number }
+    const customer = [...this.customers.values()].find((c) => c.serviceAccountEmail === claims.iss)
+    if (header.alg !== 'RS256' || !customer) return json({ error: 'invalid_client', error_description: 'The OAuth client was not found.' }, 401)
+    const valid = await crypto.subtle.verify('RSASSA-PKCS1-v1_5', customer.publicKey, fromB64url(sig), new TextEncoder().encode(`${h}.${p}`))
+    if (!valid) return json({ error: 'invalid_grant', error_description: 'Invalid JWT Signature.' }, 400)
+    const now = Math.floor(Date.now() / 1000)
+    if (claims.aud !== this.tokenUrl || !claims.iat || !claims.exp || claims.exp - claims.iat > 3600 || claims.exp < now)
+      return json({ error: 'invalid_grant', error_description: 'Invalid JWT: bad aud, iat or exp.' }, 400)
+    const scopes = (claims.scope ?? '').split(' ')
+    if (claims.sub !== customer.domainAdmin || !SCOPES.every((s) => scopes.includes(s)))
+      return json({ error: 'unauthorized_client', error_description: 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.' }, 401)
+    const access = `ya29.fake-${crypto.randomUUID()}`
+    this.tokens.set(access, { customer: customer.customerId, expires: Date.now() + 3600_000 })
+    return json({ access_token: access, expires_in: 3599, token_type: 'Bearer' })
+  }
+
+  private directory(request: Request, url: URL) {
+    const auth = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')
+    const session = auth ? this.tokens.get(auth[1]!) : undefined
+    if (!session || session.expires < Date.now()) return apiError(401, 'authError', 'Invalid Credentials')
+    const customer = this.customers.get(session.customer)!
+    customer.requests.push(url.pathname + url.search)
+    const fault = customer.faults.find((f) => f.path.test(url.pathname + url.search))
+    if (fault) {
+      if (--fault.times <= 0) customer.faults.splice(customer.faults.indexOf(fault), 1)
+      return apiError(fault.status, fault.reason, 'Injected fault.', fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {})
+    }
+    const customerParam = url.searchParams.get('customer')
+    const page = <T>(items: T[], max: number, cap: number, key: string) => {
+      if (max > cap) return apiError(400, 'invalid', `Invalid value '${max}'. Values must be within the range: [1, ${cap}]`)
+      const start = Number(url.searchParams.get('pageToken') ?? '0')
+      const slice = items.slice(start, start + max)
+      return json({ kind: `admin#directory#${key}`, etag: '"fake"', [key]: slice, ...(start + max < items.length ? { nextPageToken: String(start + max) } : {}) })
+    }
+    const max = (dflt: number) => Number(url.searchParams.get('maxResults') ?? dflt)
+    if (url.pathname === '/admin/directory/v1/users') {
+      if (customerParam !== 'my_customer' && customerParam !== customer.customerId) return apiError(400, 'badRequest', 'Bad Request')
+      return page(customer.users.map((u) => ({ kind: 'admin#directory#user', ...u, customerId: customer.customerId })), max(100), 500, 'users')
+    }
+    if (url.pathname === '/admin/directory/v1/groups') {
+      if (customerParam !== 'my_customer' && customerParam !== customer.customerId) return apiError(400, 'badRequest', 'Bad Request')
+      return page(
+        customer.groups.map((g) => ({ kind: 'admin#directory#group', id: g.id, email: g.email, name: g.name, directMembersCount: String(g.members.length) })),
+        max(200),
+        200,
+        'groups'
+      )
+    }
+    const members = /^\/admin\/directory\/v1\/groups\/([^/]+)\/members$/.exec(url.pathname)
+    if (members) {
+      const group = customer.groups.find((g) => g.id === decodeURIComponent(members[1]!) || g.email === decodeURIComponent(members[1]!))
+      if (!group) return apiError(404, 'notFound', 'Resource Not Found: groupKey')
+      return page(group.members.map((m) => ({ kind: 'admin#directory#member', id: m.id, role: 'MEMBER', type: m.type, status: 'ACTIVE' })), max(200), 200, 'members')
+    }
+    return apiError(404, 'notFound', `No fake route for ${url.pathname}`)
+  }
+}

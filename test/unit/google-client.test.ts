@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest'
+import { SyncError } from '../../src/sync/errors'
+import { googleClient } from '../../src/sync/google/client'
+import { googleUserDoc, memberRefs } from '../../src/sync/google/map'
+import { defaultRetryPolicy } from '../../src/sync/retry'
+import { FakeGoogle } from '../fakes/google'
+
+async function setup(admin = 'admin@acme.example') {
+  const google = new FakeGoogle()
+  const { customer, serviceAccount } = await google.addCustomer('C0acme', 'admin@acme.example')
+  customer.users = Array.from({ length: 7 }, (_, i) => ({ id: `g-u${i}`, primaryEmail: `user${i}@acme.example` }))
+  const waits: number[] = []
+  const client = googleClient(
+    { tokenUrl: google.tokenUrl, directoryBaseUrl: 'https://admin.fake.test', serviceAccount, adminEmail: admin, customerId: 'my_customer' },
+    defaultRetryPolicy({ sleep: async (ms) => void waits.push(ms) }),
+    (input, init) => google.handler(new Request(input as string, init))
+  )
+  return { google, customer, client, waits }
+}
+
+describe('googleClient against the fake Google', () => {
+  it('signs its JWT so Google accepts it, and pages users.list with pageToken', async () => {
+    const { client } = await setup()
+    const first = await client.users()
+    expect((first.users as unknown[]).length).toBe(7)
+    expect(first.nextPageToken).toBeUndefined()
+  })
+
+  it('backs off on 403 userRateLimitExceeded, 429 and 503', async () => {
+    const { customer, client, waits } = await setup()
+    customer.faults.push({ path: /users/, status: 403, reason: 'userRateLimitExceeded', times: 1 }, { path: /users/, status: 429, reason: 'rateLimitExceeded', times: 1, retryAfter: 3 }, { path: /users/, status: 503, reason: 'backendError', times: 1 })
+    await client.users()
+    expect(waits).toEqual([1000, 3000, 4000])
+  })
+
+  it('explains a missing domain-wide delegation', async () => {
+    const { client } = await setup('someone-else@acme.example')
+    const err = await client.users().catch((e) => e)
+    expect(err).toBeInstanceOf(SyncError)
+    expect(err.message).toMatch(/unauthorized_client.*Domain-wide delegation/)
+  })
+})
+
+describe('Google → directory mapping', () => {
+  it('maps users: primaryEmail, the primary organization, suspended or archived as archived', () => {
+    expect(
+      googleUserDoc({ id: '1', primaryEmail: 'ada@acme.example', name: { givenName: 'Ada', familyName: 'L', fullName: 'Ada L' }, suspended: true, organizations: [{ title: 'x' }, { title: 'Eng', department: 'R&D', primary: true }] })
+    ).toEqual({
+      userName: 'ada@acme.example',
+      externalId: '1',
+      active: false,
+      displayName: 'Ada L',
+      name: { givenName: 'Ada', familyName: 'L' },
+      emails: [{ value: 'ada@acme.example', type: 'work', primary: true }],
+      title: 'Eng',
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D' },
+    })
+    expect(googleUserDoc({ id: '2', primaryEmail: 'b@acme.example', archived: true }).active).toBe(false)
+    expect(memberRefs([{ id: 'u', type: 'USER' }, { id: 'g', type: 'GROUP' }, { id: 'c', type: 'CUSTOMER' }])).toEqual([
+      { sourceId: 'u', type: 'User' },
+      { sourceId: 'g', type: 'Group' },
+    ])
+  })
+})
