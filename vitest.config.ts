@@ -1,11 +1,14 @@
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
+import { FakeGoogle } from './test/fakes/google'
 import { FakeCloud } from './test/fakes/graph'
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
 // Every outbound fetch of the Worker under test lands here: a fake Microsoft cloud, never the real one.
 const cloud = new FakeCloud()
+const google = new FakeGoogle()
+const fakeGoogleHosts = new Set(['oauth2.fake.test', 'admin.fake.test'])
 
 export default defineConfig({
   test: {
@@ -26,6 +29,8 @@ export default defineConfig({
                 ENCRYPTION_KEY: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
                 MS_LOGIN_BASE_URL: 'https://login.fake.test',
                 GRAPH_BASE_URL: 'https://graph.fake.test',
+                GOOGLE_TOKEN_URL: 'https://oauth2.fake.test/token',
+                GOOGLE_DIRECTORY_BASE_URL: 'https://admin.fake.test',
                 SYNC_RETRY_BASE_MS: '5',
                 SYNC_MAX_WAIT_MS: '2000',
                 SYNC_STEP_RETRIES: '2',
@@ -33,7 +38,7 @@ export default defineConfig({
                 MS_CLIENT_ID: 'consent-app',
                 MS_CLIENT_SECRET: 'consent-secret',
               },
-              outboundService: (request: Request) => cloud.handler(request),
+              outboundService: (request: Request) => (fakeGoogleHosts.has(new URL(request.url).hostname) ? google.handler(request) : cloud.handler(request)),
             },
           }),
         ],

@@ -35,8 +35,19 @@ const createIntegrationSchema = z.discriminatedUnion(
       clientId: required('the application (client) id').optional(),
       clientSecret: required('a client secret of the app registration').optional(),
     }),
+    // A service account with domain-wide delegation, acting as a Workspace super admin.
+    z.object({
+      kind: z.literal('google'),
+      name,
+      serviceAccount: z.object(
+        { client_email: required('client_email from the JSON key'), private_key: required('private_key from the JSON key') },
+        { error: 'is required: the service account JSON key (client_email and private_key)' }
+      ),
+      adminEmail: required('a super admin the service account acts as').email({ error: 'must be an email address' }),
+      customerId: z.string().trim().min(1).optional(),
+    }),
   ],
-  { error: 'must be "scim" or "entra" (Google Workspace imports are not available yet)' }
+  { error: 'must be "scim", "entra" or "google"' }
 )
 
 /** An integration as the admin API shows it: never a token, token hash or secret. */
@@ -76,15 +87,19 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
       if (given > 0 && given < 3)
         throw invalidValue(`${input.tenantId === undefined ? 'tenantId' : input.clientId === undefined ? 'clientId' : 'clientSecret'}: give tenantId, clientId and clientSecret together, or none and connect with "Sign in with Azure".`)
     }
+    const sealed = (secrets: Record<string, string>) =>
+      seal(c.env.ENCRYPTION_KEY, JSON.stringify(secrets), sealContext(id)).catch((e: unknown) => {
+        throw new ScimError(500, `Secrets cannot be stored: ${(e as Error).message}`)
+      })
     const native =
       input.kind === 'entra' && input.tenantId && input.clientId && input.clientSecret
-        ? {
-            config: { mode: 'credentials', tenantId: input.tenantId, clientId: input.clientId },
-            sealedSecrets: await seal(c.env.ENCRYPTION_KEY, JSON.stringify({ clientSecret: input.clientSecret }), sealContext(id)).catch((e: unknown) => {
-              throw new ScimError(500, `Secrets cannot be stored: ${(e as Error).message}`)
-            }),
-          }
-        : {}
+        ? { config: { mode: 'credentials', tenantId: input.tenantId, clientId: input.clientId }, sealedSecrets: await sealed({ clientSecret: input.clientSecret }) }
+        : input.kind === 'google'
+          ? {
+              config: { mode: 'serviceAccount', clientEmail: input.serviceAccount.client_email, adminEmail: input.adminEmail, customerId: input.customerId ?? 'my_customer' },
+              sealedSecrets: await sealed({ privateKey: input.serviceAccount.private_key }),
+            }
+          : {}
     const row = await createIntegration(c.get('db'), { id, kind: input.kind, name: input.name, tokenId, tokenHash: hash, ...native })
     await putToken(c.env.TOKENS, hash, { integrationId: row.id, tokenId })
     const { counts: _counts, lastActivityAt: _last, ...created } = view(c, row)

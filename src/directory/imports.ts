@@ -286,3 +286,51 @@ export async function sweepAfterFullListing(
   )
   return { archived: archived!.length, groupsRemoved: gone.length }
 }
+
+/**
+ * Sets a group's membership to exactly `members` (a source that lists members instead of sending
+ * changes, like Google). Reads the current membership, writes only the difference.
+ */
+export async function replaceGroupMembers(s: DirectorySession, groupSourceId: string, members: { sourceId: string }[]): Promise<number> {
+  const known = await resolveSources(s, [groupSourceId, ...members.map((m) => m.sourceId)])
+  const group = known.get(groupSourceId)
+  if (!group || group.type !== 'Group') return 0
+  const [current] = await s.read<{ memberId: string }>(sql`SELECT member_id AS memberId FROM ${groupMembers} WHERE ${groupMembers.groupId} = ${group.id}`)
+  const have = new Set(current!.map((r) => r.memberId))
+  const want = new Map(members.flatMap((m) => (known.get(m.sourceId) && m.sourceId !== groupSourceId ? [[known.get(m.sourceId)!.id, known.get(m.sourceId)!.type] as const] : [])))
+  const add = [...want].filter(([id]) => !have.has(id)).map(([memberId, memberType]) => ({ groupId: group.id, memberId, memberType, integrationId: s.integrationId }))
+  const remove = [...have].filter((id) => !want.has(id))
+  if (add.length + remove.length === 0) return 0
+  await s.write(
+    ...chunks(add, 22).map((rows) => s.db.insert(groupMembers).values(rows).onConflictDoNothing()),
+    ...chunks(remove).map((part) => s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, group.id), inArray(groupMembers.memberId, part)))),
+    s.db.update(groups).set({ version: sql`${groups.version} + 1`, updatedAt: nowIso() }).where(eq(groups.id, group.id))
+  )
+  return add.length + remove.length
+}
+
+/**
+ * After a *completed* full listing from a source without deltas: archives the active users and
+ * removes the groups whose source ids the listing did not contain. Reads every row of the
+ * integration once (the listing itself read them all at the source) and writes only the changes,
+ * so an unchanged directory costs no writes.
+ */
+export async function sweepUnlisted(s: DirectorySession, listedUsers: Set<string>, listedGroups: Set<string>): Promise<{ archived: number; groupsRemoved: number }> {
+  const [userRows, groupRows] = await s.read<{ id: string; externalId: string | null; active?: number }>(
+    sql`SELECT id, external_id AS externalId, active FROM ${users} WHERE ${users.integrationId} = ${s.integrationId}`,
+    sql`SELECT id, external_id AS externalId FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId}`
+  )
+  const archive = userRows!.filter((u) => u.active && (u.externalId === null || !listedUsers.has(u.externalId))).map((u) => u.id)
+  const gone = groupRows!.filter((g) => g.externalId === null || !listedGroups.has(g.externalId)).map((g) => g.id)
+  await s.write(
+    ...chunks(archive).map(
+      (part) => sql`UPDATE ${users} SET active = 0, data = json_set(data, '$.active', json('false')), version = version + 1, updated_at = ${nowIso()} WHERE ${inArray(users.id, part)}`
+    ),
+    ...chunks(gone).flatMap((part) => [
+      s.db.delete(groupMembers).where(inArray(groupMembers.groupId, part)),
+      s.db.delete(groupMembers).where(inArray(groupMembers.memberId, part)),
+      s.db.delete(groups).where(inArray(groups.id, part)),
+    ])
+  )
+  return { archived: archive.length, groupsRemoved: gone.length }
+}

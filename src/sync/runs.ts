@@ -77,7 +77,11 @@ export async function recordProgress(db: Db, runId: string, add: Partial<RunCoun
 }
 
 /** Ends a run: succeeded (and the delta links saved for the next one) or failed with a reason. */
-export async function finishRun(db: Db, runId: string, outcome: { error: string } | { integrationId: string; usersDeltaLink: string; groupsDeltaLink: string }) {
+export async function finishRun(
+  db: Db,
+  runId: string,
+  outcome: { error: string } | { integrationId: string; usersDeltaLink?: string; groupsDeltaLink?: string }
+) {
   const now = nowIso()
   if ('error' in outcome) {
     await db.batch([db.update(syncRuns).set({ status: 'failed', finishedAt: now, error: outcome.error }).where(eq(syncRuns.id, runId))])
@@ -85,7 +89,10 @@ export async function finishRun(db: Db, runId: string, outcome: { error: string 
   }
   // Delta links move forward only with a finished run, so a failed run's changes are read again.
   await db.batch([
-    db.update(integrations).set({ usersDeltaLink: outcome.usersDeltaLink, groupsDeltaLink: outcome.groupsDeltaLink }).where(eq(integrations.id, outcome.integrationId)),
+    db
+      .update(integrations)
+      .set({ usersDeltaLink: outcome.usersDeltaLink ?? null, groupsDeltaLink: outcome.groupsDeltaLink ?? null })
+      .where(eq(integrations.id, outcome.integrationId)),
     db.update(syncRuns).set({ status: 'succeeded', finishedAt: now }).where(eq(syncRuns.id, runId)),
   ])
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod'
 import { open } from '../auth/seal'
 import { SyncError } from './errors'
+import { googleClient, type GoogleClient } from './google/client'
 import { graphClient, type GraphClient } from './graph/client'
 import { defaultRetryPolicy } from './retry'
 import type { IntegrationRow } from '../directory/schema'
@@ -19,7 +20,36 @@ export const entraSecretsSchema = z.object({ clientSecret: z.string() })
 /** The context sealed secrets are bound to: a sealed value only opens on its own integration. */
 export const sealContext = (integrationId: string) => `integration:${integrationId}`
 
+/** A Google integration: the service account's email, the admin it acts as, the customer; the private key sealed. */
+export const googleConfigSchema = z.object({ mode: z.literal('serviceAccount'), clientEmail: z.string(), adminEmail: z.string(), customerId: z.string() })
+export const googleSecretsSchema = z.object({ privateKey: z.string() })
+
 const clients = new Map<string, { key: string; client: GraphClient }>()
+const googleClients = new Map<string, { key: string; client: GoogleClient }>()
+
+const retryPolicy = (env: Env) => defaultRetryPolicy({ baseDelayMs: Number(env.SYNC_RETRY_BASE_MS) || 1000, maxWaitMs: Number(env.SYNC_MAX_WAIT_MS) || 60_000 })
+
+/** A Directory API client for a Google integration, kept per isolate so its access token is reused. */
+export async function googleFor(env: Env, row: IntegrationRow): Promise<GoogleClient> {
+  if (row.kind !== 'google' || !row.config || !row.sealedSecrets) throw new SyncError(`Integration "${row.name}" has no Google service account.`, 'config')
+  const config = googleConfigSchema.parse(JSON.parse(row.config))
+  const key = `${row.config}|${row.sealedSecrets}`
+  const cached = googleClients.get(row.id)
+  if (cached?.key === key) return cached.client
+  const { privateKey } = googleSecretsSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, row.sealedSecrets, sealContext(row.id))))
+  const client = googleClient(
+    {
+      tokenUrl: env.GOOGLE_TOKEN_URL,
+      directoryBaseUrl: env.GOOGLE_DIRECTORY_BASE_URL,
+      serviceAccount: { client_email: config.clientEmail, private_key: privateKey },
+      adminEmail: config.adminEmail,
+      customerId: config.customerId,
+    },
+    retryPolicy(env)
+  )
+  googleClients.set(row.id, { key, client })
+  return client
+}
 
 /** A Graph client for an Entra integration, kept per isolate so its access token is reused across steps. */
 export async function graphFor(env: Env, row: IntegrationRow): Promise<GraphClient> {
@@ -38,7 +68,7 @@ export async function graphFor(env: Env, row: IntegrationRow): Promise<GraphClie
   if (cached?.key === key) return cached.client
   const client = graphClient(
     { loginBaseUrl: env.MS_LOGIN_BASE_URL, graphBaseUrl: env.GRAPH_BASE_URL, tenantId: config.tenantId, ...app },
-    defaultRetryPolicy({ baseDelayMs: Number(env.SYNC_RETRY_BASE_MS) || 1000, maxWaitMs: Number(env.SYNC_MAX_WAIT_MS) || 60_000 })
+    retryPolicy(env)
   )
   clients.set(row.id, { key, client })
   return client

@@ -1,6 +1,8 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from 'cloudflare:workers'
 import { createDb } from '../directory/db'
 import type { GroupPageResult } from '../directory/imports'
+import { getIntegration } from '../directory/integrations'
+import { googleApplyMembers, googleGroupsPage, googleMembersPage, googleSweep, googleUsersPage } from './google/import'
 import { graphFinishListing, graphGroupsPage, graphUsersPage, planGraphRun, type PageOutcome } from './graph/import'
 import { finishRun } from './runs'
 
@@ -27,43 +29,77 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
       timeout: '10 minutes',
     }
     try {
-      const plan = await step.do('plan', config, () => planGraphRun(env, integrationId))
-      const pending: GroupPageResult['pending'] = []
-      const walk = async (kind: 'users' | 'groups', start: string, startFull: boolean, fresh: string) => {
-        let url = start
-        let full = startFull
-        let resyncs = 0
-        for (let n = 0; ; n++) {
-          const name = `${kind}${resyncs ? ` resync ${resyncs}` : ''} ${full ? 'full' : 'delta'} page ${n}`
-          const outcome: PageOutcome = await step.do(name, config, () =>
-            kind === 'users' ? graphUsersPage(env, integrationId, runId, url, full) : graphGroupsPage(env, integrationId, runId, url, full)
-          )
-          if (outcome.expired) {
-            // The delta token expired (410 / syncStateNotFound): list everything again.
-            if (++resyncs > 2) throw new Error(`Microsoft Graph kept expiring the ${kind} delta token; try again later.`)
-            url = fresh
-            full = true
-            n = -1
-            continue
-          }
-          for (const p of outcome.pending ?? []) if (pending.length < MAX_PENDING) pending.push(p)
-          if (outcome.deltaLink) return { deltaLink: outcome.deltaLink, full }
-          if (!outcome.next) throw new Error(`Microsoft Graph ended the ${kind} listing without a deltaLink.`)
-          url = outcome.next
-        }
-      }
-      // Users first, so group pages find the members they name.
-      const users = await walk('users', plan.users, plan.usersFull, plan.freshUsers)
-      const groups = await walk('groups', plan.groups, plan.groupsFull, plan.freshGroups)
-      await step.do('finish listing', config, () => graphFinishListing(env, integrationId, runId, pending, { users: users.full, groups: groups.full }))
-      await step.do('finish', config, () =>
-        finishRun(createDb(env.DB), runId, { integrationId, usersDeltaLink: users.deltaLink, groupsDeltaLink: groups.deltaLink })
-      )
+      const kind = await step.do('source', config, async () => (await getIntegration(createDb(env.DB), integrationId)).kind)
+      if (kind === 'google') await this.google(step, config, integrationId, runId)
+      else await this.graph(step, config, integrationId, runId)
       return { status: 'succeeded' }
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e)
       await step.do('record failure', () => finishRun(createDb(env.DB), runId, { error }))
       return { status: 'failed', error }
     }
+  }
+
+  /** Entra: delta listings of users then groups (members come as members@delta). */
+  private async graph(step: WorkflowStep, config: WorkflowStepConfig, integrationId: string, runId: string) {
+    const env = this.env
+    const plan = await step.do('plan', config, () => planGraphRun(env, integrationId))
+    const pending: GroupPageResult['pending'] = []
+    const walk = async (kind: 'users' | 'groups', start: string, startFull: boolean, fresh: string) => {
+      let url = start
+      let full = startFull
+      let resyncs = 0
+      for (let n = 0; ; n++) {
+        const name = `${kind}${resyncs ? ` resync ${resyncs}` : ''} ${full ? 'full' : 'delta'} page ${n}`
+        const outcome: PageOutcome = await step.do(name, config, () =>
+          kind === 'users' ? graphUsersPage(env, integrationId, runId, url, full) : graphGroupsPage(env, integrationId, runId, url, full)
+        )
+        if (outcome.expired) {
+          // The delta token expired (410 / syncStateNotFound): list everything again.
+          if (++resyncs > 2) throw new Error(`Microsoft Graph kept expiring the ${kind} delta token; try again later.`)
+          url = fresh
+          full = true
+          n = -1
+          continue
+        }
+        for (const p of outcome.pending ?? []) if (pending.length < MAX_PENDING) pending.push(p)
+        if (outcome.deltaLink) return { deltaLink: outcome.deltaLink, full }
+        if (!outcome.next) throw new Error(`Microsoft Graph ended the ${kind} listing without a deltaLink.`)
+        url = outcome.next
+      }
+    }
+    // Users first, so group pages find the members they name.
+    const users = await walk('users', plan.users, plan.usersFull, plan.freshUsers)
+    const groups = await walk('groups', plan.groups, plan.groupsFull, plan.freshGroups)
+    await step.do('finish listing', config, () => graphFinishListing(env, integrationId, runId, pending, { users: users.full, groups: groups.full }))
+    await step.do('finish', config, () => finishRun(createDb(env.DB), runId, { integrationId, usersDeltaLink: users.deltaLink, groupsDeltaLink: groups.deltaLink }))
+  }
+
+  /**
+   * Google: no delta API, so users, groups and each group's members are listed in full; the sweep
+   * then archives what the listing no longer contains. Each page is a step; a group's members are
+   * set once all its pages are read.
+   */
+  private async google(step: WorkflowStep, config: WorkflowStepConfig, integrationId: string, runId: string) {
+    const env = this.env
+    const listed = async <R extends { next?: string | undefined }>(name: string, page: (token: string | undefined) => Promise<R>): Promise<R[]> => {
+      const pages: R[] = []
+      let token: string | undefined
+      for (let n = 0; ; n++) {
+        // Page outcomes are plain JSON (ids and a page token); the cast only bridges the generic.
+        const result = (await step.do(`${name} page ${n}`, config, () => page(token) as Promise<never>)) as R
+        pages.push(result)
+        if (!result.next) return pages
+        token = result.next
+      }
+    }
+    const users = (await listed('users', (t) => googleUsersPage(env, integrationId, runId, t))).flatMap((p) => p.ids)
+    const groups = (await listed('groups', (t) => googleGroupsPage(env, integrationId, runId, t))).flatMap((p) => p.ids)
+    for (const group of groups) {
+      const members = (await listed(`members of ${group}`, (t) => googleMembersPage(env, integrationId, runId, group, t))).flatMap((p) => p.members)
+      await step.do(`set members of ${group}`, config, () => googleApplyMembers(env, integrationId, runId, group, members))
+    }
+    await step.do('sweep', config, () => googleSweep(env, integrationId, runId, users, groups))
+    await step.do('finish', config, () => finishRun(createDb(env.DB), runId, { integrationId }))
   }
 }

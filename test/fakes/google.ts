@@ -77,9 +77,24 @@ export class FakeGoogle {
 
   readonly handler = async (request: Request): Promise<Response> => {
     const url = new URL(request.url)
+    if (url.pathname.startsWith('/_fake-google/')) return this.control(url.pathname.split('/')[2]!, (await request.json()) as Record<string, unknown>)
     if (url.pathname === '/token' && request.method === 'POST') return this.token(await request.formData())
     if (url.pathname.startsWith('/admin/directory/v1/')) return this.directory(request, url)
     return apiError(404, 'notFound', `No fake route for ${request.method} ${url.pathname}`)
+  }
+
+  /** Set-up over HTTP, for tests inside workerd: POST /_fake-google/{customer} {action, …}. */
+  private async control(customerId: string, body: Record<string, unknown>) {
+    if (body.action === 'create') {
+      const { serviceAccount } = await this.addCustomer(customerId, body.admin as string)
+      return json({ serviceAccount })
+    }
+    const customer = this.customers.get(customerId)
+    if (!customer) return json({ error: 'no such customer' }, 404)
+    if (body.action === 'users') customer.users = body.users as FakeGoogleUser[]
+    else if (body.action === 'groups') customer.groups = body.groups as FakeGoogleGroup[]
+    else if (body.action === 'fail') customer.faults.push({ path: new RegExp(body.path as string), status: body.status as number, reason: body.reason as string, times: (body.times as number | undefined) ?? 1 })
+    return json({ users: customer.users.length, groups: customer.groups.length, requests: customer.requests.length, faultsLeft: customer.faults.length })
   }
 
   private async token(form: FormData) {

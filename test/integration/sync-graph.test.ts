@@ -220,7 +220,7 @@ describe('Entra (Microsoft Graph) import', () => {
     const missing = await admin('POST', '/integrations', { kind: 'entra', name: 'no secret', tenantId: 't', clientId: 'c' })
     expect(missing.status).toBe(400)
     expect(missing.body.detail).toMatch(/^clientSecret:/)
-    expect((await admin('POST', '/integrations', { kind: 'google', name: 'g' })).body.detail).toMatch(/Google Workspace imports are not available yet/)
+    expect((await admin('POST', '/integrations', { kind: 'google', name: 'g' })).body.detail).toMatch(/^serviceAccount: is required/)
   })
 })
 

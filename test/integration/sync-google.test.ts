@@ -1,0 +1,116 @@
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { admin, scimClient, type Json } from '../helpers/http'
+
+/* Native Google Workspace imports through a service account, against test/fakes/google.ts. */
+
+const fake = async (customer: string, body: Record<string, unknown>) => {
+  const res = await fetch(`https://admin.fake.test/_fake-google/${customer}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  return (await res.json()) as Json
+}
+
+let n = 0
+async function connectCustomer(adminEmail = 'admin@acme.example') {
+  const customer = `C${Date.now()}${++n}`
+  const { serviceAccount } = await fake(customer, { action: 'create', admin: 'admin@acme.example' })
+  await fake(customer, {
+    action: 'users',
+    users: [
+      { id: 'g1', primaryEmail: 'ada@acme.example', name: { givenName: 'Ada', familyName: 'Lovelace', fullName: 'Ada Lovelace' }, organizations: [{ title: 'Engineer', department: 'R&D', primary: true }] },
+      { id: 'g2', primaryEmail: 'bob@acme.example', name: { fullName: 'Bob' } },
+      { id: 'g3', primaryEmail: 'cy@acme.example', suspended: true },
+      { id: 'g4', primaryEmail: 'dee@acme.example', archived: true },
+    ],
+  })
+  await fake(customer, {
+    action: 'groups',
+    groups: [
+      { id: 'grp-all', email: 'all@acme.example', name: 'All', members: [{ id: 'grp-eng', type: 'GROUP' }, { id: 'g3', type: 'USER' }, { id: 'ext', type: 'EXTERNAL' }] },
+      { id: 'grp-eng', email: 'eng@acme.example', name: 'Engineering', members: [{ id: 'g1', type: 'USER' }, { id: 'g2', type: 'USER' }] },
+    ],
+  })
+  const res = await admin('POST', '/integrations', { kind: 'google', name: `Google ${customer}`, serviceAccount, adminEmail, customerId: 'my_customer' })
+  expect(res.status).toBe(201)
+  return { customer, id: res.body.id as string, scim: scimClient(res.body.token), serviceAccount }
+}
+
+async function runSync(id: string, expected = 'succeeded') {
+  const { body } = await admin('POST', `/integrations/${id}/sync`)
+  for (let i = 0; i < 600; i++) {
+    const run = await admin('GET', `/integrations/${id}/syncs/${body.runId}`)
+    if (run.body.status !== 'running') {
+      expect(run.body.status, JSON.stringify(run.body)).toBe(expected)
+      return run.body
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error('run did not finish')
+}
+
+const users = async (scim: ReturnType<typeof scimClient>) => Object.fromEntries(((await scim.get('/Users')).body.Resources as Json[]).map((u) => [u.userName, u]))
+const members = async (scim: ReturnType<typeof scimClient>, name: string) =>
+  ((await scim.get(`/Groups?filter=${encodeURIComponent(`displayName eq "${name}"`)}`)).body.Resources[0]?.members as Json[] | undefined)?.map((m) => m.display).sort()
+
+describe('Google Workspace import', () => {
+  it('imports users (suspended or archived → archived), groups and nested members', async () => {
+    const { id, scim, serviceAccount } = await connectCustomer()
+    const run = await runSync(id)
+    expect(run).toMatchObject({ mode: 'full', counts: { usersCreated: 4 } })
+    const u = await users(scim)
+    expect(u['ada@acme.example']).toMatchObject({
+      externalId: 'g1',
+      active: true,
+      displayName: 'Ada Lovelace',
+      title: 'Engineer',
+      emails: [{ value: 'ada@acme.example', type: 'work', primary: true }],
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D' },
+    })
+    expect(u['cy@acme.example'].active).toBe(false)
+    expect(u['dee@acme.example'].active).toBe(false)
+    expect(await members(scim, 'Engineering')).toEqual(['Ada Lovelace', 'Bob'])
+    expect(await members(scim, 'All')).toEqual(['Engineering', 'cy@acme.example'])
+    const details = await admin('GET', `/integrations/${id}`)
+    expect(details.body).toMatchObject({ kind: 'google', connected: true, source: { mode: 'serviceAccount', adminEmail: 'admin@acme.example' } })
+    const row = await env.DB.prepare('SELECT config, sealed_secrets FROM integrations WHERE id = ?').bind(id).first<Json>()
+    expect(JSON.stringify(row)).not.toContain(serviceAccount.private_key.split('\n')[1])
+    expect(JSON.stringify(details.body)).not.toContain('PRIVATE KEY')
+  })
+
+  it('writes nothing on a re-run over an unchanged directory, and archives who left after a complete listing', async () => {
+    const { customer, id, scim } = await connectCustomer()
+    await runSync(id)
+    const versions = async () => (await env.DB.prepare('SELECT sum(version) AS v FROM users WHERE integration_id = ?').bind(id).first<Json>()).v
+    const before = await versions()
+    const again = await runSync(id)
+    expect(again.counts).toEqual({ usersCreated: 0, usersUpdated: 0, usersArchived: 0, usersRemoved: 0, groupsChanged: 0 })
+    expect(await versions()).toBe(before)
+
+    await fake(customer, { action: 'users', users: [{ id: 'g1', primaryEmail: 'ada@acme.example', name: { fullName: 'Ada Lovelace' } }] })
+    await fake(customer, { action: 'groups', groups: [{ id: 'grp-eng', email: 'eng@acme.example', name: 'Engineering', members: [{ id: 'g1', type: 'USER' }] }] })
+    const third = await runSync(id)
+    expect(third.counts.usersArchived).toBe(1)
+    const u = await users(scim)
+    expect(u['bob@acme.example'].active).toBe(false)
+    expect(await members(scim, 'Engineering')).toEqual(['Ada Lovelace'])
+    expect(await members(scim, 'All')).toBeUndefined()
+  })
+
+  it('rides out rate limits, and a failed listing archives nobody', async () => {
+    const { customer, id, scim } = await connectCustomer()
+    await fake(customer, { action: 'fail', path: 'users', status: 403, reason: 'userRateLimitExceeded', times: 3 })
+    await runSync(id)
+    expect(Object.keys(await users(scim))).toHaveLength(4)
+    // Now the groups listing keeps failing: the run fails, and no user is archived for it.
+    await fake(customer, { action: 'users', users: [] })
+    await fake(customer, { action: 'fail', path: '/groups\\?', status: 503, reason: 'backendError', times: 1000 })
+    const run = await runSync(id, 'failed')
+    expect(run.error).toMatch(/unavailable \(503\)/)
+    expect(Object.values(await users(scim)).filter((x: Json) => x.active)).toHaveLength(2)
+  })
+
+  it('explains a service account without domain-wide delegation for that admin', async () => {
+    const { id } = await connectCustomer('not-an-admin@acme.example')
+    const run = await runSync(id, 'failed')
+    expect(run.error).toMatch(/unauthorized_client.*Domain-wide delegation/)
+  })
+})
