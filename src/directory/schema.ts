@@ -143,6 +143,9 @@ export const syncRuns = sqliteTable(
     usersArchived: integer('users_archived').notNull().default(0),
     usersRemoved: integer('users_removed').notNull().default(0),
     groupsChanged: integer('groups_changed').notNull().default(0),
+    // D1's own figures for the run's directory reads and writes.
+    rowsRead: integer('rows_read').notNull().default(0),
+    rowsWritten: integer('rows_written').notNull().default(0),
     error: text('error'),
   },
   (t) => [

@@ -18,6 +18,8 @@ export interface RunCounts {
   usersArchived: number
   usersRemoved: number
   groupsChanged: number
+  rowsRead: number
+  rowsWritten: number
 }
 
 /**
@@ -69,6 +71,8 @@ export async function recordProgress(db: Db, runId: string, add: Partial<RunCoun
         usersArchived: inc(syncRuns.usersArchived, add.usersArchived),
         usersRemoved: inc(syncRuns.usersRemoved, add.usersRemoved),
         groupsChanged: inc(syncRuns.groupsChanged, add.groupsChanged),
+        rowsRead: inc(syncRuns.rowsRead, add.rowsRead),
+        rowsWritten: inc(syncRuns.rowsWritten, add.rowsWritten),
         // A run is "full" once any part of it listed everything, else "delta".
         ...(mode ? { mode: mode === 'full' ? ('full' as const) : sql`coalesce(${syncRuns.mode}, 'delta')` } : {}),
       })
@@ -121,6 +125,7 @@ export function runView(run: SyncRunRow) {
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
     progress: { pages: run.pages },
+    cost: { rowsRead: run.rowsRead, rowsWritten: run.rowsWritten },
     counts: {
       usersCreated: run.usersCreated,
       usersUpdated: run.usersUpdated,

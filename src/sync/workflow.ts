@@ -2,7 +2,7 @@ import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type Workflo
 import { createDb } from '../directory/db'
 import type { GroupPageResult } from '../directory/imports'
 import { getIntegration } from '../directory/integrations'
-import { googleApplyMembers, googleGroupsPage, googleMembersPage, googleSweep, googleUsersPage } from './google/import'
+import { googleApplyMembers, googleGroupsPage, googleMembersBatch, googleMembersPage, googleSweep, googleUsersPage } from './google/import'
 import { graphFinishListing, graphGroupsPage, graphUsersPage, planGraphRun, type PageOutcome } from './graph/import'
 import { finishRun } from './runs'
 
@@ -95,9 +95,17 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     }
     const users = (await listed('users', (t) => googleUsersPage(env, integrationId, runId, t))).flatMap((p) => p.ids)
     const groups = (await listed('groups', (t) => googleGroupsPage(env, integrationId, runId, t))).flatMap((p) => p.ids)
-    for (const group of groups) {
-      const members = (await listed(`members of ${group}`, (t) => googleMembersPage(env, integrationId, runId, group, t))).flatMap((p) => p.members)
+    // Small groups in batches; a group with several pages of members page by page, then set at once.
+    for (let index = 0, batch = 0; index < groups.length; batch++) {
+      const from = index
+      const { index: stopped, spill } = await step.do(`members batch ${batch}`, config, () => googleMembersBatch(env, integrationId, runId, groups, from))
+      index = stopped
+      if (!spill) continue
+      const group = groups[index]!
+      const rest = (await listed(`members of ${group}`, (t) => googleMembersPage(env, integrationId, runId, group, t ?? spill.next))).flatMap((p) => p.members)
+      const members = [...spill.members, ...rest]
       await step.do(`set members of ${group}`, config, () => googleApplyMembers(env, integrationId, runId, group, members))
+      index++
     }
     await step.do('sweep', config, () => googleSweep(env, integrationId, runId, users, groups))
     await step.do('finish', config, () => finishRun(createDb(env.DB), runId, { integrationId }))

@@ -108,6 +108,27 @@ describe('Google Workspace import', () => {
     expect(Object.values(await users(scim)).filter((x: Json) => x.active)).toHaveLength(2)
   })
 
+  it('reads many small groups in batches and a large group page by page', async () => {
+    const { customer, id, scim } = await connectCustomer()
+    const people = Array.from({ length: 450 }, (_, i) => ({ id: `p${i}`, primaryEmail: `p${i}@acme.example` }))
+    await fake(customer, { action: 'users', users: people })
+    await fake(customer, {
+      action: 'groups',
+      groups: [
+        ...Array.from({ length: 45 }, (_, i) => ({ id: `small${i}`, email: `s${i}@acme.example`, name: `Small ${i}`, members: [{ id: `p${i}`, type: 'USER' }] })),
+        { id: 'huge', email: 'huge@acme.example', name: 'Huge', members: people.map((p) => ({ id: p.id, type: 'USER' })) },
+      ],
+    })
+    const run = await runSync(id)
+    expect(run.cost.rowsWritten).toBeGreaterThan(0)
+    expect(await members(scim, 'Small 44')).toEqual(['p44@acme.example'])
+    const huge = (await scim.get(`/Groups?filter=${encodeURIComponent('displayName eq "Huge"')}`)).body.Resources[0]
+    expect(huge.members).toHaveLength(450)
+    const again = await runSync(id)
+    expect(again.counts.groupsChanged).toBe(0)
+    expect(again.cost.rowsWritten).toBe(0)
+  })
+
   it('explains a service account without domain-wide delegation for that admin', async () => {
     const { id } = await connectCustomer('not-an-admin@acme.example')
     const run = await runSync(id, 'failed')

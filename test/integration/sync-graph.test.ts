@@ -151,6 +151,7 @@ describe('Entra (Microsoft Graph) import', () => {
     const before = await env.DB.prepare('SELECT sum(version) AS v, max(updated_at) AS t FROM users WHERE integration_id = ?').bind(id).first<Json>()
     const run = await runSync(id)
     expect(run.counts).toEqual({ usersCreated: 0, usersUpdated: 0, usersArchived: 0, usersRemoved: 0, groupsChanged: 0 })
+    expect(run.cost.rowsWritten).toBe(0)
     expect(await env.DB.prepare('SELECT sum(version) AS v, max(updated_at) AS t FROM users WHERE integration_id = ?').bind(id).first<Json>()).toEqual(before)
   })
 

@@ -1,4 +1,4 @@
-import { createDb } from '../../directory/db'
+import { createDb, meteredD1, newCost, type D1Cost } from '../../directory/db'
 import { applyGroupPage, applyUserPage, replaceGroupMembers, sweepUnlisted, type ImportedUser } from '../../directory/imports'
 import { getIntegration } from '../../directory/integrations'
 import { DirectorySession } from '../../directory/session'
@@ -11,49 +11,84 @@ import { googleUserDoc, googleUserSchema, groupsPageSchema, memberRefs, membersP
  * step returns (the ids it saw) lets the final sweep archive what the listing no longer contains.
  */
 
+const spent = (cost: D1Cost) => ({ rowsRead: cost.rowsRead, rowsWritten: cost.rowsWritten })
+
 async function context(env: Env, integrationId: string) {
-  const db = createDb(env.DB)
+  // Metered, so each run records the D1 rows its pages read and wrote.
+  const cost = newCost()
+  const d1 = meteredD1(env.DB, cost)
+  const db = createDb(d1)
   const row = await getIntegration(db, integrationId)
-  return { db, session: new DirectorySession(env.DB, db, { integrationId }), google: await googleFor(env, row) }
+  return { db, cost, session: new DirectorySession(d1, db, { integrationId }), google: await googleFor(env, row) }
 }
 
 export async function googleUsersPage(env: Env, integrationId: string, runId: string, pageToken: string | undefined) {
-  const { db, session, google } = await context(env, integrationId)
+  const { db, session, google, cost } = await context(env, integrationId)
   const page = usersPageSchema.parse(await google.users(pageToken))
   const users = page.users.map((u) => googleUserSchema.parse(u))
   const items: ImportedUser[] = users.map((u) => ({ kind: 'user', sourceId: u.id, doc: googleUserDoc(u) }))
   const counts = await applyUserPage(session, items, undefined)
-  await recordProgress(db, runId, { pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived }, 'full')
+  await recordProgress(db, runId, { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived }, 'full')
   return { next: page.nextPageToken, ids: users.map((u) => u.id) }
 }
 
 export async function googleGroupsPage(env: Env, integrationId: string, runId: string, pageToken: string | undefined) {
-  const { db, session, google } = await context(env, integrationId)
+  const { db, session, google, cost } = await context(env, integrationId)
   const page = groupsPageSchema.parse(await google.groups(pageToken))
   const result = await applyGroupPage(
     session,
     page.groups.map((g) => ({ kind: 'group', sourceId: g.id, displayName: g.name ?? g.email ?? g.id, added: [], removed: [] })),
     undefined
   )
-  await recordProgress(db, runId, { pages: 1, groupsChanged: result.changed })
+  await recordProgress(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed })
   return { next: page.nextPageToken, ids: page.groups.map((g) => g.id) }
 }
 
 export async function googleMembersPage(env: Env, integrationId: string, runId: string, groupId: string, pageToken: string | undefined) {
-  const { db, google } = await context(env, integrationId)
+  const { db, google, cost } = await context(env, integrationId)
   const page = membersPageSchema.parse(await google.members(groupId, pageToken))
-  await recordProgress(db, runId, { pages: 1 })
+  await recordProgress(db, runId, { ...spent(cost), pages: 1 })
   return { next: page.nextPageToken, members: memberRefs(page.members) }
 }
 
+/** Groups whose members one step reads and applies, when each fits in one page. */
+export const GROUPS_PER_STEP = 40
+
+/**
+ * Reads and applies the members of groups[from…] while each group fits in one page (at most
+ * GROUPS_PER_STEP of them). Stops at a group with more pages and returns its first page, for the
+ * Workflow to page through step by step.
+ */
+export async function googleMembersBatch(env: Env, integrationId: string, runId: string, groups: string[], from: number) {
+  const { db, session, google, cost } = await context(env, integrationId)
+  let index = from
+  let pages = 0
+  let changed = 0
+  let spill: { members: ReturnType<typeof memberRefs>; next: string } | undefined
+  while (index < groups.length && index < from + GROUPS_PER_STEP) {
+    const page = membersPageSchema.parse(await google.members(groups[index]!))
+    pages++
+    if (page.nextPageToken) {
+      spill = { members: memberRefs(page.members), next: page.nextPageToken }
+      break
+    }
+    if ((await replaceGroupMembers(session, groups[index]!, memberRefs(page.members))) > 0) changed++
+    index++
+  }
+  await recordProgress(db, runId, { ...spent(cost), pages, groupsChanged: changed })
+  return { index, spill }
+}
+
 export async function googleApplyMembers(env: Env, integrationId: string, runId: string, groupId: string, members: { sourceId: string }[]) {
-  const { db, session } = await context(env, integrationId)
+  const { db, session, cost } = await context(env, integrationId)
   const changed = await replaceGroupMembers(session, groupId, members)
-  if (changed > 0) await recordProgress(db, runId, { groupsChanged: 1 })
+  await recordProgress(db, runId, { ...spent(cost), groupsChanged: changed > 0 ? 1 : 0 })
 }
 
 export async function googleSweep(env: Env, integrationId: string, runId: string, users: string[], groups: string[]) {
-  const db = createDb(env.DB)
-  const { archived, groupsRemoved } = await sweepUnlisted(new DirectorySession(env.DB, db, { integrationId }), new Set(users), new Set(groups))
-  await recordProgress(db, runId, { usersArchived: archived, groupsChanged: groupsRemoved })
+  const cost = newCost()
+  const d1 = meteredD1(env.DB, cost)
+  const db = createDb(d1)
+  const { archived, groupsRemoved } = await sweepUnlisted(new DirectorySession(d1, db, { integrationId }), new Set(users), new Set(groups))
+  await recordProgress(db, runId, { ...spent(cost), usersArchived: archived, groupsChanged: groupsRemoved })
 }

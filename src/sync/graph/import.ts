@@ -1,4 +1,4 @@
-import { createDb } from '../../directory/db'
+import { createDb, meteredD1, newCost, type D1Cost } from '../../directory/db'
 import { applyGroupPage, applyPendingMembers, applyUserPage, sweepAfterFullListing, type GroupPageResult, type ImportedGroup, type ImportedUser } from '../../directory/imports'
 import { getIntegration } from '../../directory/integrations'
 import { DirectorySession } from '../../directory/session'
@@ -15,10 +15,15 @@ import { groupItem, userDoc, userItem } from './map'
 
 export type PageOutcome = { expired: true } | { expired?: false; next?: string; deltaLink?: string; pending?: GroupPageResult['pending'] }
 
+const spent = (cost: D1Cost) => ({ rowsRead: cost.rowsRead, rowsWritten: cost.rowsWritten })
+
 async function context(env: Env, integrationId: string) {
-  const db = createDb(env.DB)
+  // Metered, so each run records the D1 rows its pages read and wrote.
+  const cost = newCost()
+  const d1 = meteredD1(env.DB, cost)
+  const db = createDb(d1)
   const row = await getIntegration(db, integrationId)
-  return { db, row, session: new DirectorySession(env.DB, db, { integrationId }), graph: await graphFor(env, row) }
+  return { db, row, cost, session: new DirectorySession(d1, db, { integrationId }), graph: await graphFor(env, row) }
 }
 
 /** Where the run starts: the saved delta links, or full listings when there are none. */
@@ -44,19 +49,19 @@ async function fetchPage(graph: Awaited<ReturnType<typeof context>>['graph'], ur
 }
 
 export async function graphUsersPage(env: Env, integrationId: string, runId: string, url: string, full: boolean): Promise<PageOutcome> {
-  const { db, session, graph } = await context(env, integrationId)
+  const { db, session, graph, cost } = await context(env, integrationId)
   const page = await fetchPage(graph, url)
   if (!page) return { expired: true }
   const items: ImportedUser[] = page.value.map(userItem).map((i) =>
     i.kind === 'user' ? { kind: 'user', sourceId: i.user.id, doc: userDoc(i.user) } : { kind: 'removed', sourceId: i.id, reason: i.reason }
   )
   const counts = await applyUserPage(session, items, full ? runId : undefined)
-  await recordProgress(db, runId, { pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived, usersRemoved: counts.removed }, full ? 'full' : 'delta')
+  await recordProgress(db, runId, { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived, usersRemoved: counts.removed }, full ? 'full' : 'delta')
   return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'] }
 }
 
 export async function graphGroupsPage(env: Env, integrationId: string, runId: string, url: string, full: boolean): Promise<PageOutcome> {
-  const { db, session, graph } = await context(env, integrationId)
+  const { db, session, graph, cost } = await context(env, integrationId)
   const page = await fetchPage(graph, url)
   if (!page) return { expired: true }
   const items: ImportedGroup[] = page.value.flatMap((raw): ImportedGroup[] => {
@@ -66,15 +71,17 @@ export async function graphGroupsPage(env: Env, integrationId: string, runId: st
     return [{ kind: 'group', sourceId: g.id, displayName: g.displayName ?? g.id, added: g.added.map((a) => ({ sourceId: a.id, type: a.type })), removed: g.removed }]
   })
   const result = await applyGroupPage(session, items, full ? runId : undefined)
-  await recordProgress(db, runId, { pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
+  await recordProgress(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
   return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'], pending: result.pending }
 }
 
 export async function graphFinishListing(env: Env, integrationId: string, runId: string, pending: GroupPageResult['pending'], sweep: { users: boolean; groups: boolean }) {
-  const db = createDb(env.DB)
-  const session = new DirectorySession(env.DB, db, { integrationId })
+  const cost = newCost()
+  const d1 = meteredD1(env.DB, cost)
+  const db = createDb(d1)
+  const session = new DirectorySession(d1, db, { integrationId })
   if (pending.length > 0) await applyPendingMembers(session, pending)
   if (!sweep.users && !sweep.groups) return
   const { archived, groupsRemoved } = await sweepAfterFullListing(session, runId, sweep)
-  await recordProgress(db, runId, { usersArchived: archived, groupsChanged: groupsRemoved })
+  await recordProgress(db, runId, { ...spent(cost), usersArchived: archived, groupsChanged: groupsRemoved })
 }
