@@ -16,3 +16,5 @@ export default {
     return worker.fetch(request, env, ctx)
   },
 } satisfies ExportedHandler<Env>
+
+export { DirectorySyncWorkflow } from '../src/index'

@@ -8,7 +8,7 @@ import { build } from 'esbuild'
 import { Miniflare } from 'miniflare'
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const work = join(root, '.bench')
@@ -31,8 +31,25 @@ await build({
   target: 'es2022',
   conditions: ['workerd', 'worker', 'browser'],
   mainFields: ['module', 'main'],
+  external: ['cloudflare:*'],
   logLevel: 'warning',
 })
+
+// The fake clouds of the tests, for the import benchmark (outbound fetches of the Worker land here).
+await build({
+  entryPoints: [join(root, 'test', 'fakes', 'graph.ts'), join(root, 'test', 'fakes', 'google.ts')],
+  outdir: join(work, 'fakes'),
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  outExtension: { '.js': '.mjs' },
+  logLevel: 'warning',
+})
+const { FakeCloud } = await import(pathToFileURL(join(work, 'fakes', 'graph.mjs')).href)
+const { FakeGoogle } = await import(pathToFileURL(join(work, 'fakes', 'google.mjs')).href)
+const cloud = new FakeCloud()
+const google = new FakeGoogle()
+google.tokenUrl = 'https://oauth2.fake.test/token'
 
 const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, 'wrangler.toml'), 'utf8'))[1]
 const mf = new Miniflare({
@@ -41,7 +58,21 @@ const mf = new Miniflare({
   compatibilityDate,
   d1Databases: { DB: 'bench' },
   kvNamespaces: ['TOKENS'],
-  bindings: { ADMIN_TOKEN, MAX_BODY_BYTES: '1048576' },
+  bindings: {
+    ADMIN_TOKEN,
+    MAX_BODY_BYTES: '1048576',
+    ENCRYPTION_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64'),
+    MS_LOGIN_BASE_URL: 'https://login.fake.test',
+    GRAPH_BASE_URL: 'https://graph.fake.test',
+    GOOGLE_TOKEN_URL: 'https://oauth2.fake.test/token',
+    GOOGLE_DIRECTORY_BASE_URL: 'https://admin.fake.test',
+    SYNC_RETRY_BASE_MS: '100',
+    SYNC_MAX_WAIT_MS: '10000',
+    SYNC_STEP_RETRIES: '3',
+    SYNC_STEP_DELAY: '1 second',
+  },
+  workflows: { SYNC: { name: 'directory-sync', className: 'DirectorySyncWorkflow', stepLimit: 25000 } },
+  outboundService: (request) => (['oauth2.fake.test', 'admin.fake.test'].includes(new URL(request.url).hostname) ? google.handler(request) : cloud.handler(request)),
   host: '127.0.0.1',
   port: 0,
 })
@@ -215,18 +246,71 @@ async function walk(kind) {
 await walk('cursor')
 await walk('index')
 
-// A 50,000-member group, then 1,000 members added and 1,000 removed in one PATCH each.
+// A 50,000-member group, then 1,000 members added and 1,000 removed in one PATCH each
+// (scaled down when BENCH_USERS is small).
+const BIG = Math.min(50_000, Math.floor(USERS / 2))
+const CHANGE = Math.min(1000, USERS - BIG)
 const big = await call('POST', '/scim/v2/Groups', { token, body: { displayName: 'Big group' } })
 await db
   .prepare(
-    `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 50000)
+    `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?3)
      INSERT INTO group_members (group_id, member_id, member_type, integration_id) SELECT ?1, ${idExpr}, 'User', ?2 FROM seq`
   )
-  .bind(big.body.id, integrationId)
+  .bind(big.body.id, integrationId, BIG)
   .run()
-const thousand = Array.from({ length: 1000 }, (_, i) => ({ value: idOf(60001 + i) }))
-await once('PATCH add 1,000 members to a 50,000-member group', 'PATCH', `/scim/v2/Groups/${big.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: "add", path: "members", value: thousand }] })
-await once('PATCH remove 1,000 members from it', 'PATCH', `/scim/v2/Groups/${big.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: "remove", path: "members", value: thousand }] })
+const thousand = Array.from({ length: CHANGE }, (_, i) => ({ value: idOf(BIG + 1 + i) }))
+await once(`PATCH add ${CHANGE.toLocaleString()} members to a ${BIG.toLocaleString()}-member group`, 'PATCH', `/scim/v2/Groups/${big.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: "add", path: "members", value: thousand }] })
+await once(`PATCH remove ${CHANGE.toLocaleString()} members from it`, 'PATCH', `/scim/v2/Groups/${big.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: "remove", path: "members", value: thousand }] })
 await once('GET that group with excludedAttributes=members', 'GET', `/scim/v2/Groups/${big.body.id}?excludedAttributes=members`)
+
+
+// Native imports: a full Graph import, an incremental run with 100 changes, and an unchanged
+// Google re-run, each a Workflow run whose record holds pages and D1 rows read/written.
+const IMPORT_USERS = Number(process.env.BENCH_IMPORT_USERS ?? 100_000)
+const IMPORT_GROUPS = Number(process.env.BENCH_IMPORT_GROUPS ?? 5_000)
+const MEMBERS_PER_GROUP = Number(process.env.BENCH_MEMBERS_PER_GROUP ?? 100)
+console.log(`\nNative imports: ${IMPORT_USERS.toLocaleString()} users, ${IMPORT_GROUPS.toLocaleString()} groups, ${(IMPORT_GROUPS * MEMBERS_PER_GROUP).toLocaleString()} memberships:`)
+
+async function syncRun(integrationId, label) {
+  const started = performance.now()
+  const { body } = await call('POST', `/api/v1/integrations/${integrationId}/sync`, { token: ADMIN_TOKEN })
+  for (;;) {
+    const run = (await call('GET', `/api/v1/integrations/${integrationId}/syncs/${body.runId}`, { token: ADMIN_TOKEN })).body
+    if (run.status !== 'running') {
+      const s = ((performance.now() - started) / 1000).toFixed(1)
+      if (run.status !== 'succeeded') throw new Error(`${label}: ${run.error}`)
+      const c = run.counts
+      console.log(`  ${label.padEnd(44)}${pad(s + ' s', 9)}${pad(run.progress.pages, 7)} pages${pad(run.cost.rowsRead.toLocaleString(), 12)} read${pad(run.cost.rowsWritten.toLocaleString(), 12)} written   (+${c.usersCreated} ~${c.usersUpdated} archived ${c.usersArchived} removed ${c.usersRemoved}, groups changed ${c.groupsChanged})`)
+      return run
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+const tenant = cloud.tenant('bench-tenant', 'bench-app', 'bench-secret')
+tenant.pageSize = 999
+tenant.membersPerPage = 1000
+for (let i = 0; i < IMPORT_USERS; i++) tenant.users.set(`mu${i}`, { id: `mu${i}`, userPrincipalName: `user${i}@graph.bench`, displayName: `User ${i}`, mail: `user${i}@graph.bench`, jobTitle: 'Engineer', accountEnabled: true })
+for (let g = 0; g < IMPORT_GROUPS; g++)
+  tenant.groups.set(`mg${g}`, { id: `mg${g}`, displayName: `Group ${g}`, members: Array.from({ length: MEMBERS_PER_GROUP }, (_, k) => `mu${(g * 37 + k * 101) % IMPORT_USERS}`).filter((v, k, a) => a.indexOf(v) === k) })
+const entra = await call('POST', '/api/v1/integrations', { token: ADMIN_TOKEN, body: { kind: 'entra', name: 'Bench Entra', tenantId: 'bench-tenant', clientId: 'bench-app', clientSecret: 'bench-secret' } })
+await syncRun(entra.body.id, 'Graph: first (full) import')
+for (let i = 0; i < 50; i++) tenant.upsertUser({ id: `mu${i}`, userPrincipalName: `user${i}@graph.bench`, displayName: `User ${i}`, jobTitle: 'Manager', accountEnabled: true })
+for (let i = 50; i < 75; i++) tenant.upsertUser({ id: `mu${i}`, userPrincipalName: `user${i}@graph.bench`, accountEnabled: false })
+for (let g = 0; g < 25; g++) tenant.setMembers(`mg${g}`, tenant.groups.get(`mg${g}`).members.slice(1))
+await syncRun(entra.body.id, 'Graph: incremental run with 100 changes')
+await syncRun(entra.body.id, 'Graph: incremental run, nothing changed')
+
+const { customer, serviceAccount } = await google.addCustomer('Cbench', 'admin@google.bench')
+customer.users = Array.from({ length: IMPORT_USERS }, (_, i) => ({ id: `gu${i}`, primaryEmail: `user${i}@google.bench`, name: { fullName: `User ${i}` } }))
+customer.groups = Array.from({ length: IMPORT_GROUPS }, (_, g) => ({
+  id: `gg${g}`,
+  email: `g${g}@google.bench`,
+  name: `Google group ${g}`,
+  members: [...new Set(Array.from({ length: MEMBERS_PER_GROUP }, (_, k) => `gu${(g * 37 + k * 101) % IMPORT_USERS}`))].map((id) => ({ id, type: 'USER' })),
+}))
+const gw = await call('POST', '/api/v1/integrations', { token: ADMIN_TOKEN, body: { kind: 'google', name: 'Bench Google', serviceAccount, adminEmail: 'admin@google.bench' } })
+await syncRun(gw.body.id, 'Google: first import')
+await syncRun(gw.body.id, 'Google: re-run over an unchanged directory')
 
 await mf.dispose()

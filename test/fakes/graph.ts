@@ -128,7 +128,7 @@ interface PageState {
   kind: 'user' | 'group'
   /** Sequence the listing is taken at; the deltaLink resumes from here. */
   at: number
-  /** Since which sequence (0: everything). */
+  /** Since which sequence; -1 for the initial listing of everything. */
   since: number
   offset: number
   select: string
@@ -220,12 +220,27 @@ export class FakeCloud {
           Location: `${url.origin}/v1.0/${delta[1]}/delta`,
         })
       state = { kind, at: tenant.seq, since, offset: 0, select }
-    } else state = { kind, at: tenant.seq, since: 0, offset: 0, select: url.searchParams.get('$select') ?? '' }
-    return this.page(tenant, url, state)
+    } else state = { kind, at: tenant.seq, since: -1, offset: 0, select: url.searchParams.get('$select') ?? '' }
+    const prefer = /odata\.maxpagesize=(\d+)/.exec(request.headers.get('prefer') ?? '')
+    return this.page(tenant, url, state, Math.min(tenant.pageSize, prefer ? Number(prefer[1]) : tenant.pageSize))
   }
 
-  /** The items of a delta listing: current objects (since 0) or what changed in (since, at]. */
+  private listings = new Map<string, Record<string, unknown>[]>()
+
+  /** The items of a delta listing, computed once per listing: a snapshot, as Graph's pages are. */
   private items(tenant: FakeTenant, state: PageState): Record<string, unknown>[] {
+    const key = `${tenant.id}|${state.kind}|${state.since}|${state.at}|${state.select}`
+    let items = this.listings.get(key)
+    if (!items) {
+      items = this.computeItems(tenant, state)
+      if (this.listings.size > 50) this.listings.clear()
+      this.listings.set(key, items)
+    }
+    return items
+  }
+
+  /** Current objects (since 0) or what changed in (since, at]. */
+  private computeItems(tenant: FakeTenant, state: PageState): Record<string, unknown>[] {
     const select = (o: Record<string, unknown>) => {
       if (!state.select) return o
       const keep = new Set(['id', ...state.select.split(',')])
@@ -245,7 +260,7 @@ export class FakeCloud {
       for (let i = 0; i < refs.length; i += tenant.membersPerPage) out.push({ ...base, 'members@delta': refs.slice(i, i + tenant.membersPerPage) })
       return out
     }
-    if (state.since === 0) {
+    if (state.since < 0) {
       if (state.kind === 'user') return [...tenant.users.values()].map((u) => select({ ...u }))
       return [...tenant.groups.values()].flatMap((g) => groupItems(g, g.members, []))
     }
@@ -278,15 +293,15 @@ export class FakeCloud {
     return out
   }
 
-  private page(tenant: FakeTenant, url: URL, state: PageState) {
+  private page(tenant: FakeTenant, url: URL, state: PageState, pageSize: number) {
     const items = this.items(tenant, state)
-    const value = items.slice(state.offset, state.offset + tenant.pageSize)
+    const value = items.slice(state.offset, state.offset + pageSize)
     const base = `${url.origin}/v1.0/${state.kind === 'user' ? 'users' : 'groups'}/delta`
-    const next = state.offset + tenant.pageSize
+    const next = state.offset + pageSize
     const body: Record<string, unknown> = { '@odata.context': `${url.origin}/v1.0/$metadata#${state.kind}s`, value }
     if (next < items.length) body['@odata.nextLink'] = `${base}?$skiptoken=${encode({ ...state, offset: next })}`
     // An empty page with a nextLink, as Graph sometimes sends: between the first and second page.
-    else if (state.offset === 0 && items.length > 0 && !url.searchParams.has('$skiptoken') && tenant.pageSize < 1000)
+    else if (state.offset === 0 && items.length > 0 && !url.searchParams.has('$skiptoken') && pageSize < 1000)
       body['@odata.nextLink'] = `${base}?$skiptoken=${encode({ ...state, offset: items.length })}`
     else body['@odata.deltaLink'] = `${base}?$deltatoken=${encode({ at: state.at, select: state.select })}`
     return json(body)

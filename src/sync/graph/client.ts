@@ -74,7 +74,8 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
     if (!url.startsWith(`${graph}/`)) throw new SyncError(`Refusing to follow a link outside ${graph}: ${url}`, 'protocol')
     let refreshed = false
     return withRetries(policy, 'Microsoft Graph', async () => {
-      const res = await fetcher(url, { headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json' } })
+      // Larger pages mean fewer steps; Graph may still send smaller ones.
+      const res = await fetcher(url, { headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json', prefer: 'odata.maxpagesize=500' } })
       if (res.ok) {
         const parsed = pageSchema.safeParse(await res.json())
         if (!parsed.success) throw new SyncError(`Microsoft Graph returned an unexpected page from ${new URL(url).pathname}.`, 'protocol')
