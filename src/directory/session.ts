@@ -1,6 +1,6 @@
 import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm'
 import { SQLiteSyncDialect, type SQLiteTable } from 'drizzle-orm/sqlite-core'
-import { notFound, unauthorized } from '../scim/errors'
+import { notFound, ScimError, unauthorized } from '../scim/errors'
 import type { Db } from './db'
 
 /** Who is asking: an integration, and for SCIM callers the token id their bearer token resolved to. */
@@ -41,6 +41,8 @@ function prepare(d1: D1Database, statement: Statement): D1PreparedStatement {
  */
 export class DirectorySession {
   private verified = false
+  /** Set by the first read: native integrations (entra, google) are written only by their import. */
+  private readOnly = false
   counters?: Counters
 
   constructor(
@@ -57,15 +59,16 @@ export class DirectorySession {
 
   /** Runs read statements as one D1 batch after the caller check; returns each statement's rows. */
   async read<T = Record<string, unknown>>(...statements: Statement[]): Promise<T[][]> {
-    const check = sql`SELECT current_token_id AS tokenId, active_users AS activeUsers, archived_users AS archivedUsers,
+    const check = sql`SELECT current_token_id AS tokenId, kind, active_users AS activeUsers, archived_users AS archivedUsers,
       group_count AS groupCount FROM integrations WHERE id = ${this.caller.integrationId}`
     const results = await this.d1.batch([check, ...statements].map((s) => prepare(this.d1, s)))
-    const row = results[0]!.results[0] as (Counters & { tokenId: string | null }) | undefined
+    const row = results[0]!.results[0] as (Counters & { tokenId: string | null; kind: string }) | undefined
     const scim = this.caller.tokenId !== undefined
     if (!row && !scim) throw notFound(`No integration with id "${this.caller.integrationId}".`)
     if (!row || (scim && row.tokenId !== this.caller.tokenId))
       throw unauthorized('The bearer token is no longer valid: it was rotated or its integration was deleted.')
     this.verified = true
+    this.readOnly = scim && row.kind !== 'scim'
     this.counters = { activeUsers: row.activeUsers, archivedUsers: row.archivedUsers, groupCount: row.groupCount }
     return results.slice(1).map((r) => r.results as T[])
   }
@@ -78,6 +81,8 @@ export class DirectorySession {
   async write(...statements: Statement[]): Promise<Record<string, unknown>[][]> {
     if (statements.length === 0) return []
     if (!this.verified) throw new Error('DirectorySession.write before the caller was verified by a read')
+    if (this.readOnly)
+      throw new ScimError(403, 'This integration imports its directory from Microsoft Entra ID or Google Workspace; its token reads over SCIM and cannot change users or groups.')
     const results = await this.d1.batch(statements.map((s) => prepare(this.d1, s)))
     return results.map((r) => r.results as Record<string, unknown>[])
   }

@@ -8,8 +8,6 @@ export interface AppVariables {
   d1: D1Database
   /** Drizzle over the metered D1 binding. */
   db: Db
-  /** Runs a request through this app, as if it had arrived on its own (POST /Bulk's operations). */
-  dispatch: (request: Request) => Promise<Response>
   /** The directory as the authenticated SCIM caller sees it (set by scimAuth). */
   session: DirectorySession
 }

@@ -249,3 +249,23 @@ describe('cron', () => {
     expect((await runs(due.id))[0]!.status).toBe('succeeded')
   })
 })
+
+describe('native integrations over SCIM', () => {
+  it('are read-only: the token reads the imported directory and cannot change it', async () => {
+    const { tenant, id, scim } = await connectTenant()
+    await seedDirectory(tenant)
+    await runSync(id)
+    const list = await scim.get('/Users')
+    expect(list.status).toBe(200)
+    const someone = list.body.Resources[0]
+    for (const res of [
+      await scim.post('/Users', { userName: 'intruder@contoso.com' }),
+      await scim.patch(`/Users/${someone.id}`, [{ op: 'replace', path: 'active', value: false }]),
+      await scim.delete(`/Users/${someone.id}`),
+    ]) {
+      expect(res.status).toBe(403)
+      expect(res.body.detail).toMatch(/imports its directory/)
+    }
+    expect((await scim.get(`/Users/${someone.id}`)).body.active).toBe(someone.active)
+  })
+})

@@ -1,4 +1,4 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import * as z from 'zod'
 import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, MAX_BULK_OPERATIONS } from '../../scim/constants'
 import { invalidSyntax, invalidValue, payloadTooLarge, ScimError } from '../../scim/errors'
@@ -63,7 +63,10 @@ const errorBody = (e: ScimError) => e.toJSON()
  * whose bulkId references are not resolved yet wait until the operation they name has run; what
  * stays unresolved (a cycle, or a bulkId no operation defines) fails with 409.
  */
-export const bulkRoutes = new Hono<AppEnv>({ strict: false }).post('/Bulk', async (c) => {
+/** Runs a request through the whole app, as if it had arrived on its own. */
+export type Dispatch = (request: Request, env: Env, ctx: Context<AppEnv>["executionCtx"]) => Promise<Response>
+
+export const createBulkRoutes = (dispatch: Dispatch) => new Hono<AppEnv>({ strict: false }).post('/Bulk', async (c) => {
   const request = parseWith(bulkRequestSchema, await readJson(c))
   if (request.Operations.length > MAX_BULK_OPERATIONS)
     throw payloadTooLarge(`The bulk request has ${request.Operations.length} operations; at most ${MAX_BULK_OPERATIONS} are accepted (see maxOperations in /ServiceProviderConfig).`)
@@ -88,8 +91,10 @@ export const bulkRoutes = new Hono<AppEnv>({ strict: false }).post('/Bulk', asyn
       return { ...summary, status: '400', response: errorBody(new ScimError(400, `"${op.path}" is not a path for ${op.method} in a bulk request.`, 'invalidPath')) }
     const headers: Record<string, string> = { authorization: c.req.header('authorization') ?? '', 'content-type': 'application/scim+json' }
     if (op.version) headers['if-match'] = op.version
-    const res = await c.get('dispatch')(
-      new Request(`${base}${path}`, { method: op.method, headers, body: op.data === undefined ? undefined : JSON.stringify(resolve(op.data, ids)) })
+    const res = await dispatch(
+      new Request(`${base}${path}`, { method: op.method, headers, body: op.data === undefined ? undefined : JSON.stringify(resolve(op.data, ids)) }),
+      c.env,
+      c.executionCtx
     )
     // The operation's own D1 cost counts toward the bulk request's.
     const cost = c.get('cost')
