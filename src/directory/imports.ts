@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { ScimObject } from '../scim/resource'
 import { chunks, foldKey, nowIso } from './db'
+import { columnsOf, emailRows } from './users'
 import { groupMembers, groups, userEmails, users } from './schema'
 import type { DirectorySession, Statement } from './session'
 
@@ -36,25 +37,6 @@ interface ExistingUser {
   data: string
   active: number
   seenRun: string | null
-}
-
-function userColumns(doc: ScimObject) {
-  const userName = doc.userName as string
-  return {
-    userName,
-    userNameKey: foldKey(userName),
-    externalId: (doc.externalId as string | undefined) ?? null,
-    displayName: (doc.displayName as string | undefined) ?? null,
-    active: doc.active !== false,
-    data: JSON.stringify(doc),
-  }
-}
-
-function emailRows(integrationId: string, userId: string, doc: ScimObject) {
-  const emails = Array.isArray(doc.emails) ? (doc.emails as { value?: unknown; type?: unknown }[]) : []
-  return emails.flatMap((e, position) =>
-    typeof e.value === 'string' ? [{ userId, integrationId, position, valueKey: foldKey(e.value), typeKey: typeof e.type === 'string' ? foldKey(e.type) : null }] : []
-  )
 }
 
 /**
@@ -102,7 +84,7 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
       }
       continue
     }
-    const cols = userColumns(item.doc)
+    const cols = columnsOf(item.doc)
     // The same userName under another source id (deleted and re-created at the source): take it over.
     const target = current ?? byName.get(cols.userNameKey)
     if (!target) {

@@ -39,7 +39,7 @@ const userFilterTarget = (integrationId: string): FilterTarget => ({
 })
 
 /** The columns a user document is indexed by. */
-function columnsOf(doc: ScimObject) {
+export function columnsOf(doc: ScimObject) {
   const userName = doc.userName as string
   return {
     userName,
@@ -51,7 +51,8 @@ function columnsOf(doc: ScimObject) {
   }
 }
 
-function emailRows(integrationId: string, userId: string, doc: ScimObject) {
+/** One row per email value, for the email index. */
+export function emailRows(integrationId: string, userId: string, doc: ScimObject) {
   const emails = Array.isArray(doc.emails) ? (doc.emails as unknown[]) : []
   return emails.flatMap((e, position) =>
     isObject(e) && typeof e.value === 'string'

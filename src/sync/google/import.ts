@@ -1,7 +1,5 @@
-import { createDb, meteredD1, newCost, type D1Cost } from '../../directory/db'
 import { applyGroupPage, applyUserPage, replaceGroupMembers, sweepUnlisted, type ImportedUser } from '../../directory/imports'
-import { getIntegration } from '../../directory/integrations'
-import { DirectorySession } from '../../directory/session'
+import { importContext, spent } from '../context'
 import { recordProgress } from '../runs'
 import { googleFor } from '../source'
 import { googleUserDoc, googleUserSchema, groupsPageSchema, memberRefs, membersPageSchema, usersPageSchema } from './map'
@@ -11,15 +9,9 @@ import { googleUserDoc, googleUserSchema, groupsPageSchema, memberRefs, membersP
  * step returns (the ids it saw) lets the final sweep archive what the listing no longer contains.
  */
 
-const spent = (cost: D1Cost) => ({ rowsRead: cost.rowsRead, rowsWritten: cost.rowsWritten })
-
 async function context(env: Env, integrationId: string) {
-  // Metered, so each run records the D1 rows its pages read and wrote.
-  const cost = newCost()
-  const d1 = meteredD1(env.DB, cost)
-  const db = createDb(d1)
-  const row = await getIntegration(db, integrationId)
-  return { db, cost, session: new DirectorySession(d1, db, { integrationId }), google: await googleFor(env, row) }
+  const base = await importContext(env, integrationId)
+  return { ...base, google: await googleFor(env, base.row) }
 }
 
 export async function googleUsersPage(env: Env, integrationId: string, runId: string, pageToken: string | undefined) {
@@ -86,9 +78,7 @@ export async function googleApplyMembers(env: Env, integrationId: string, runId:
 }
 
 export async function googleSweep(env: Env, integrationId: string, runId: string, users: string[], groups: string[]) {
-  const cost = newCost()
-  const d1 = meteredD1(env.DB, cost)
-  const db = createDb(d1)
-  const { archived, groupsRemoved } = await sweepUnlisted(new DirectorySession(d1, db, { integrationId }), new Set(users), new Set(groups))
+  const { db, session, cost } = await importContext(env, integrationId)
+  const { archived, groupsRemoved } = await sweepUnlisted(session, new Set(users), new Set(groups))
   await recordProgress(db, runId, { ...spent(cost), usersArchived: archived, groupsChanged: groupsRemoved })
 }

@@ -1,8 +1,6 @@
-import { createDb, meteredD1, newCost, type D1Cost } from '../../directory/db'
 import { applyGroupPage, applyPendingMembers, applyUserPage, sweepAfterFullListing, type GroupPageResult, type ImportedGroup, type ImportedUser } from '../../directory/imports'
-import { getIntegration } from '../../directory/integrations'
-import { DirectorySession } from '../../directory/session'
 import { DeltaExpired } from '../errors'
+import { importContext, spent } from '../context'
 import { recordProgress } from '../runs'
 import { graphFor } from '../source'
 import { groupItem, userDoc, userItem } from './map'
@@ -15,15 +13,9 @@ import { groupItem, userDoc, userItem } from './map'
 
 export type PageOutcome = { expired: true } | { expired?: false; next?: string; deltaLink?: string; pending?: GroupPageResult['pending'] }
 
-const spent = (cost: D1Cost) => ({ rowsRead: cost.rowsRead, rowsWritten: cost.rowsWritten })
-
 async function context(env: Env, integrationId: string) {
-  // Metered, so each run records the D1 rows its pages read and wrote.
-  const cost = newCost()
-  const d1 = meteredD1(env.DB, cost)
-  const db = createDb(d1)
-  const row = await getIntegration(db, integrationId)
-  return { db, row, cost, session: new DirectorySession(d1, db, { integrationId }), graph: await graphFor(env, row) }
+  const base = await importContext(env, integrationId)
+  return { ...base, graph: await graphFor(env, base.row) }
 }
 
 /** Where the run starts: the saved delta links, or full listings when there are none. */
@@ -76,10 +68,7 @@ export async function graphGroupsPage(env: Env, integrationId: string, runId: st
 }
 
 export async function graphFinishListing(env: Env, integrationId: string, runId: string, pending: GroupPageResult['pending'], sweep: { users: boolean; groups: boolean }) {
-  const cost = newCost()
-  const d1 = meteredD1(env.DB, cost)
-  const db = createDb(d1)
-  const session = new DirectorySession(d1, db, { integrationId })
+  const { db, session, cost } = await importContext(env, integrationId)
   if (pending.length > 0) await applyPendingMembers(session, pending)
   if (!sweep.users && !sweep.groups) return
   const { archived, groupsRemoved } = await sweepAfterFullListing(session, runId, sweep)
