@@ -1,8 +1,8 @@
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
-import { FakeGoogle } from './test/fakes/google'
-import { FakeCloud } from './test/fakes/graph'
+import { FakeGoogle } from './test/fakes/google.ts'
+import { FakeCloud } from './test/fakes/graph.ts'
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
 // Every outbound fetch of the Worker under test lands here: a fake Microsoft cloud, never the real one.
@@ -31,6 +31,9 @@ export default defineConfig({
                 GRAPH_BASE_URL: 'https://graph.fake.test',
                 GOOGLE_TOKEN_URL: 'https://oauth2.fake.test/token',
                 GOOGLE_DIRECTORY_BASE_URL: 'https://admin.fake.test',
+                GOOGLE_AUTH_URL: 'https://oauth2.fake.test/o/oauth2/v2/auth',
+                GOOGLE_CLIENT_ID: 'google-app',
+                GOOGLE_CLIENT_SECRET: 'google-secret',
                 SYNC_RETRY_BASE_MS: '5',
                 SYNC_MAX_WAIT_MS: '2000',
                 SYNC_STEP_RETRIES: '2',

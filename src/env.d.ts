@@ -8,5 +8,8 @@ declare namespace Cloudflare {
     /** The deployment's multi-tenant Microsoft app, for "Sign in with Azure" (admin consent). */
     MS_CLIENT_ID?: string
     MS_CLIENT_SECRET?: string
+    /** The deployment's Google OAuth client, for admin sign-in with offline access. */
+    GOOGLE_CLIENT_ID?: string
+    GOOGLE_CLIENT_SECRET?: string
   }
 }

@@ -2,8 +2,9 @@ import { Hono } from 'hono'
 import { html } from 'hono/html'
 import { connectIntegration, getIntegration } from '../directory/integrations'
 import type { AppEnv } from '../http/context'
-import { readConsentCallback } from '../sync/consent'
-import { entraConfigSchema } from '../sync/source'
+import { seal } from '../auth/seal'
+import { completeGoogleConsent, readConsentCallback } from '../sync/consent'
+import { entraConfigSchema, sealContext } from '../sync/source'
 
 const page = (title: string, message: string) =>
   html`<!doctype html><html lang="en"><meta charset="utf-8"><title>${title}</title>
@@ -14,7 +15,8 @@ const page = (title: string, message: string) =>
  * Where Microsoft sends the admin back after consent. Public (the browser carries no admin token):
  * the sealed, expiring state is what ties the callback to the integration that asked.
  */
-export const oauthRoutes = new Hono<AppEnv>({ strict: false }).get('/microsoft/callback', async (c) => {
+export const oauthRoutes = new Hono<AppEnv>({ strict: false })
+  .get('/microsoft/callback', async (c) => {
   const outcome = await readConsentCallback(c.env, c.req.query())
   if (!outcome.ok) return c.html(page('Not connected', outcome.reason), 400)
   const db = c.get('db')
@@ -25,3 +27,13 @@ export const oauthRoutes = new Hono<AppEnv>({ strict: false }).get('/microsoft/c
   await connectIntegration(db, row.id, { mode: 'consent', tenantId: outcome.tenantId, consentedAt: new Date().toISOString() }, null, !sameSource)
   return c.html(page('Connected', `"${row.name}" can now read the users and groups of tenant ${outcome.tenantId}. Its first import starts with the next "Sync users now" or within four hours.`))
 })
+  // Google: the code becomes the admin's refresh token, sealed; the users stay on re-authentication.
+  .get('/google/callback', async (c) => {
+    const outcome = await completeGoogleConsent(c.env, new URL(c.req.url).origin, c.req.query())
+    if (!outcome.ok) return c.html(page('Not connected', outcome.reason), 400)
+    const db = c.get('db')
+    const row = await getIntegration(db, outcome.integrationId)
+    const sealedSecrets = await seal(c.env.ENCRYPTION_KEY, JSON.stringify({ refreshToken: outcome.refreshToken }), sealContext(row.id))
+    await connectIntegration(db, row.id, { mode: 'oauth', adminEmail: outcome.adminEmail, customerId: 'my_customer', consentedAt: new Date().toISOString() }, sealedSecrets, false)
+    return c.html(page('Connected', `"${row.name}" now reads the Google Workspace directory as ${outcome.adminEmail}.`))
+  })

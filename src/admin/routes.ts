@@ -5,7 +5,7 @@ import { generateToken } from '../auth/token'
 import { createIntegration, deleteIntegration, getIntegration, listIntegrations, replaceToken } from '../directory/integrations'
 import type { IntegrationRow } from '../directory/schema'
 import { invalidValue, notFound, ScimError } from '../scim/errors'
-import { adminConsentUrl } from '../sync/consent'
+import { adminConsentUrl, googleConsentUrl } from '../sync/consent'
 import { seal } from '../auth/seal'
 import { getRun, isNative, lastRun, nextScheduledRun, runView, startRun } from '../sync/runs'
 import { sealContext } from '../sync/source'
@@ -39,11 +39,14 @@ const createIntegrationSchema = z.discriminatedUnion(
     z.object({
       kind: z.literal('google'),
       name,
-      serviceAccount: z.object(
-        { client_email: required('client_email from the JSON key'), private_key: required('private_key from the JSON key') },
-        { error: 'is required: the service account JSON key (client_email and private_key)' }
-      ),
-      adminEmail: required('a super admin the service account acts as').email({ error: 'must be an email address' }),
+      // Or neither: an admin signs in with Google afterwards (GET /integrations/:id/connect).
+      serviceAccount: z
+        .object(
+          { client_email: required('client_email from the JSON key'), private_key: required('private_key from the JSON key') },
+          { error: 'must be the service account JSON key (client_email and private_key)' }
+        )
+        .optional(),
+      adminEmail: required('a super admin the service account acts as').email({ error: 'must be an email address' }).optional(),
       customerId: z.string().trim().min(1).optional(),
     }),
   ],
@@ -82,6 +85,8 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     const input = parseWith(createIntegrationSchema, await readJson(c))
     const { token, tokenId, hash } = await generateToken()
     const id = crypto.randomUUID()
+    if (input.kind === 'google' && (input.serviceAccount === undefined) !== (input.adminEmail === undefined))
+      throw invalidValue(`${input.serviceAccount ? 'adminEmail' : 'serviceAccount'}: give serviceAccount and adminEmail together, or neither and sign in with Google.`)
     if (input.kind === 'entra') {
       const given = [input.tenantId, input.clientId, input.clientSecret].filter((v) => v !== undefined).length
       if (given > 0 && given < 3)
@@ -94,7 +99,7 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     const native =
       input.kind === 'entra' && input.tenantId && input.clientId && input.clientSecret
         ? { config: { mode: 'credentials', tenantId: input.tenantId, clientId: input.clientId }, sealedSecrets: await sealed({ clientSecret: input.clientSecret }) }
-        : input.kind === 'google'
+        : input.kind === 'google' && input.serviceAccount && input.adminEmail
           ? {
               config: { mode: 'serviceAccount', clientEmail: input.serviceAccount.client_email, adminEmail: input.adminEmail, customerId: input.customerId ?? 'my_customer' },
               sealedSecrets: await sealed({ privateKey: input.serviceAccount.private_key }),
@@ -110,8 +115,9 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   // "Sign in with Azure" / "Re-authenticate": Microsoft's admin consent for the deployment's app.
   .get('/integrations/:id/connect', async (c) => {
     const row = await getIntegration(c.get('db'), c.req.param('id'))
-    if (row.kind !== 'entra') throw invalidValue(`Integration "${row.name}" is a ${row.kind} integration; only entra integrations connect with Microsoft consent.`)
-    const url = await adminConsentUrl(c.env, new URL(c.req.url).origin, row.id)
+    if (row.kind === 'scim') throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only entra and google integrations connect to a directory.`)
+    const origin = new URL(c.req.url).origin
+    const url = row.kind === 'entra' ? await adminConsentUrl(c.env, origin, row.id) : await googleConsentUrl(c.env, origin, row.id)
     return c.json({ url }, 302, { Location: url })
   })
   // "Sync users now": the same run the cron starts, at once.

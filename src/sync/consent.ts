@@ -1,6 +1,7 @@
 import * as z from 'zod'
 import { open, seal } from '../auth/seal'
 import { invalidValue } from '../scim/errors'
+import { GOOGLE_SCOPES } from './google/client'
 
 /*
  * "Sign in with Azure": Microsoft's admin-consent flow for the deployment's own multi-tenant app
@@ -43,4 +44,69 @@ export async function readConsentCallback(env: Env, query: Record<string, string
   if (query.admin_consent?.toLowerCase() !== 'true' || !query.tenant || !/^[\w.-]+$/.test(query.tenant))
     return { ok: false, integrationId: state.integrationId, reason: 'Microsoft did not confirm admin consent.' }
   return { ok: true, integrationId: state.integrationId, tenantId: query.tenant }
+}
+
+/*
+ * Google: OAuth sign-in of a Workspace admin to the deployment's client (GOOGLE_CLIENT_ID /
+ * GOOGLE_CLIENT_SECRET), with offline access so a refresh token comes back; it is sealed and used
+ * for every run. The admin's email comes from the ID token of the same exchange.
+ */
+
+export const googleCallbackPath = '/api/v1/oauth/google/callback'
+const GOOGLE_STATE_CONTEXT = 'google-admin-consent'
+
+export async function googleConsentUrl(env: Env, origin: string, integrationId: string): Promise<string> {
+  if (!env.GOOGLE_CLIENT_ID || !env.GOOGLE_CLIENT_SECRET)
+    throw invalidValue('This deployment has no Google OAuth client: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or create the integration with a service account.')
+  const state = await seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId, exp: Date.now() + STATE_TTL_MS, nonce: crypto.randomUUID() }), GOOGLE_STATE_CONTEXT)
+  const url = new URL(env.GOOGLE_AUTH_URL)
+  url.searchParams.set('client_id', env.GOOGLE_CLIENT_ID)
+  url.searchParams.set('redirect_uri', `${origin}${googleCallbackPath}`)
+  url.searchParams.set('response_type', 'code')
+  url.searchParams.set('scope', [...GOOGLE_SCOPES, 'openid', 'email'].join(' '))
+  url.searchParams.set('access_type', 'offline')
+  // Asking again is what makes Google return a refresh token on a re-authentication too.
+  url.searchParams.set('prompt', 'consent')
+  url.searchParams.set('state', state)
+  return url.toString()
+}
+
+const googleTokenSchema = z.object({ refresh_token: z.string().optional(), id_token: z.string().optional() })
+
+export type GoogleConsent = { ok: true; integrationId: string; adminEmail: string; refreshToken: string } | { ok: false; reason: string }
+
+/** Reads Google's redirect back and exchanges its code for the admin's refresh token. */
+export async function completeGoogleConsent(env: Env, origin: string, query: Record<string, string>, fetcher: typeof fetch = fetch): Promise<GoogleConsent> {
+  let state: z.infer<typeof stateSchema>
+  try {
+    state = stateSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, query.state ?? '', GOOGLE_STATE_CONTEXT)))
+  } catch {
+    return { ok: false, reason: 'The sign-in link is not valid. Start again from the integration.' }
+  }
+  if (state.exp < Date.now()) return { ok: false, reason: 'The sign-in link expired (15 minutes). Start again from the integration.' }
+  if (query.error || !query.code) return { ok: false, reason: `Google did not grant access: ${query.error ?? 'no authorisation code'}.` }
+  const res = await fetcher(env.GOOGLE_TOKEN_URL, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: query.code,
+      client_id: env.GOOGLE_CLIENT_ID ?? '',
+      client_secret: env.GOOGLE_CLIENT_SECRET ?? '',
+      redirect_uri: `${origin}${googleCallbackPath}`,
+    }),
+  })
+  if (!res.ok) return { ok: false, reason: `Google refused the sign-in code (${res.status}). Start again from the integration.` }
+  const tokens = googleTokenSchema.safeParse(await res.json())
+  if (!tokens.success || !tokens.data.refresh_token)
+    return { ok: false, reason: 'Google returned no refresh token, so imports could not run unattended. Start again from the integration.' }
+  // The ID token comes straight from Google's token endpoint over TLS; its claims are read, not re-verified.
+  const claims = (() => {
+    try {
+      return JSON.parse(atob(tokens.data.id_token!.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { email?: string }
+    } catch {
+      return {}
+    }
+  })()
+  return { ok: true, integrationId: state.integrationId, adminEmail: claims.email ?? 'unknown', refreshToken: tokens.data.refresh_token }
 }

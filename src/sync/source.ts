@@ -1,7 +1,7 @@
 import * as z from 'zod'
 import { open } from '../auth/seal'
 import { SyncError } from './errors'
-import { googleClient, type GoogleClient } from './google/client'
+import { googleClient, type GoogleClient, type GoogleCredentials } from './google/client'
 import { graphClient, type GraphClient } from './graph/client'
 import { defaultRetryPolicy } from './retry'
 import type { IntegrationRow } from '../directory/schema'
@@ -20,9 +20,15 @@ export const entraSecretsSchema = z.object({ clientSecret: z.string() })
 /** The context sealed secrets are bound to: a sealed value only opens on its own integration. */
 export const sealContext = (integrationId: string) => `integration:${integrationId}`
 
-/** A Google integration: the service account's email, the admin it acts as, the customer; the private key sealed. */
-export const googleConfigSchema = z.object({ mode: z.literal('serviceAccount'), clientEmail: z.string(), adminEmail: z.string(), customerId: z.string() })
-export const googleSecretsSchema = z.object({ privateKey: z.string() })
+/**
+ * A Google integration: a service account (its email and the admin it acts as; the private key
+ * sealed), or an admin's OAuth grant to the deployment's app (the refresh token sealed).
+ */
+export const googleConfigSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('serviceAccount'), clientEmail: z.string(), adminEmail: z.string(), customerId: z.string() }),
+  z.object({ mode: z.literal('oauth'), adminEmail: z.string(), customerId: z.string(), consentedAt: z.string() }),
+])
+export const googleSecretsSchema = z.union([z.object({ privateKey: z.string() }), z.object({ refreshToken: z.string() })])
 
 const clients = new Map<string, { key: string; client: GraphClient }>()
 const googleClients = new Map<string, { key: string; client: GoogleClient }>()
@@ -36,15 +42,16 @@ export async function googleFor(env: Env, row: IntegrationRow): Promise<GoogleCl
   const key = `${row.config}|${row.sealedSecrets}`
   const cached = googleClients.get(row.id)
   if (cached?.key === key) return cached.client
-  const { privateKey } = googleSecretsSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, row.sealedSecrets, sealContext(row.id))))
+  const secrets = googleSecretsSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, row.sealedSecrets, sealContext(row.id))))
+  let credentials: GoogleCredentials
+  if (config.mode === 'serviceAccount' && 'privateKey' in secrets) {
+    credentials = { kind: 'serviceAccount', serviceAccount: { client_email: config.clientEmail, private_key: secrets.privateKey }, adminEmail: config.adminEmail }
+  } else if (config.mode === 'oauth' && 'refreshToken' in secrets) {
+    if (!env.GOOGLE_CLIENT_ID || !env.GOOGLE_CLIENT_SECRET) throw new SyncError('GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are not set, so the admin\'s grant cannot be used.', 'config')
+    credentials = { kind: 'oauth', clientId: env.GOOGLE_CLIENT_ID, clientSecret: env.GOOGLE_CLIENT_SECRET, refreshToken: secrets.refreshToken }
+  } else throw new SyncError(`Integration "${row.name}" has inconsistent Google credentials; connect it again.`, 'config')
   const client = googleClient(
-    {
-      tokenUrl: env.GOOGLE_TOKEN_URL,
-      directoryBaseUrl: env.GOOGLE_DIRECTORY_BASE_URL,
-      serviceAccount: { client_email: config.clientEmail, private_key: privateKey },
-      adminEmail: config.adminEmail,
-      customerId: config.customerId,
-    },
+    { tokenUrl: env.GOOGLE_TOKEN_URL, directoryBaseUrl: env.GOOGLE_DIRECTORY_BASE_URL, credentials, customerId: config.customerId },
     retryPolicy(env)
   )
   googleClients.set(row.id, { key, client })

@@ -58,6 +58,11 @@ export class FakeGoogle {
   customers = new Map<string, FakeGoogleCustomer>()
   private tokens = new Map<string, { customer: string; expires: number }>()
   tokenUrl = 'https://oauth2.fake.test/token'
+  /** The deployment's OAuth client, and who signs in on the consent page. */
+  oauthClient = { id: 'google-app', secret: 'google-secret' }
+  signIn: { customer: string; email: string } | undefined
+  private codes = new Map<string, { customer: string; email: string; redirectUri: string }>()
+  private refreshTokens = new Map<string, string>()
 
   /** A service account for a new customer: its key pair, with the private key as the PKCS#8 PEM Google hands out. */
   async addCustomer(customerId: string, domainAdmin: string) {
@@ -79,6 +84,7 @@ export class FakeGoogle {
     const url = new URL(request.url)
     if (url.pathname.startsWith('/_fake-google/')) return this.control(url.pathname.split('/')[2]!, (await request.json()) as Record<string, unknown>)
     if (url.pathname === '/token' && request.method === 'POST') return this.token(await request.formData())
+    if (url.pathname === '/o/oauth2/v2/auth') return this.consentPage(url)
     if (url.pathname.startsWith('/admin/directory/v1/')) return this.directory(request, url)
     return apiError(404, 'notFound', `No fake route for ${request.method} ${url.pathname}`)
   }
@@ -89,6 +95,14 @@ export class FakeGoogle {
       const { serviceAccount } = await this.addCustomer(customerId, body.admin as string)
       return json({ serviceAccount })
     }
+    if (body.action === 'signIn') {
+      this.signIn = { customer: customerId, email: body.email as string }
+      return json({})
+    }
+    if (body.action === 'revokeRefreshTokens') {
+      this.revokeRefreshTokens()
+      return json({})
+    }
     const customer = this.customers.get(customerId)
     if (!customer) return json({ error: 'no such customer' }, 404)
     if (body.action === 'users') customer.users = body.users as FakeGoogleUser[]
@@ -97,8 +111,52 @@ export class FakeGoogle {
     return json({ users: customer.users.length, groups: customer.groups.length, requests: customer.requests.length, faultsLeft: customer.faults.length })
   }
 
+  /** The consent screen, answered at once by the configured admin: back to redirect_uri with a code. */
+  private consentPage(url: URL) {
+    const back = new URL(url.searchParams.get('redirect_uri') ?? '')
+    back.searchParams.set('state', url.searchParams.get('state') ?? '')
+    const scopes = (url.searchParams.get('scope') ?? '').split(' ')
+    if (!this.signIn || url.searchParams.get('client_id') !== this.oauthClient.id || !SCOPES.every((s) => scopes.includes(s)) || url.searchParams.get('access_type') !== 'offline') {
+      back.searchParams.set('error', 'access_denied')
+    } else {
+      const code = `code-${crypto.randomUUID()}`
+      this.codes.set(code, { ...this.signIn, redirectUri: url.searchParams.get('redirect_uri')! })
+      back.searchParams.set('code', code)
+    }
+    return new Response(null, { status: 302, headers: { Location: back.toString() } })
+  }
+
+  /** Revoking a grant revokes its access tokens too, as at Google. */
+  revokeRefreshTokens() {
+    const customers = new Set(this.refreshTokens.values())
+    this.refreshTokens.clear()
+    for (const [access, session] of this.tokens) if (customers.has(session.customer)) this.tokens.delete(access)
+  }
+
+  private issue(customer: string) {
+    const access = `ya29.fake-${crypto.randomUUID()}`
+    this.tokens.set(access, { customer, expires: Date.now() + 3600_000 })
+    return access
+  }
+
   private async token(form: FormData) {
-    if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return json({ error: 'unsupported_grant_type' }, 400)
+    const grant = form.get('grant_type')
+    if (grant === 'authorization_code' || grant === 'refresh_token') {
+      if (form.get('client_id') !== this.oauthClient.id || form.get('client_secret') !== this.oauthClient.secret) return json({ error: 'invalid_client' }, 401)
+      if (grant === 'refresh_token') {
+        const customer = this.refreshTokens.get(String(form.get('refresh_token')))
+        if (!customer) return json({ error: 'invalid_grant', error_description: 'Token has been expired or revoked.' }, 400)
+        return json({ access_token: this.issue(customer), expires_in: 3599, token_type: 'Bearer' })
+      }
+      const code = this.codes.get(String(form.get('code')))
+      this.codes.delete(String(form.get('code')))
+      if (!code || code.redirectUri !== form.get('redirect_uri')) return json({ error: 'invalid_grant', error_description: 'Bad Request' }, 400)
+      const refresh = `1//fake-${crypto.randomUUID()}`
+      this.refreshTokens.set(refresh, code.customer)
+      const idToken = `${b64url(new TextEncoder().encode('{"alg":"RS256"}'))}.${b64url(new TextEncoder().encode(JSON.stringify({ email: code.email, email_verified: true })))}.sig`
+      return json({ access_token: this.issue(code.customer), expires_in: 3599, refresh_token: refresh, id_token: idToken, token_type: 'Bearer' })
+    }
+    if (grant !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return json({ error: 'unsupported_grant_type' }, 400)
     const [h, p, sig] = String(form.get('assertion') ?? '').split('.')
     if (!h || !p || !sig) return json({ error: 'invalid_grant', error_description: 'Invalid JWT.' }, 400)
     const header = JSON.parse(new TextDecoder().decode(fromB64url(h))) as { alg?: string }
@@ -113,9 +171,7 @@ export class FakeGoogle {
     const scopes = (claims.scope ?? '').split(' ')
     if (claims.sub !== customer.domainAdmin || !SCOPES.every((s) => scopes.includes(s)))
       return json({ error: 'unauthorized_client', error_description: 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.' }, 401)
-    const access = `ya29.fake-${crypto.randomUUID()}`
-    this.tokens.set(access, { customer: customer.customerId, expires: Date.now() + 3600_000 })
-    return json({ access_token: access, expires_in: 3599, token_type: 'Bearer' })
+    return json({ access_token: this.issue(customer.customerId), expires_in: 3599, token_type: 'Bearer' })
   }
 
   private directory(request: Request, url: URL) {

@@ -105,3 +105,55 @@ describe('Sign in with Azure (admin consent)', () => {
     expect(run).toMatchObject({ status: 'failed', error: expect.stringContaining('not connected to Microsoft yet') })
   })
 })
+
+describe('Sign in with Google (admin OAuth, offline access)', () => {
+  const google = async (customer: string, body: Record<string, unknown>) =>
+    (await fetch(`https://admin.fake.test/_fake-google/${customer}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<Json>
+
+  async function signIn(id: string) {
+    const connectRes = await admin('GET', `/integrations/${id}/connect`)
+    expect(connectRes.status).toBe(302)
+    const url = new URL(connectRes.headers.get('location')!)
+    expect(url.origin + url.pathname).toBe('https://oauth2.fake.test/o/oauth2/v2/auth')
+    expect(url.searchParams.get('access_type')).toBe('offline')
+    expect(url.searchParams.get('redirect_uri')).toBe(`${ORIGIN}/api/v1/oauth/google/callback`)
+    const back = (await fetch(url, { redirect: 'manual' })).headers.get('location')!
+    const res = await exports.default.fetch(back)
+    return { status: res.status, text: await res.text() }
+  }
+
+  it('connects with an admin sign-in, imports with the refresh token, and explains a revoked grant', async () => {
+    const customer = `Cg${Date.now()}`
+    await google(customer, { action: 'create', admin: 'boss@acme.example' })
+    await google(customer, { action: 'users', users: [{ id: 'x1', primaryEmail: 'one@acme.example' }, { id: 'x2', primaryEmail: 'two@acme.example' }] })
+    await google(customer, { action: 'signIn', email: 'boss@acme.example' })
+    const { body } = await admin('POST', '/integrations', { kind: 'google', name: `Google sign-in ${customer}` })
+    expect((await admin('GET', `/integrations/${body.id}`)).body.connected).toBe(false)
+
+    const connected = await signIn(body.id)
+    expect(connected.status).toBe(200)
+    expect(connected.text).toContain('boss@acme.example')
+    const details = await admin('GET', `/integrations/${body.id}`)
+    expect(details.body).toMatchObject({ connected: true, source: { mode: 'oauth', adminEmail: 'boss@acme.example' } })
+    const row = await env.DB.prepare('SELECT sealed_secrets FROM integrations WHERE id = ?').bind(body.id).first<Json>()
+    expect(row.sealed_secrets).not.toContain('1//fake')
+
+    expect(await runSync(body.id)).toMatchObject({ status: 'succeeded', counts: { usersCreated: 2 } })
+
+    // The admin's grant is revoked: the run fails and says to re-authenticate; users stay.
+    await google(customer, { action: 'revokeRefreshTokens' })
+    const failed = await runSync(body.id)
+    expect(failed).toMatchObject({ status: 'failed', error: expect.stringMatching(/re-authenticate/) })
+    expect((await scimClient(body.token).get('/Users')).body.totalResults).toBe(2)
+
+    // Re-authenticate: sign in again, and the next run works with the same users.
+    await signIn(body.id)
+    expect(await runSync(body.id)).toMatchObject({ status: 'succeeded', counts: { usersCreated: 0 } })
+  })
+
+  it('refuses a forged sign-in', async () => {
+    const forged = await exports.default.fetch(`${ORIGIN}/api/v1/oauth/google/callback?code=x&state=forged`)
+    expect(forged.status).toBe(400)
+    expect(await forged.text()).toContain('not valid')
+  })
+})

@@ -221,7 +221,7 @@ describe('Entra (Microsoft Graph) import', () => {
     const missing = await admin('POST', '/integrations', { kind: 'entra', name: 'no secret', tenantId: 't', clientId: 'c' })
     expect(missing.status).toBe(400)
     expect(missing.body.detail).toMatch(/^clientSecret:/)
-    expect((await admin('POST', '/integrations', { kind: 'google', name: 'g' })).body.detail).toMatch(/^serviceAccount: is required/)
+    expect((await admin('POST', '/integrations', { kind: 'google', name: `g ${Date.now()}`, adminEmail: 'a@b.example' })).body.detail).toMatch(/^serviceAccount: give serviceAccount and adminEmail together/)
   })
 })
 

@@ -11,7 +11,7 @@ async function setup(admin = 'admin@acme.example') {
   customer.users = Array.from({ length: 7 }, (_, i) => ({ id: `g-u${i}`, primaryEmail: `user${i}@acme.example` }))
   const waits: number[] = []
   const client = googleClient(
-    { tokenUrl: google.tokenUrl, directoryBaseUrl: 'https://admin.fake.test', serviceAccount, adminEmail: admin, customerId: 'my_customer' },
+    { tokenUrl: google.tokenUrl, directoryBaseUrl: 'https://admin.fake.test', credentials: { kind: 'serviceAccount', serviceAccount, adminEmail: admin }, customerId: 'my_customer' },
     defaultRetryPolicy({ sleep: async (ms) => void waits.push(ms) }),
     (input, init) => google.handler(new Request(input as string, init))
   )

@@ -2,12 +2,15 @@ import * as z from 'zod'
 import { SyncError } from '../errors'
 import { retryAfterMs, withRetries, type RetryPolicy } from '../retry'
 
+/** A service account acting as a super admin (domain-wide delegation), or an admin's OAuth grant. */
+export type GoogleCredentials =
+  | { kind: 'serviceAccount'; serviceAccount: { client_email: string; private_key: string }; adminEmail: string }
+  | { kind: 'oauth'; clientId: string; clientSecret: string; refreshToken: string }
+
 export interface GoogleSettings {
   tokenUrl: string
   directoryBaseUrl: string
-  serviceAccount: { client_email: string; private_key: string }
-  /** The super admin the service account acts as (domain-wide delegation). */
-  adminEmail: string
+  credentials: GoogleCredentials
   /** The Workspace customer id, or "my_customer". */
   customerId: string
 }
@@ -63,28 +66,35 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
   let token: { value: string; expires: number } | undefined
   let key: Promise<CryptoKey> | undefined
 
-  async function accessToken(): Promise<string> {
-    if (token && token.expires > Date.now() + 60_000) return token.value
-    key ??= signingKey(settings.serviceAccount.private_key)
+  /** The token request: a signed JWT for a service account, the refresh token for an OAuth grant. */
+  async function tokenRequest(): Promise<URLSearchParams> {
+    const c = settings.credentials
+    if (c.kind === 'oauth')
+      return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.refreshToken, client_id: c.clientId, client_secret: c.clientSecret })
+    key ??= signingKey(c.serviceAccount.private_key)
     const iat = Math.floor(Date.now() / 1000)
     const unsigned = `${text(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${text(
-      JSON.stringify({ iss: settings.serviceAccount.client_email, sub: settings.adminEmail, scope: GOOGLE_SCOPES.join(' '), aud: settings.tokenUrl, iat, exp: iat + 3600 })
+      JSON.stringify({ iss: c.serviceAccount.client_email, sub: c.adminEmail, scope: GOOGLE_SCOPES.join(' '), aud: settings.tokenUrl, iat, exp: iat + 3600 })
     )}`
     const signature = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', await key, new TextEncoder().encode(unsigned)))
-    const assertion = `${unsigned}.${b64url(signature)}`
+    return new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: `${unsigned}.${b64url(signature)}` })
+  }
+
+  async function accessToken(): Promise<string> {
+    if (token && token.expires > Date.now() + 60_000) return token.value
+    const body = await tokenRequest()
+    const c = settings.credentials
     const value = await withRetries(policy, 'Google sign-in', async () => {
-      const res = await fetcher(settings.tokenUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
-      })
+      const res = await fetcher(settings.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
       if (res.ok) return { done: true as const, value: tokenSchema.parse(await res.json()) }
       if (res.status === 429 || res.status >= 500)
         return { done: false as const, waitMs: retryAfterMs(res.headers.get('retry-after')), error: new SyncError(`Google sign-in is unavailable (${res.status}).`, 'unavailable') }
       const { reason, message } = await readError(res)
+      if (c.kind === 'oauth')
+        throw new SyncError(`Google refused the admin's authorisation (${reason}): ${message}. It was revoked or has expired: re-authenticate the integration (/connect).`, 'auth')
       const hint =
         reason === 'unauthorized_client'
-          ? ` Authorise the service account's client id for the read-only Directory scopes in Admin console → Security → API controls → Domain-wide delegation, and check that ${settings.adminEmail} is a super admin.`
+          ? ` Authorise the service account's client id for the read-only Directory scopes in Admin console → Security → API controls → Domain-wide delegation, and check that ${c.adminEmail} is a super admin.`
           : ''
       throw new SyncError(`Google refused the service account (${reason}): ${message}.${hint}`, 'auth')
     })
