@@ -62,6 +62,9 @@ export class FakeTenant {
   membersPerPage = 20
   tokenLifetime = 3600
   requests: string[] = []
+  /** When set, every distinct page URL fails once (429 with Retry-After, then 503, alternately) before it answers. */
+  flaky = false
+  failedOnce = new Set<string>()
 
   constructor(
     readonly id: string,
@@ -205,6 +208,13 @@ export class FakeCloud {
         return graphError(429, 'TooManyRequests', 'Too many requests.', { 'Retry-After': String(fault.retryAfter ?? 1) })
       return graphError(fault.status, fault.status === 503 ? 'serviceNotAvailable' : 'generalException', 'Injected fault.')
     }
+    const page = url.pathname + url.search
+    if (tenant.flaky && !tenant.failedOnce.has(page)) {
+      tenant.failedOnce.add(page)
+      return tenant.failedOnce.size % 2
+        ? graphError(429, 'TooManyRequests', 'Too many requests.', { 'Retry-After': '0' })
+        : graphError(503, 'serviceNotAvailable', 'Injected fault.')
+    }
     const delta = /^\/v1\.0\/(users|groups)\/delta$/.exec(url.pathname)
     if (!delta || request.method !== 'GET') return graphError(400, 'BadRequest', `Unsupported: ${request.method} ${url.pathname}`)
     const kind = delta[1] === 'users' ? 'user' : 'group'
@@ -335,6 +345,7 @@ export class FakeCloud {
         this.expireTokens()
         break
       case 'settings':
+        if (body.flaky !== undefined) t.flaky = body.flaky as boolean
         if (body.pageSize) t.pageSize = body.pageSize as number
         if (body.membersPerPage) t.membersPerPage = body.membersPerPage as number
         break

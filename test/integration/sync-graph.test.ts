@@ -167,6 +167,23 @@ describe('Entra (Microsoft Graph) import', () => {
     expect((await fake(tenant, { action: 'state' })).faultsLeft).toBe(0)
   })
 
+  it('completes with nothing lost when every page fails once, on the first run and an incremental one', async () => {
+    const { tenant, id, scim } = await connectTenant()
+    await seedDirectory(tenant)
+    await fake(tenant, { action: 'settings', flaky: true })
+    const first = await runSync(id)
+    expect(first.counts.usersCreated).toBe(5)
+    expect(await membersOf(scim, 'Everyone')).toHaveLength(6)
+    await fake(tenant, { action: 'deleteUser', id: 'u2', how: 'soft' })
+    await fake(tenant, { action: 'upsertUsers', users: [{ id: 'u7', userPrincipalName: 'gil@contoso.com' }] })
+    const second = await runSync(id)
+    expect(second.counts).toMatchObject({ usersCreated: 1, usersArchived: 1 })
+    const state = await fake(tenant, { action: 'state' })
+    // Every page request of both runs was refused once before it succeeded.
+    expect(state.requests).toBeGreaterThanOrEqual(2 * (first.progress.pages + second.progress.pages))
+    expect(Object.keys(await byUserName(scim)).sort()).toEqual(['ada@contoso.com', 'bob@contoso.com', 'cy@contoso.com', 'dee@contoso.com', 'eve@contoso.com', 'gil@contoso.com'])
+  })
+
   it('fails a run that cannot finish, with the reason, and archives nothing it did not reach', async () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)
