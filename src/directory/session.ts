@@ -3,6 +3,9 @@ import { SQLiteSyncDialect, type SQLiteTable } from 'drizzle-orm/sqlite-core'
 import { notFound, ScimError, unauthorized } from '../scim/errors'
 import type { Db } from './db'
 
+const readOnlyIntegration = () =>
+  new ScimError(403, 'This integration imports its directory from Microsoft Entra ID or Google Workspace; its token reads over SCIM and cannot change users or groups.')
+
 /** Who is asking: an integration, and for SCIM callers the token id their bearer token resolved to. */
 export interface Caller {
   integrationId: string
@@ -50,7 +53,9 @@ export class DirectorySession {
     readonly d1: D1Database,
     /** Drizzle, used here only to build write statements. */
     readonly db: Db,
-    readonly caller: Caller
+    readonly caller: Caller,
+    /** The request asks to change something (POST, PUT, PATCH, DELETE other than searches). */
+    readonly changes = false
   ) {}
 
   get integrationId() {
@@ -69,6 +74,8 @@ export class DirectorySession {
       throw unauthorized('The bearer token is no longer valid: it was rotated or its integration was deleted.')
     this.verified = true
     this.readOnly = scim && row.kind !== 'scim'
+    // Refused whether or not it would change anything: a no-op PATCH is still not this token's to send.
+    if (this.readOnly && this.changes) throw readOnlyIntegration()
     this.counters = { activeUsers: row.activeUsers, archivedUsers: row.archivedUsers, groupCount: row.groupCount }
     return results.slice(1).map((r) => r.results as T[])
   }
@@ -81,8 +88,7 @@ export class DirectorySession {
   async write(...statements: Statement[]): Promise<Record<string, unknown>[][]> {
     if (statements.length === 0) return []
     if (!this.verified) throw new Error('DirectorySession.write before the caller was verified by a read')
-    if (this.readOnly)
-      throw new ScimError(403, 'This integration imports its directory from Microsoft Entra ID or Google Workspace; its token reads over SCIM and cannot change users or groups.')
+    if (this.readOnly) throw readOnlyIntegration()
     const results = await this.d1.batch(statements.map((s) => prepare(this.d1, s)))
     return results.map((r) => r.results as Record<string, unknown>[])
   }

@@ -274,11 +274,16 @@ describe('native integrations over SCIM', () => {
     await runSync(id)
     const list = await scim.get('/Users')
     expect(list.status).toBe(200)
-    const someone = list.body.Resources[0]
+    const someone = list.body.Resources.find((u: Json) => u.userName === 'ada@contoso.com')
+    const group = (await scim.get('/Groups')).body.Resources[0]
+    expect((await scim.post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'] })).status).toBe(200)
     for (const res of [
       await scim.post('/Users', { userName: 'intruder@contoso.com' }),
       await scim.patch(`/Users/${someone.id}`, [{ op: 'replace', path: 'active', value: false }]),
+      // A PATCH that would change nothing is refused all the same.
+      await scim.patch(`/Users/${someone.id}`, [{ op: 'replace', path: 'active', value: true }]),
       await scim.delete(`/Users/${someone.id}`),
+      await scim.patch(`/Groups/${group.id}`, [{ op: 'remove', path: 'members' }]),
     ]) {
       expect(res.status).toBe(403)
       expect(res.body.detail).toMatch(/imports its directory/)

@@ -23,7 +23,9 @@ export const scimAuth = () =>
     const token = match[1]!
     const entry = token.startsWith(TOKEN_PREFIX) ? await lookupToken(c.env.TOKENS, c.get('db'), await sha256Hex(token)) : undefined
     if (!entry) throw unauthorized('The bearer token is not valid for this service.')
-    c.set('session', new DirectorySession(c.get('d1'), c.get('db'), entry))
+    // Searches are POSTs that only read.
+    const changes = !['GET', 'HEAD'].includes(c.req.method) && !c.req.path.endsWith('/.search')
+    c.set('session', new DirectorySession(c.get('d1'), c.get('db'), entry, changes))
     await next()
     if (c.res.status === 401) return
     const now = Date.now()
