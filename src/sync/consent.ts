@@ -15,13 +15,31 @@ const STATE_TTL_MS = 15 * 60 * 1000
 
 const stateSchema = z.object({ integrationId: z.string(), exp: z.number(), nonce: z.string() })
 
+/**
+ * The `state` of a consent redirect: sealed (so it cannot be forged or pointed at another
+ * integration), bound to its flow by the seal's context, and valid for 15 minutes.
+ */
+const sealState = (env: Env, integrationId: string, context: string) =>
+  seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId, exp: Date.now() + STATE_TTL_MS, nonce: crypto.randomUUID() }), context)
+
+async function openState(env: Env, text: string | undefined, context: string): Promise<{ integrationId: string } | { reason: string }> {
+  let state: z.infer<typeof stateSchema>
+  try {
+    state = stateSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, text ?? '', context)))
+  } catch {
+    return { reason: 'The link is not valid. Start again from the integration.' }
+  }
+  if (state.exp < Date.now()) return { reason: 'The link expired (15 minutes). Start again from the integration.' }
+  return { integrationId: state.integrationId }
+}
+
 export const consentCallbackPath = '/api/v1/oauth/microsoft/callback'
 
 /** The admin-consent URL for one integration; its state is sealed, so it cannot be forged or reused elsewhere. */
 export async function adminConsentUrl(env: Env, origin: string, integrationId: string): Promise<string> {
   if (!env.MS_CLIENT_ID || !env.MS_CLIENT_SECRET)
     throw invalidValue('This deployment has no Microsoft app for "Sign in with Azure": set MS_CLIENT_ID and MS_CLIENT_SECRET, or create the integration with your own tenantId, clientId and clientSecret.')
-  const state = await seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId, exp: Date.now() + STATE_TTL_MS, nonce: crypto.randomUUID() }), STATE_CONTEXT)
+  const state = await sealState(env, integrationId, STATE_CONTEXT)
   const url = new URL(`${env.MS_LOGIN_BASE_URL.replace(/\/+$/, '')}/organizations/adminconsent`)
   url.searchParams.set('client_id', env.MS_CLIENT_ID)
   url.searchParams.set('state', state)
@@ -29,20 +47,15 @@ export async function adminConsentUrl(env: Env, origin: string, integrationId: s
   return url.toString()
 }
 
-export type ConsentOutcome = { ok: true; integrationId: string; tenantId: string } | { ok: false; integrationId?: string; reason: string }
+export type ConsentOutcome = { ok: true; integrationId: string; tenantId: string } | { ok: false; reason: string }
 
 /** Reads Microsoft's redirect back: `admin_consent=True&tenant=…&state=…`, or `error=…&error_description=…`. */
 export async function readConsentCallback(env: Env, query: Record<string, string>): Promise<ConsentOutcome> {
-  let state: z.infer<typeof stateSchema>
-  try {
-    state = stateSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, query.state ?? '', STATE_CONTEXT)))
-  } catch {
-    return { ok: false, reason: 'The consent link is not valid. Start again from the integration.' }
-  }
-  if (state.exp < Date.now()) return { ok: false, integrationId: state.integrationId, reason: 'The consent link expired (15 minutes). Start again from the integration.' }
-  if (query.error) return { ok: false, integrationId: state.integrationId, reason: `Microsoft did not grant consent: ${query.error_description ?? query.error}` }
+  const state = await openState(env, query.state, STATE_CONTEXT)
+  if ('reason' in state) return { ok: false, reason: state.reason }
+  if (query.error) return { ok: false, reason: `Microsoft did not grant consent: ${query.error_description ?? query.error}` }
   if (query.admin_consent?.toLowerCase() !== 'true' || !query.tenant || !/^[\w.-]+$/.test(query.tenant))
-    return { ok: false, integrationId: state.integrationId, reason: 'Microsoft did not confirm admin consent.' }
+    return { ok: false, reason: 'Microsoft did not confirm admin consent.' }
   return { ok: true, integrationId: state.integrationId, tenantId: query.tenant }
 }
 
@@ -58,7 +71,7 @@ const GOOGLE_STATE_CONTEXT = 'google-admin-consent'
 export async function googleConsentUrl(env: Env, origin: string, integrationId: string): Promise<string> {
   if (!env.GOOGLE_CLIENT_ID || !env.GOOGLE_CLIENT_SECRET)
     throw invalidValue('This deployment has no Google OAuth client: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or create the integration with a service account.')
-  const state = await seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId, exp: Date.now() + STATE_TTL_MS, nonce: crypto.randomUUID() }), GOOGLE_STATE_CONTEXT)
+  const state = await sealState(env, integrationId, GOOGLE_STATE_CONTEXT)
   const url = new URL(env.GOOGLE_AUTH_URL)
   url.searchParams.set('client_id', env.GOOGLE_CLIENT_ID)
   url.searchParams.set('redirect_uri', `${origin}${googleCallbackPath}`)
@@ -77,13 +90,8 @@ export type GoogleConsent = { ok: true; integrationId: string; adminEmail: strin
 
 /** Reads Google's redirect back and exchanges its code for the admin's refresh token. */
 export async function completeGoogleConsent(env: Env, origin: string, query: Record<string, string>, fetcher: typeof fetch = fetch): Promise<GoogleConsent> {
-  let state: z.infer<typeof stateSchema>
-  try {
-    state = stateSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, query.state ?? '', GOOGLE_STATE_CONTEXT)))
-  } catch {
-    return { ok: false, reason: 'The sign-in link is not valid. Start again from the integration.' }
-  }
-  if (state.exp < Date.now()) return { ok: false, reason: 'The sign-in link expired (15 minutes). Start again from the integration.' }
+  const state = await openState(env, query.state, GOOGLE_STATE_CONTEXT)
+  if ('reason' in state) return { ok: false, reason: state.reason }
   if (query.error || !query.code) return { ok: false, reason: `Google did not grant access: ${query.error ?? 'no authorisation code'}.` }
   const res = await fetcher(env.GOOGLE_TOKEN_URL, {
     method: 'POST',

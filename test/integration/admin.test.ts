@@ -130,6 +130,12 @@ describe('admin API', () => {
     await scim.post('/Groups', { displayName: 'G1' })
     const details = await admin('GET', `/integrations/${id}`)
     expect(details.body.counts).toEqual({ activeUsers: 1, archivedUsers: 2, groups: 1 })
-    expect(Date.parse(details.body.lastActivityAt)).toBeGreaterThan(Date.now() - 60_000)
+    // lastActivityAt is written after the response (waitUntil): give that write a moment.
+    let lastActivityAt = details.body.lastActivityAt
+    for (let i = 0; i < 40 && !lastActivityAt; i++) {
+      await new Promise((r) => setTimeout(r, 25))
+      lastActivityAt = (await admin('GET', `/integrations/${id}`)).body.lastActivityAt
+    }
+    expect(Date.parse(lastActivityAt)).toBeGreaterThan(Date.now() - 60_000)
   })
 })

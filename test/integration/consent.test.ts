@@ -2,17 +2,15 @@ import { env, exports } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { seal } from '../../src/auth/seal'
 import { admin, ORIGIN, scimClient, type Json } from '../helpers/http'
+import { fakeGoogle, fakeGraph, runSync } from '../helpers/sync'
 
 /* "Sign in with Azure": admin consent for the deployment's app (MS_CLIENT_ID/MS_CLIENT_SECRET). */
-
-const fake = async (tenant: string, body: Record<string, unknown>) =>
-  (await fetch(`https://graph.fake.test/_fake/${tenant}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<Json>
 
 let n = 0
 async function consentingTenant() {
   const tenant = `consent-${Date.now()}-${++n}`
-  await fake(tenant, { action: 'settings', clientId: 'consent-app', clientSecret: 'consent-secret' })
-  await fake(tenant, { action: 'upsertUsers', users: [{ id: 'c1', userPrincipalName: 'one@consent.example' }, { id: 'c2', userPrincipalName: 'two@consent.example' }] })
+  await fakeGraph(tenant, { action: 'settings', clientId: 'consent-app', clientSecret: 'consent-secret' })
+  await fakeGraph(tenant, { action: 'upsertUsers', users: [{ id: 'c1', userPrincipalName: 'one@consent.example' }, { id: 'c2', userPrincipalName: 'two@consent.example' }] })
   return tenant
 }
 
@@ -22,22 +20,12 @@ async function connect(id: string, tenant: string, decline = false) {
   expect(connectRes.status).toBe(302)
   const consentUrl = connectRes.headers.get('location')!
   expect(connectRes.body.url).toBe(consentUrl)
-  await fake(tenant, { action: 'consentAs', decline })
+  await fakeGraph(tenant, { action: 'consentAs', decline })
   const microsoft = await fetch(consentUrl, { redirect: 'manual' })
   const back = microsoft.headers.get('location')!
   expect(back.startsWith(`${ORIGIN}/api/v1/oauth/microsoft/callback?`)).toBe(true)
   const res = await exports.default.fetch(back)
   return { consentUrl, status: res.status, text: await res.text() }
-}
-
-async function runSync(id: string) {
-  const { body } = await admin('POST', `/integrations/${id}/sync`)
-  for (let i = 0; i < 600; i++) {
-    const run = await admin('GET', `/integrations/${id}/syncs/${body.runId}`)
-    if (run.body.status !== 'running') return run.body
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('run did not finish')
 }
 
 describe('Sign in with Azure (admin consent)', () => {
@@ -107,9 +95,6 @@ describe('Sign in with Azure (admin consent)', () => {
 })
 
 describe('Sign in with Google (admin OAuth, offline access)', () => {
-  const google = async (customer: string, body: Record<string, unknown>) =>
-    (await fetch(`https://admin.fake.test/_fake-google/${customer}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json() as Promise<Json>
-
   async function signIn(id: string) {
     const connectRes = await admin('GET', `/integrations/${id}/connect`)
     expect(connectRes.status).toBe(302)
@@ -124,9 +109,9 @@ describe('Sign in with Google (admin OAuth, offline access)', () => {
 
   it('connects with an admin sign-in, imports with the refresh token, and explains a revoked grant', async () => {
     const customer = `Cg${Date.now()}`
-    await google(customer, { action: 'create', admin: 'boss@acme.example' })
-    await google(customer, { action: 'users', users: [{ id: 'x1', primaryEmail: 'one@acme.example' }, { id: 'x2', primaryEmail: 'two@acme.example' }] })
-    await google(customer, { action: 'signIn', email: 'boss@acme.example' })
+    await fakeGoogle(customer, { action: 'create', admin: 'boss@acme.example' })
+    await fakeGoogle(customer, { action: 'users', users: [{ id: 'x1', primaryEmail: 'one@acme.example' }, { id: 'x2', primaryEmail: 'two@acme.example' }] })
+    await fakeGoogle(customer, { action: 'signIn', email: 'boss@acme.example' })
     const { body } = await admin('POST', '/integrations', { kind: 'google', name: `Google sign-in ${customer}` })
     expect((await admin('GET', `/integrations/${body.id}`)).body.connected).toBe(false)
 
@@ -141,7 +126,7 @@ describe('Sign in with Google (admin OAuth, offline access)', () => {
     expect(await runSync(body.id)).toMatchObject({ status: 'succeeded', counts: { usersCreated: 2 } })
 
     // The admin's grant is revoked: the run fails and says to re-authenticate; users stay.
-    await google(customer, { action: 'revokeRefreshTokens' })
+    await fakeGoogle(customer, { action: 'revokeRefreshTokens' })
     const failed = await runSync(body.id)
     expect(failed).toMatchObject({ status: 'failed', error: expect.stringMatching(/re-authenticate/) })
     expect((await scimClient(body.token).get('/Users')).body.totalResults).toBe(2)
@@ -151,9 +136,18 @@ describe('Sign in with Google (admin OAuth, offline access)', () => {
     expect(await runSync(body.id)).toMatchObject({ status: 'succeeded', counts: { usersCreated: 0 } })
   })
 
-  it('refuses a forged sign-in', async () => {
-    const forged = await exports.default.fetch(`${ORIGIN}/api/v1/oauth/google/callback?code=x&state=forged`)
-    expect(forged.status).toBe(400)
-    expect(await forged.text()).toContain('not valid')
+  it('refuses a forged or expired sign-in, and a Microsoft consent state on the Google callback', async () => {
+    const callback = async (state: string) => {
+      const res = await exports.default.fetch(`${ORIGIN}/api/v1/oauth/google/callback?code=x&state=${encodeURIComponent(state)}`)
+      return { status: res.status, text: await res.text() }
+    }
+    expect(await callback('forged')).toMatchObject({ status: 400, text: expect.stringContaining('not valid') })
+    const { body } = await admin('POST', '/integrations', { kind: 'google', name: `Expired ${Date.now()}` })
+    const stale = await seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId: body.id, exp: Date.now() - 1000, nonce: 'x' }), 'google-admin-consent')
+    expect(await callback(stale)).toMatchObject({ status: 400, text: expect.stringContaining('expired') })
+    // A state sealed for the Microsoft flow does not open here: each flow's states are its own.
+    const microsoft = await seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId: body.id, exp: Date.now() + 60_000, nonce: 'x' }), 'microsoft-admin-consent')
+    expect(await callback(microsoft)).toMatchObject({ status: 400, text: expect.stringContaining('not valid') })
+    expect((await admin('GET', `/integrations/${body.id}`)).body.connected).toBe(false)
   })
 })

@@ -1,19 +1,15 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { admin, scimClient, type Json } from '../helpers/http'
+import { fakeGoogle, runSync } from '../helpers/sync'
 
 /* Native Google Workspace imports through a service account, against test/fakes/google.ts. */
-
-const fake = async (customer: string, body: Record<string, unknown>) => {
-  const res = await fetch(`https://admin.fake.test/_fake-google/${customer}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  return (await res.json()) as Json
-}
 
 let n = 0
 async function connectCustomer(adminEmail = 'admin@acme.example') {
   const customer = `C${Date.now()}${++n}`
-  const { serviceAccount } = await fake(customer, { action: 'create', admin: 'admin@acme.example' })
-  await fake(customer, {
+  const { serviceAccount } = await fakeGoogle(customer, { action: 'create', admin: 'admin@acme.example' })
+  await fakeGoogle(customer, {
     action: 'users',
     users: [
       { id: 'g1', primaryEmail: 'ada@acme.example', name: { givenName: 'Ada', familyName: 'Lovelace', fullName: 'Ada Lovelace' }, organizations: [{ title: 'Engineer', department: 'R&D', primary: true }] },
@@ -22,7 +18,7 @@ async function connectCustomer(adminEmail = 'admin@acme.example') {
       { id: 'g4', primaryEmail: 'dee@acme.example', archived: true },
     ],
   })
-  await fake(customer, {
+  await fakeGoogle(customer, {
     action: 'groups',
     groups: [
       { id: 'grp-all', email: 'all@acme.example', name: 'All', members: [{ id: 'grp-eng', type: 'GROUP' }, { id: 'g3', type: 'USER' }, { id: 'ext', type: 'EXTERNAL' }] },
@@ -34,19 +30,6 @@ async function connectCustomer(adminEmail = 'admin@acme.example') {
   return { customer, id: res.body.id as string, scim: scimClient(res.body.token), serviceAccount }
 }
 
-async function runSync(id: string, expected = 'succeeded') {
-  const { body } = await admin('POST', `/integrations/${id}/sync`)
-  for (let i = 0; i < 600; i++) {
-    const run = await admin('GET', `/integrations/${id}/syncs/${body.runId}`)
-    if (run.body.status !== 'running') {
-      expect(run.body.status, JSON.stringify(run.body)).toBe(expected)
-      return run.body
-    }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('run did not finish')
-}
-
 const users = async (scim: ReturnType<typeof scimClient>) => Object.fromEntries(((await scim.get('/Users')).body.Resources as Json[]).map((u) => [u.userName, u]))
 const members = async (scim: ReturnType<typeof scimClient>, name: string) =>
   ((await scim.get(`/Groups?filter=${encodeURIComponent(`displayName eq "${name}"`)}`)).body.Resources[0]?.members as Json[] | undefined)?.map((m) => m.display).sort()
@@ -54,7 +37,7 @@ const members = async (scim: ReturnType<typeof scimClient>, name: string) =>
 describe('Google Workspace import', () => {
   it('imports users (suspended or archived → archived), groups and nested members', async () => {
     const { id, scim, serviceAccount } = await connectCustomer()
-    const run = await runSync(id)
+    const run = await runSync(id, 'succeeded')
     expect(run).toMatchObject({ mode: 'full', counts: { usersCreated: 4 } })
     const u = await users(scim)
     expect(u['ada@acme.example']).toMatchObject({
@@ -78,16 +61,16 @@ describe('Google Workspace import', () => {
 
   it('writes nothing on a re-run over an unchanged directory, and archives who left after a complete listing', async () => {
     const { customer, id, scim } = await connectCustomer()
-    await runSync(id)
+    await runSync(id, 'succeeded')
     const versions = async () => (await env.DB.prepare('SELECT sum(version) AS v FROM users WHERE integration_id = ?').bind(id).first<Json>()).v
     const before = await versions()
-    const again = await runSync(id)
+    const again = await runSync(id, 'succeeded')
     expect(again.counts).toEqual({ usersCreated: 0, usersUpdated: 0, usersArchived: 0, usersRemoved: 0, groupsChanged: 0 })
     expect(await versions()).toBe(before)
 
-    await fake(customer, { action: 'users', users: [{ id: 'g1', primaryEmail: 'ada@acme.example', name: { fullName: 'Ada Lovelace' } }] })
-    await fake(customer, { action: 'groups', groups: [{ id: 'grp-eng', email: 'eng@acme.example', name: 'Engineering', members: [{ id: 'g1', type: 'USER' }] }] })
-    const third = await runSync(id)
+    await fakeGoogle(customer, { action: 'users', users: [{ id: 'g1', primaryEmail: 'ada@acme.example', name: { fullName: 'Ada Lovelace' } }] })
+    await fakeGoogle(customer, { action: 'groups', groups: [{ id: 'grp-eng', email: 'eng@acme.example', name: 'Engineering', members: [{ id: 'g1', type: 'USER' }] }] })
+    const third = await runSync(id, 'succeeded')
     expect(third.counts.usersArchived).toBe(1)
     const u = await users(scim)
     expect(u['bob@acme.example'].active).toBe(false)
@@ -97,12 +80,12 @@ describe('Google Workspace import', () => {
 
   it('rides out rate limits, and a failed listing archives nobody', async () => {
     const { customer, id, scim } = await connectCustomer()
-    await fake(customer, { action: 'fail', path: 'users', status: 403, reason: 'userRateLimitExceeded', times: 3 })
-    await runSync(id)
+    await fakeGoogle(customer, { action: 'fail', path: 'users', status: 403, reason: 'userRateLimitExceeded', times: 3 })
+    await runSync(id, 'succeeded')
     expect(Object.keys(await users(scim))).toHaveLength(4)
     // Now the groups listing keeps failing: the run fails, and no user is archived for it.
-    await fake(customer, { action: 'users', users: [] })
-    await fake(customer, { action: 'fail', path: '/groups\\?', status: 503, reason: 'backendError', times: 1000 })
+    await fakeGoogle(customer, { action: 'users', users: [] })
+    await fakeGoogle(customer, { action: 'fail', path: '/groups\\?', status: 503, reason: 'backendError', times: 1000 })
     const run = await runSync(id, 'failed')
     expect(run.error).toMatch(/unavailable \(503\)/)
     expect(Object.values(await users(scim)).filter((x: Json) => x.active)).toHaveLength(2)
@@ -111,20 +94,20 @@ describe('Google Workspace import', () => {
   it('reads many small groups in batches and a large group page by page', async () => {
     const { customer, id, scim } = await connectCustomer()
     const people = Array.from({ length: 450 }, (_, i) => ({ id: `p${i}`, primaryEmail: `p${i}@acme.example` }))
-    await fake(customer, { action: 'users', users: people })
-    await fake(customer, {
+    await fakeGoogle(customer, { action: 'users', users: people })
+    await fakeGoogle(customer, {
       action: 'groups',
       groups: [
         ...Array.from({ length: 45 }, (_, i) => ({ id: `small${i}`, email: `s${i}@acme.example`, name: `Small ${i}`, members: [{ id: `p${i}`, type: 'USER' }] })),
         { id: 'huge', email: 'huge@acme.example', name: 'Huge', members: people.map((p) => ({ id: p.id, type: 'USER' })) },
       ],
     })
-    const run = await runSync(id)
+    const run = await runSync(id, 'succeeded')
     expect(run.cost.rowsWritten).toBeGreaterThan(0)
     expect(await members(scim, 'Small 44')).toEqual(['p44@acme.example'])
     const huge = (await scim.get(`/Groups?filter=${encodeURIComponent('displayName eq "Huge"')}`)).body.Resources[0]
     expect(huge.members).toHaveLength(450)
-    const again = await runSync(id)
+    const again = await runSync(id, 'succeeded')
     expect(again.counts.groupsChanged).toBe(0)
     expect(again.cost.rowsWritten).toBe(0)
   })

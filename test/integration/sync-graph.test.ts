@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { admin, scimClient, type Json } from '../helpers/http'
+import { fakeGraph, runSync } from '../helpers/sync'
 
 /*
  * Native Entra imports end to end: the admin API starts a run, the Workflow pages through the fake
@@ -10,16 +11,10 @@ import { admin, scimClient, type Json } from '../helpers/http'
  * back over SCIM with the integration's token.
  */
 
-const fake = async (tenant: string, body: Record<string, unknown>) => {
-  const res = await fetch(`https://graph.fake.test/_fake/${tenant}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
-  if (!res.ok) throw new Error(`fake: ${res.status} ${await res.text()}`)
-  return (await res.json()) as Json
-}
-
 let n = 0
 async function connectTenant(options: { secret?: string; pageSize?: number } = {}) {
   const tenant = `tenant-${Date.now()}-${++n}`
-  await fake(tenant, { action: 'settings', clientId: 'app-id', clientSecret: 'app-secret', pageSize: options.pageSize ?? 2, membersPerPage: 20 })
+  await fakeGraph(tenant, { action: 'settings', clientId: 'app-id', clientSecret: 'app-secret', pageSize: options.pageSize ?? 2, membersPerPage: 20 })
   const res = await admin('POST', '/integrations', { kind: 'entra', name: `Entra ${tenant}`, tenantId: tenant, clientId: 'app-id', clientSecret: options.secret ?? 'app-secret' })
   expect(res.status).toBe(201)
   return { tenant, id: res.body.id as string, scim: scimClient(res.body.token) }
@@ -27,7 +22,7 @@ async function connectTenant(options: { secret?: string; pageSize?: number } = {
 
 const seedDirectory = (tenant: string) =>
   Promise.all([
-    fake(tenant, {
+    fakeGraph(tenant, {
       action: 'upsertUsers',
       users: [
         { id: 'u1', userPrincipalName: 'ada@contoso.com', givenName: 'Ada', surname: 'Lovelace', mail: 'ada@contoso.com', jobTitle: 'Engineer', department: 'R&D' },
@@ -38,7 +33,7 @@ const seedDirectory = (tenant: string) =>
       ],
     }),
   ]).then(() =>
-    fake(tenant, {
+    fakeGraph(tenant, {
       action: 'upsertGroups',
       groups: [
         { id: 'g-all', displayName: 'Everyone', members: ['u1', 'u2', 'u3', 'u4', 'u5', 'g-eng'] },
@@ -47,21 +42,6 @@ const seedDirectory = (tenant: string) =>
       ],
     })
   )
-
-async function runSync(id: string, expected: 'succeeded' | 'failed' = 'succeeded') {
-  const started = await admin('POST', `/integrations/${id}/sync`)
-  expect(started.status).toBe(202)
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const run = await admin('GET', `/integrations/${id}/syncs/${started.body.runId}`)
-    if (run.body.status !== 'running') {
-      expect(run.body.status, JSON.stringify(run.body)).toBe(expected)
-      return run.body
-    }
-    if (Date.now() > deadline) throw new Error(`run still running: ${JSON.stringify(run.body)}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 const byUserName = async (scim: ReturnType<typeof scimClient>) =>
   Object.fromEntries(((await scim.get('/Users?count=1000')).body.Resources as Json[]).map((u) => [u.userName, u]))
@@ -74,7 +54,7 @@ describe('Entra (Microsoft Graph) import', () => {
   it('imports every user and group on the first run, as the SCIM side would store them', async () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)
-    const run = await runSync(id)
+    const run = await runSync(id, 'succeeded')
     expect(run).toMatchObject({ mode: 'full', trigger: 'manual', counts: { usersCreated: 5, usersArchived: 0 }, error: null })
     // 5 users in pages of 2 (3 pages) and 3 groups (2 pages).
     expect(run.progress.pages).toBe(5)
@@ -112,23 +92,23 @@ describe('Entra (Microsoft Graph) import', () => {
 
   it('imports a large group split across pages, repeating the group object', async () => {
     const { tenant, id, scim } = await connectTenant({ pageSize: 3 })
-    await fake(tenant, { action: 'upsertUsers', users: Array.from({ length: 45 }, (_, i) => ({ id: `m${i}`, userPrincipalName: `m${i}@contoso.com` })) })
-    await fake(tenant, { action: 'upsertGroups', groups: [{ id: 'big', displayName: 'Big', members: Array.from({ length: 45 }, (_, i) => `m${i}`) }] })
-    await runSync(id)
+    await fakeGraph(tenant, { action: 'upsertUsers', users: Array.from({ length: 45 }, (_, i) => ({ id: `m${i}`, userPrincipalName: `m${i}@contoso.com` })) })
+    await fakeGraph(tenant, { action: 'upsertGroups', groups: [{ id: 'big', displayName: 'Big', members: Array.from({ length: 45 }, (_, i) => `m${i}`) }] })
+    await runSync(id, 'succeeded')
     expect(await membersOf(scim, 'Big')).toHaveLength(45)
   })
 
   it('applies an incremental run: adds, updates, disables, soft and hard deletes, membership changes', async () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)
-    await runSync(id)
-    await fake(tenant, { action: 'upsertUsers', users: [{ id: 'u6', userPrincipalName: 'fay@contoso.com', displayName: 'Fay' }, { id: 'u2', userPrincipalName: 'bob@contoso.com', displayName: 'Bob', jobTitle: 'Manager' }, { id: 'u4', userPrincipalName: 'dee@contoso.com', displayName: 'Dee', accountEnabled: false }] })
-    await fake(tenant, { action: 'deleteUser', id: 'u5', how: 'soft' })
-    await fake(tenant, { action: 'deleteUser', id: 'u1', how: 'hard' })
-    await fake(tenant, { action: 'upsertGroups', groups: [{ id: 'g-eng', displayName: 'Engineering & Science', members: ['u2', 'u6'] }] })
-    await fake(tenant, { action: 'deleteGroup', id: 'g-empty' })
+    await runSync(id, 'succeeded')
+    await fakeGraph(tenant, { action: 'upsertUsers', users: [{ id: 'u6', userPrincipalName: 'fay@contoso.com', displayName: 'Fay' }, { id: 'u2', userPrincipalName: 'bob@contoso.com', displayName: 'Bob', jobTitle: 'Manager' }, { id: 'u4', userPrincipalName: 'dee@contoso.com', displayName: 'Dee', accountEnabled: false }] })
+    await fakeGraph(tenant, { action: 'deleteUser', id: 'u5', how: 'soft' })
+    await fakeGraph(tenant, { action: 'deleteUser', id: 'u1', how: 'hard' })
+    await fakeGraph(tenant, { action: 'upsertGroups', groups: [{ id: 'g-eng', displayName: 'Engineering & Science', members: ['u2', 'u6'] }] })
+    await fakeGraph(tenant, { action: 'deleteGroup', id: 'g-empty' })
 
-    const run = await runSync(id)
+    const run = await runSync(id, 'succeeded')
     expect(run.mode).toBe('delta')
     expect(run.counts).toMatchObject({ usersCreated: 1, usersRemoved: 1 })
     expect(run.counts.usersArchived).toBe(2)
@@ -147,9 +127,9 @@ describe('Entra (Microsoft Graph) import', () => {
   it('writes nothing on a re-run over an unchanged directory', async () => {
     const { tenant, id } = await connectTenant()
     await seedDirectory(tenant)
-    await runSync(id)
+    await runSync(id, 'succeeded')
     const before = await env.DB.prepare('SELECT sum(version) AS v, max(updated_at) AS t FROM users WHERE integration_id = ?').bind(id).first<Json>()
-    const run = await runSync(id)
+    const run = await runSync(id, 'succeeded')
     expect(run.counts).toEqual({ usersCreated: 0, usersUpdated: 0, usersArchived: 0, usersRemoved: 0, groupsChanged: 0 })
     expect(run.cost.rowsWritten).toBe(0)
     expect(await env.DB.prepare('SELECT sum(version) AS v, max(updated_at) AS t FROM users WHERE integration_id = ?').bind(id).first<Json>()).toEqual(before)
@@ -158,27 +138,27 @@ describe('Entra (Microsoft Graph) import', () => {
   it('rides out 429s with Retry-After and 503s on every page, and ends with the same directory', async () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)
-    await fake(tenant, { action: 'fail', path: 'users/delta', status: 429, retryAfter: 0, times: 6 })
-    await fake(tenant, { action: 'fail', path: 'groups/delta', status: 503, times: 6 })
-    await fake(tenant, { action: 'fail', path: 'skiptoken', status: 503, times: 3 })
-    const run = await runSync(id)
+    await fakeGraph(tenant, { action: 'fail', path: 'users/delta', status: 429, retryAfter: 0, times: 6 })
+    await fakeGraph(tenant, { action: 'fail', path: 'groups/delta', status: 503, times: 6 })
+    await fakeGraph(tenant, { action: 'fail', path: 'skiptoken', status: 503, times: 3 })
+    const run = await runSync(id, 'succeeded')
     expect(run.counts.usersCreated).toBe(5)
     expect(await membersOf(scim, 'Everyone')).toHaveLength(6)
-    expect((await fake(tenant, { action: 'state' })).faultsLeft).toBe(0)
+    expect((await fakeGraph(tenant, { action: 'state' })).faultsLeft).toBe(0)
   })
 
   it('completes with nothing lost when every page fails once, on the first run and an incremental one', async () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)
-    await fake(tenant, { action: 'settings', flaky: true })
-    const first = await runSync(id)
+    await fakeGraph(tenant, { action: 'settings', flaky: true })
+    const first = await runSync(id, 'succeeded')
     expect(first.counts.usersCreated).toBe(5)
     expect(await membersOf(scim, 'Everyone')).toHaveLength(6)
-    await fake(tenant, { action: 'deleteUser', id: 'u2', how: 'soft' })
-    await fake(tenant, { action: 'upsertUsers', users: [{ id: 'u7', userPrincipalName: 'gil@contoso.com' }] })
-    const second = await runSync(id)
+    await fakeGraph(tenant, { action: 'deleteUser', id: 'u2', how: 'soft' })
+    await fakeGraph(tenant, { action: 'upsertUsers', users: [{ id: 'u7', userPrincipalName: 'gil@contoso.com' }] })
+    const second = await runSync(id, 'succeeded')
     expect(second.counts).toMatchObject({ usersCreated: 1, usersArchived: 1 })
-    const state = await fake(tenant, { action: 'state' })
+    const state = await fakeGraph(tenant, { action: 'state' })
     // Every page request of both runs was refused once before it succeeded.
     expect(state.requests).toBeGreaterThanOrEqual(2 * (first.progress.pages + second.progress.pages))
     expect(Object.keys(await byUserName(scim)).sort()).toEqual(['ada@contoso.com', 'bob@contoso.com', 'cy@contoso.com', 'dee@contoso.com', 'eve@contoso.com', 'gil@contoso.com'])
@@ -187,10 +167,10 @@ describe('Entra (Microsoft Graph) import', () => {
   it('fails a run that cannot finish, with the reason, and archives nothing it did not reach', async () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)
-    await runSync(id)
+    await runSync(id, 'succeeded')
     // The delta token expires (a full listing is needed), and every page after the first fails.
-    await fake(tenant, { action: 'expireDeltaTokens' })
-    await fake(tenant, { action: 'fail', path: 'skiptoken', status: 503, times: 1000 })
+    await fakeGraph(tenant, { action: 'expireDeltaTokens' })
+    await fakeGraph(tenant, { action: 'fail', path: 'skiptoken', status: 503, times: 1000 })
     const run = await runSync(id, 'failed')
     expect(run.error).toMatch(/Microsoft Graph is unavailable \(503\)/)
     const users = await byUserName(scim)
@@ -203,10 +183,10 @@ describe('Entra (Microsoft Graph) import', () => {
   it('starts over with a full listing when the delta token has expired, archiving who is gone', async () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)
-    await runSync(id)
-    await fake(tenant, { action: 'deleteUser', id: 'u4', how: 'hard' })
-    await fake(tenant, { action: 'expireDeltaTokens' })
-    const run = await runSync(id)
+    await runSync(id, 'succeeded')
+    await fakeGraph(tenant, { action: 'deleteUser', id: 'u4', how: 'hard' })
+    await fakeGraph(tenant, { action: 'expireDeltaTokens' })
+    const run = await runSync(id, 'succeeded')
     expect(run.mode).toBe('full')
     const users = await byUserName(scim)
     expect(users['dee@contoso.com'].active).toBe(false)
@@ -248,7 +228,7 @@ describe('cron', () => {
     await seedDirectory(due.tenant)
     const recent = await connectTenant()
     await seedDirectory(recent.tenant)
-    await runSync(recent.id)
+    await runSync(recent.id, 'succeeded')
     await admin('POST', '/integrations', { kind: 'scim', name: `cron-scim-${Date.now()}` })
 
     const ctx = createExecutionContext()
@@ -271,7 +251,7 @@ describe('native integrations over SCIM', () => {
   it('are read-only: the token reads the imported directory and cannot change it', async () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)
-    await runSync(id)
+    await runSync(id, 'succeeded')
     const list = await scim.get('/Users')
     expect(list.status).toBe(200)
     const someone = list.body.Resources.find((u: Json) => u.userName === 'ada@contoso.com')
