@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { getPathNoStrict } from 'hono/utils/url'
 import { oauthRoutes } from './admin/oauth'
 import { adminRoutes } from './admin/routes'
 import type { AppEnv } from './http/context'
@@ -6,16 +7,21 @@ import { renderError, renderNotFound } from './http/errors'
 import { metering } from './http/metering'
 import { scimBaseUrl } from './http/respond'
 import { createScimRoutes } from './http/scim'
+import { canonicalPath } from './scim/paths'
+
+const SCIM_BASE = '/scim/v2'
 
 /** The HTTP surface: SCIM under /scim/v2, the admin API under /api/v1. */
 export function createApp() {
-  const app: Hono<AppEnv> = new Hono<AppEnv>({ strict: false })
+  // Routing sees SCIM endpoint names in canonical case (src/scim/paths.ts) and no trailing slash
+  // (what `strict: false` does, which a custom getPath replaces).
+  const app: Hono<AppEnv> = new Hono<AppEnv>({ getPath: (request) => canonicalPath(getPathNoStrict(request), SCIM_BASE) })
   return app
     .use(metering())
     .get('/', (c) => c.json({ service: 'scim-directory', scimUrl: scimBaseUrl(c), adminApi: `${new URL(c.req.url).origin}/api/v1` }))
     // Bulk runs each operation through this same app. Passed in rather than set per request: a
     // global middleware for it cost a fifth of a lookup's throughput (npm run bench).
-    .route('/scim/v2', createScimRoutes((request, env, ctx) => Promise.resolve(app.fetch(request, env, ctx))))
+    .route(SCIM_BASE, createScimRoutes((request, env, ctx) => Promise.resolve(app.fetch(request, env, ctx))))
     // Before the admin API: Microsoft's redirect back carries no admin token.
     .route('/api/v1/oauth', oauthRoutes)
     .route('/api/v1', adminRoutes)

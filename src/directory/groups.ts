@@ -7,6 +7,7 @@ import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import { compileFilter, type FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
 import { groupBy, toStored, untilGuardHolds, type GroupRecord, type Page, type Reference } from './records'
+import { touchGroupsListing } from './memberships'
 import { groupMembers, groups, users, type GroupRow } from './schema'
 import { columnList, type DirectorySession, type Statement } from './session'
 
@@ -211,8 +212,11 @@ export async function updateGroup(
     // in parallel. A change to the document itself is guarded by the version it was computed from.
     const docChanged = JSON.stringify(update.doc) !== JSON.stringify(current.doc)
     const guard = docChanged ? sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${current.version})` : sql`1`
+    const renamed = docChanged && update.doc.displayName !== current.doc.displayName
     try {
       const results = await s.write(
+        // Groups that list this one show its new name.
+        ...(renamed ? touchGroupsListing([id], now, guard) : []),
         ...membershipWrites(s, id, update.changes, found, guard),
         s.db
           .update(groups)
@@ -241,6 +245,7 @@ export async function deleteGroup(s: DirectorySession, id: string, precondition:
     precondition(version)
     const sameVersion = sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${version})`
     const results = await s.write(
+      ...touchGroupsListing([id], nowIso(), sameVersion),
       s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, id), sameVersion)),
       s.db.delete(groupMembers).where(and(eq(groupMembers.memberId, id), eq(groupMembers.integrationId, s.integrationId), sameVersion)),
       s.db

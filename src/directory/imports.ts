@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { ScimObject } from '../scim/resource'
 import { chunks, foldKey, nowIso } from './db'
 import { columnsOf, emailRows } from './users'
+import { memberDisplay, touchGroupsListing } from './memberships'
 import { groupMembers, groups, userEmails, users } from './schema'
 import type { DirectorySession, Statement } from './session'
 
@@ -71,6 +72,7 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
       if (!current) continue
       if (item.reason === 'deleted') {
         writes.push(
+          ...touchGroupsListing([current.id], now),
           s.db.delete(userEmails).where(eq(userEmails.userId, current.id)),
           s.db.delete(groupMembers).where(eq(groupMembers.memberId, current.id)),
           s.db.delete(users).where(eq(users.id, current.id))
@@ -98,6 +100,7 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
       if (runId && target.seenRun !== runId) seen.push(target.id)
       continue
     }
+    if (memberDisplay(JSON.parse(target.data) as ScimObject) !== memberDisplay(item.doc)) writes.push(...touchGroupsListing([target.id], now))
     writes.push(
       s.db
         .update(users)
@@ -169,6 +172,7 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
     if (item.kind === 'removed') {
       if (!current) continue
       writes.push(
+        ...touchGroupsListing([current.id], now),
         s.db.delete(groupMembers).where(eq(groupMembers.groupId, current.id)),
         s.db.delete(groupMembers).where(eq(groupMembers.memberId, current.id)),
         s.db.delete(groups).where(eq(groups.id, current.id))
@@ -202,6 +206,7 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
       result.changed++
     } else if (item.displayName !== undefined && current.displayName !== item.displayName && !current.displayName.startsWith(`${item.displayName} (`)) {
       writes.push(
+        ...touchGroupsListing([current.id], now),
         s.db
           .update(groups)
           .set({ displayName: item.displayName, displayNameKey: foldKey(item.displayName), data: JSON.stringify({ displayName: item.displayName, externalId: item.sourceId }), version: sql`${groups.version} + 1`, updatedAt: now, ...(runId ? { seenRun: runId } : {}) })
@@ -260,6 +265,7 @@ export async function sweepAfterFullListing(
     sql`UPDATE ${users} SET active = 0, data = json_set(data, '$.active', json('false')), version = version + 1, updated_at = ${nowIso()}
       WHERE ${users.integrationId} = ${s.integrationId} AND active = 1 AND (${users.seenRun} IS NULL OR ${users.seenRun} <> ${runId})
       AND ${completed.users ? sql`1` : sql`0`} RETURNING id`,
+    ...touchGroupsListing(gone, nowIso()),
     ...chunks(gone).flatMap((part) => [
       s.db.delete(groupMembers).where(inArray(groupMembers.groupId, part)),
       s.db.delete(groupMembers).where(inArray(groupMembers.memberId, part)),
@@ -308,6 +314,7 @@ export async function sweepUnlisted(s: DirectorySession, listedUsers: Set<string
     ...chunks(archive).map(
       (part) => sql`UPDATE ${users} SET active = 0, data = json_set(data, '$.active', json('false')), version = version + 1, updated_at = ${nowIso()} WHERE ${inArray(users.id, part)}`
     ),
+    ...touchGroupsListing(gone, nowIso()),
     ...chunks(gone).flatMap((part) => [
       s.db.delete(groupMembers).where(inArray(groupMembers.groupId, part)),
       s.db.delete(groupMembers).where(inArray(groupMembers.memberId, part)),

@@ -6,6 +6,7 @@ import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import { compileFilter, type FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
 import { toStored, untilGuardHolds, type Page, type Reference, type UserRecord } from './records'
+import { memberDisplay, touchGroupsListing } from './memberships'
 import { groupMembers, userEmails, users, type UserRow } from './schema'
 import { columnList, type DirectorySession } from './session'
 
@@ -157,10 +158,13 @@ export async function updateUser(
     const cols = columnsOf(doc)
     const now = nowIso()
     const sameVersion = and(eq(users.id, id), eq(users.version, current.version))
+    const guarded = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${sameVersion})`
+    const renamed = memberDisplay(doc) !== memberDisplay(current.doc)
     // Statements guarded by the version read above run first; the version bump runs last and
     // reports whether the guard held. One batch is one transaction, so nobody writes in between.
     try {
       const results = await s.write(
+        ...(renamed ? touchGroupsListing([id], now, guarded) : []),
         s.db.delete(userEmails).where(and(eq(userEmails.userId, id), sql`EXISTS (SELECT 1 FROM ${users} WHERE ${sameVersion})`)),
         // INSERT … SELECT from the user's own row: the version check is the SELECT's WHERE.
         ...emailRows(s.integrationId, id, doc).map((e) =>
@@ -205,6 +209,7 @@ export async function deleteUser(s: DirectorySession, id: string, precondition: 
     precondition(version)
     const sameVersion = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${id} AND ${users.version} = ${version})`
     const results = await s.write(
+      ...touchGroupsListing([id], nowIso(), sameVersion),
       s.db.delete(userEmails).where(and(eq(userEmails.userId, id), sameVersion)),
       s.db.delete(groupMembers).where(and(eq(groupMembers.memberId, id), eq(groupMembers.integrationId, s.integrationId), sameVersion)),
       s.db

@@ -41,11 +41,40 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
     bytes.set(p, offset)
     offset += p.byteLength
   }
-  const text = new TextDecoder().decode(bytes)
-  if (text.trim() === '') throw invalidSyntax('The request needs a JSON body.')
+  let text: string
   try {
-    return JSON.parse(text)
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes)
+  } catch {
+    throw invalidSyntax('The request body is not valid UTF-8 (RFC 8259 §8.1 requires it for JSON).')
+  }
+  if (text.trim() === '') throw invalidSyntax('The request needs a JSON body.')
+  let value: unknown
+  try {
+    value = JSON.parse(text)
   } catch (e) {
     throw invalidSyntax(`The request body is not valid JSON: ${(e as Error).message}.`)
   }
+  if (depthOf(value) > MAX_JSON_DEPTH)
+    throw invalidSyntax(`The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; no SCIM message needs that many.`)
+  return value
+}
+
+/**
+ * Bounds every walk over a body (validation, Bulk's bulkId references) before it starts; the
+ * deepest SCIM message (a Bulk operation's resource) needs fewer than ten levels.
+ */
+export const MAX_JSON_DEPTH = 32
+
+/** How deeply `value` nests, measured without recursion so the measurement itself cannot overflow. */
+function depthOf(value: unknown): number {
+  let max = 0
+  const stack: [unknown, number][] = [[value, 0]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!
+    if (typeof v !== 'object' || v === null) continue
+    if (depth + 1 > max) max = depth + 1
+    if (max > MAX_JSON_DEPTH) return max
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1])
+  }
+  return max
 }

@@ -22,3 +22,14 @@ export const MAX_FILTER_LENGTH = 4096
 export const MAX_FILTER_DEPTH = 32
 /** Most operations in one POST /Bulk (advertised as bulk.maxOperations). */
 export const MAX_BULK_OPERATIONS = 1000
+
+/**
+ * Bounds on one resource, so a single request cannot cost thousands of D1 rows: characters in a
+ * string or reference value, and values in a multi-valued attribute (group members excepted, which
+ * are bounded by the body size). Deployments change them with MAX_STRING_LENGTH / MAX_MULTI_VALUES.
+ */
+export interface ValueLimits {
+  maxStringLength: number
+  maxValues: number
+}
+export const DEFAULT_VALUE_LIMITS: ValueLimits = { maxStringLength: 1024, maxValues: 100 }

@@ -21,7 +21,6 @@ export function serviceProviderConfig(baseUrl: string, maxBodyBytes: number): Sc
       defaultPageSize: DEFAULT_PAGE_SIZE,
       maxPageSize: MAX_PAGE_SIZE,
     },
-    maxPayloadSize: maxBodyBytes,
     authenticationSchemes: [
       {
         type: 'oauthbearertoken',

@@ -78,7 +78,15 @@ export function parseSearchRequest(body: unknown): ListQuery {
   return toListQuery(parsed.data)
 }
 
+/**
+ * The largest startIndex taken: far beyond any directory, and small enough that SQLite's OFFSET and
+ * JavaScript's numbers hold it exactly. Above it the value is refused rather than rounded.
+ */
+export const MAX_START_INDEX = 2 ** 31 - 1
+
 function toListQuery(q: RawQuery): ListQuery {
+  if (q.startIndex !== undefined && q.startIndex > MAX_START_INDEX)
+    throw invalidValue(`"startIndex" must be at most ${MAX_START_INDEX}; a larger value addresses no page.`)
   const filter = q.filter !== undefined && q.filter.trim() !== '' ? parseFilter(q.filter) : undefined
   const order = q.sortOrder?.trim().toLowerCase()
   if (order !== undefined && order !== 'ascending' && order !== 'descending')

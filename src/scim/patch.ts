@@ -1,11 +1,11 @@
 import * as z from 'zod'
-import { PATCH_OP_SCHEMA } from './constants'
+import { DEFAULT_VALUE_LIMITS, PATCH_OP_SCHEMA, type ValueLimits } from './constants'
 import { invalidPath, invalidSyntax, invalidValue, mutability, noTarget, ScimError } from './errors'
 import type { Filter } from './filter/ast'
 import { elementScope, evaluate } from './filter/evaluate'
 import { parseFilter } from './filter/parse'
 import { coerceValue, containerFor, isObject, parseResource, type ScimObject } from './resource'
-import type { AttributeDefinition } from './schemas/attribute'
+import type { AttributeDefinition, SchemaDefinition } from './schemas/attribute'
 import { findExtension, pathText, resolvePath, type ResolvedPath, type ResourceTypeDefinition } from './schemas/registry'
 
 /*
@@ -65,6 +65,7 @@ export interface PatchOptions {
   id: string
   /** Attributes whose values are not in the document; operations on them become CollectionChanges. */
   external?: string[]
+  limits?: ValueLimits
 }
 
 export interface PatchResult {
@@ -81,7 +82,12 @@ interface Target {
   sub?: AttributeDefinition
 }
 
-function parseTarget(rt: ResourceTypeDefinition, text: string): Target {
+/** A path that is an extension's schema URN addresses the whole extension object. */
+type ParsedTarget = Target | { extension: SchemaDefinition }
+
+function parseTarget(rt: ResourceTypeDefinition, text: string): ParsedTarget {
+  const extension = findExtension(rt, text.trim())
+  if (extension) return { extension }
   const open = text.indexOf('[')
   if (open < 0) {
     const path = resolvePath(rt, text.trim())
@@ -140,9 +146,21 @@ class PatchEngine {
     readonly options: PatchOptions
   ) {}
 
+  private get limits() {
+    return this.options.limits ?? DEFAULT_VALUE_LIMITS
+  }
+
+  private coerce(def: AttributeDefinition, value: unknown, where: string) {
+    return coerceValue(def, value, where, this.limits)
+  }
+
   run(op: PatchOperation, index: number): void {
     try {
-      if (op.path !== undefined && op.path.trim() !== '') return this.apply(op.op, parseTarget(this.options.rt, op.path), op.value, op.path)
+      if (op.path !== undefined && op.path.trim() !== '') {
+        const target = parseTarget(this.options.rt, op.path)
+        if (!('path' in target)) return this.applyExtension(op.op, target.extension, op.value)
+        return this.apply(op.op, target, op.value, op.path)
+      }
       if (op.op === 'remove') throw noTarget('A remove operation needs a "path" naming what to remove.')
       if (!isObject(op.value)) throw invalidValue('An operation without "path" needs a "value" object of attributes.')
       for (const [key, value] of Object.entries(op.value)) this.applyKey(op.op, key, value)
@@ -150,6 +168,20 @@ class PatchEngine {
       if (e instanceof ScimError) throw new ScimError(e.status, `Operations[${index}]: ${e.detail}`, e.scimType)
       throw e
     }
+  }
+
+  /**
+   * A path naming an extension's schema URN (RFC 7644 §3.10): `add` merges into the extension
+   * object, `replace` replaces it whole, `remove` deletes it (and so its URN from `schemas`).
+   */
+  private applyExtension(op: PatchOpName, ext: SchemaDefinition, value: unknown) {
+    if (op === 'remove' || value === null) {
+      delete this.doc[ext.id]
+      return
+    }
+    if (!isObject(value)) throw invalidValue(`"${ext.id}" must be an object of ${ext.name} attributes.`)
+    if (op === 'replace') delete this.doc[ext.id]
+    for (const [k, v] of Object.entries(value)) this.applyKey(op, `${ext.id}:${k}`, v)
   }
 
   /** One key of a path-less value: `displayName`, `name.givenName`, `urn:…:User:department` or an extension object. */
@@ -160,6 +192,11 @@ class PatchEngine {
     if (ext) {
       if (!isObject(value)) throw invalidValue(`"${ext.id}" must be an object of ${ext.name} attributes.`)
       for (const [k, v] of Object.entries(value)) this.applyKey(op, `${ext.id}:${k}`, v)
+      return
+    }
+    // Core attributes nested under the core schema's URN, as some clients send them.
+    if (key.toLowerCase() === rt.schema.id.toLowerCase() && isObject(value)) {
+      for (const [k, v] of Object.entries(value)) this.applyKey(op, k, v)
       return
     }
     const path = resolvePath(rt, key)
@@ -177,7 +214,7 @@ class PatchEngine {
     if (op !== 'remove' && value === undefined) throw invalidValue(`"${op}" on "${text}" needs a "value".`)
     if (op !== 'remove' && value === null) return this.apply('remove', target, undefined, text)
     if (def.mutability === 'writeOnly') {
-      if (op !== 'remove') coerceValue(def, value, pathText(path)) // validated, never stored
+      if (op !== 'remove') this.coerce(def, value, pathText(path)) // validated, never stored
       return
     }
     if (target.filter) return this.applyFiltered(op, target, value, text)
@@ -192,7 +229,7 @@ class PatchEngine {
       }
       const parent = isObject(container[def.name]) ? (container[def.name] as ScimObject) : {}
       if (op === 'remove') delete parent[sub.name]
-      else parent[sub.name] = coerceValue(sub, value, pathText(path))
+      else parent[sub.name] = this.coerce(sub, value, pathText(path))
       if (Object.keys(parent).length > 0) container[def.name] = parent
       else delete container[def.name]
       return
@@ -206,7 +243,7 @@ class PatchEngine {
       } else delete container[def.name]
       return
     }
-    const coerced = coerceValue(def, value, pathText(path))
+    const coerced = this.coerce(def, value, pathText(path))
     if (def.multiValued) {
       const incoming = coerced as ScimObject[]
       const list = op === 'add' ? [...((container[def.name] as ScimObject[] | undefined) ?? [])] : []
@@ -235,12 +272,12 @@ class PatchEngine {
       return
     }
     const patch: ScimObject = sub
-      ? { [sub.name]: coerceValue(sub, value, `${def.name}.${sub.name}`) }
-      : (coerceValue({ ...def, multiValued: false }, value, def.name) as ScimObject)
+      ? { [sub.name]: this.coerce(sub, value, `${def.name}.${sub.name}`) }
+      : (this.coerce({ ...def, multiValued: false }, value, def.name) as ScimObject)
     if (matched.length === 0) {
       const seed = constructible(filter!)
       if (!seed) throw noTarget(`No value of "${def.name}" matches "${text}".`)
-      const created = coerceValue({ ...def, multiValued: false }, seed, def.name) as ScimObject
+      const created = this.coerce({ ...def, multiValued: false }, seed, def.name) as ScimObject
       Object.assign(created, patch)
       list.push(created)
       matched.push(created)
@@ -272,7 +309,7 @@ class PatchEngine {
   }
 
   private values(def: AttributeDefinition, value: unknown): ScimObject[] {
-    const values = coerceValue(def, value, def.name) as ScimObject[]
+    const values = this.coerce(def, value, def.name) as ScimObject[]
     for (const v of values) if (typeof v.value !== 'string' || v.value === '') throw invalidValue(`Each of "${def.name}" needs a "value" id.`)
     return values
   }
@@ -282,7 +319,7 @@ class PatchEngine {
 export function applyPatch(doc: ScimObject, operations: PatchOperation[], options: PatchOptions): PatchResult {
   const engine = new PatchEngine(structuredClone(doc), options)
   operations.forEach((op, i) => engine.run(op, i))
-  const next = parseResource(options.rt, engine.doc)
+  const next = parseResource(options.rt, engine.doc, options.limits)
   return { doc: next, changes: engine.changes, modified: engine.changes.length > 0 || !same(doc, next) }
 }
 

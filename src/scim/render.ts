@@ -1,5 +1,5 @@
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from './constants'
-import type { ScimObject } from './resource'
+import { isEmptyValue, isObject, type ScimObject } from './resource'
 
 /** What rendering needs of a stored resource; the directory's records have this shape. */
 export interface Renderable {
@@ -19,12 +19,26 @@ interface Ref {
 /** meta.version as a weak ETag (RFC 7644 §3.14). */
 export const etagOf = (version: number) => `W/"${version}"`
 
+/**
+ * RFC 7643 §2.5: null and empty are unassigned, and clients that compare a patched resource with
+ * the one they expect look for the attribute to be gone. Documents stored before empties were
+ * dropped on write may still hold them.
+ */
+function assigned(doc: ScimObject): ScimObject {
+  const out: ScimObject = {}
+  for (const [k, v] of Object.entries(doc)) {
+    const value = isObject(v) && k.startsWith('urn:') ? assigned(v) : v
+    if (!isEmptyValue(value)) out[k] = value
+  }
+  return out
+}
+
 function meta(resourceType: 'User' | 'Group', r: Renderable, location: string) {
   return { resourceType, created: r.created, lastModified: r.lastModified, location, version: etagOf(r.version) }
 }
 
 export function renderUser(r: Renderable & { groups?: Ref[] }, baseUrl: string): ScimObject {
-  const { externalId, ...rest } = r.doc
+  const { externalId, ...rest } = assigned(r.doc)
   const location = `${baseUrl}/Users/${r.id}`
   return {
     schemas: [USER_SCHEMA, ...(rest[ENTERPRISE_USER_SCHEMA] ? [ENTERPRISE_USER_SCHEMA] : [])],
@@ -39,13 +53,13 @@ export function renderUser(r: Renderable & { groups?: Ref[] }, baseUrl: string):
 }
 
 export function renderGroup(r: Renderable & { members?: Ref[] }, baseUrl: string): ScimObject {
-  const { externalId, ...rest } = r.doc
+  const { externalId, ...rest } = assigned(r.doc)
   return {
     schemas: [GROUP_SCHEMA],
     id: r.id,
     ...(externalId !== undefined ? { externalId } : {}),
     ...rest,
-    ...(r.members
+    ...(r.members && r.members.length > 0
       ? {
           members: r.members.map((m) => ({
             value: m.value,

@@ -81,6 +81,11 @@ describe('Microsoft Entra ID replay, default (non-compliant) PATCH dialect', () 
     expect(update.body.name).toMatchObject({ familyName: 'updatedFamilyName', givenName: 'givenName' })
     expect(update.body[ENTERPRISE].department).toBe('Sales')
 
+    // Entra's default mapping sends the manager as the manager's id alone.
+    const manager = await scim.patch(`/Users/${userId}`, [{ op: 'Add', path: `${ENTERPRISE}:manager`, value: otherId }])
+    expect(manager.status).toBe(200)
+    expect(manager.body[ENTERPRISE]).toEqual({ department: 'Sales', manager: { value: otherId } })
+
     const groupId = await provisionGroup(scim, 'Group1DisplayName')
     const addMembers = await scim.patch(`/Groups/${groupId}`, [{ op: 'Add', path: 'members', value: [{ $ref: null, value: userId }, { $ref: null, value: otherId }] }])
     expect(addMembers.status).toBe(204)
@@ -133,6 +138,11 @@ describe('Microsoft Entra ID replay, aadOptscim062020 (compliant) dialect', () =
       [ENTERPRISE]: { department: 'Engineering', employeeNumber: 'Aklq' },
     })
     expect(update.body['name.givenName']).toBeUndefined()
+
+    const managerId = await provisionUser(scim, 'compliant.manager@contoso.com')
+    const manager = await scim.patch(`/Users/${userId}`, [{ op: 'replace', path: `${ENTERPRISE}:manager`, value: managerId }])
+    expect(manager.status).toBe(200)
+    expect(manager.body[ENTERPRISE].manager).toEqual({ value: managerId })
 
     const groupId = await provisionGroup(scim, 'Compliant Group')
     expect((await scim.patch(`/Groups/${groupId}`, [{ op: 'add', path: 'members', value: [{ value: userId }] }])).status).toBe(204)

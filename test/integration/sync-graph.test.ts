@@ -47,7 +47,8 @@ const byUserName = async (scim: ReturnType<typeof scimClient>) =>
   Object.fromEntries(((await scim.get('/Users?count=1000')).body.Resources as Json[]).map((u) => [u.userName, u]))
 const membersOf = async (scim: ReturnType<typeof scimClient>, displayName: string) => {
   const g = (await scim.get(`/Groups?filter=${encodeURIComponent(`displayName eq "${displayName}"`)}`)).body.Resources[0]
-  return g ? (g.members as Json[]).map((m) => m.display).sort() : undefined
+  // An empty group has no "members" at all (RFC 7643 §2.5).
+  return g ? ((g.members ?? []) as Json[]).map((m) => m.display).sort() : undefined
 }
 
 describe('Entra (Microsoft Graph) import', () => {

@@ -113,6 +113,31 @@ describe('applyPatch on users', () => {
     expect(doc[ENTERPRISE_USER_SCHEMA]).toBeUndefined()
   })
 
+  it('addresses a whole extension by its schema URN: replace replaces it, add merges into it, remove deletes it', () => {
+    const start = patchUser(user(), [{ op: 'add', path: ENTERPRISE_USER_SCHEMA, value: { costCenter: '4130' } }]).doc
+    expect(start[ENTERPRISE_USER_SCHEMA]).toEqual({ department: 'Sales', costCenter: '4130' })
+    const replaced = patchUser(start, [{ op: 'replace', path: ENTERPRISE_USER_SCHEMA, value: { department: 'X', employeeNumber: '7' } }]).doc
+    expect(replaced[ENTERPRISE_USER_SCHEMA]).toEqual({ department: 'X', employeeNumber: '7' })
+    // The URN in any case, as attribute names are.
+    const removed = patchUser(replaced, [{ op: 'remove', path: ENTERPRISE_USER_SCHEMA.toUpperCase() }]).doc
+    expect(removed[ENTERPRISE_USER_SCHEMA]).toBeUndefined()
+    expect(scimError(() => patchUser(user(), [{ op: 'replace', path: ENTERPRISE_USER_SCHEMA, value: 'x' }])).scimType).toBe('invalidValue')
+  })
+
+  it("takes Entra's manager as a bare id, with a path or without", () => {
+    const withPath = patchUser(user(), [{ op: 'Add', path: `${ENTERPRISE_USER_SCHEMA}:manager`, value: '2819c223-7f76-453a-919d-413861904646' }]).doc
+    expect(withPath[ENTERPRISE_USER_SCHEMA]).toEqual({ department: 'Sales', manager: { value: '2819c223-7f76-453a-919d-413861904646' } })
+    const replaced = patchUser(withPath, [{ op: 'Replace', path: `${ENTERPRISE_USER_SCHEMA}:manager`, value: 'm2' }]).doc
+    expect((replaced[ENTERPRISE_USER_SCHEMA] as ScimObject).manager).toEqual({ value: 'm2' })
+    const pathless = patchUser(user(), [{ op: 'replace', value: { [`${ENTERPRISE_USER_SCHEMA}:manager`]: 'm3' } }]).doc
+    expect((pathless[ENTERPRISE_USER_SCHEMA] as ScimObject).manager).toEqual({ value: 'm3' })
+  })
+
+  it('leaves no empty multi-valued attribute behind', () => {
+    const { doc } = patchUser(user(), [{ op: 'remove', path: 'emails[type eq "home"]' }, { op: 'remove', path: 'emails[type eq "work"]' }])
+    expect('emails' in doc).toBe(false)
+  })
+
   it('reports an unchanged document as not modified', () => {
     expect(patchUser(user(), [{ op: 'replace', path: 'active', value: true }]).modified).toBe(false)
     expect(patchUser(user(), [{ op: 'replace', path: 'active', value: false }]).modified).toBe(true)

@@ -27,8 +27,8 @@ const bulkRequestSchema = z.object({
 type Operation = z.infer<typeof operationSchema>
 
 const REFERENCE = /^bulkId:(.+)$/
-/** Resource paths an operation may address: a collection for POST, a resource otherwise. */
-const PATH = /^\/(Users|Groups)(?:\/([^/?#]+))?$/
+/** Resource paths an operation may address: a collection for POST, a resource otherwise (any case, as on the endpoints). */
+const PATH = /^\/(Users|Groups)(?:\/([^/?#]+))?$/i
 
 /** Every `bulkId:x` in a path or in data, as x. */
 function references(value: unknown, found = new Set<string>()): Set<string> {

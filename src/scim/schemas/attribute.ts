@@ -27,6 +27,8 @@ export interface AttributeDefinition {
   canonicalValues?: string[]
   referenceTypes?: string[]
   subAttributes?: AttributeDefinition[]
+  /** Not served in /Schemas: exempt from the per-attribute value cap (a group's members). */
+  unbounded?: boolean
 }
 
 export interface SchemaDefinition {
@@ -63,12 +65,14 @@ export function multiValued(
   description: string,
   types: string[],
   valueType: AttributeType = 'string',
-  extra: AttributeDefinition[] = []
+  extra: AttributeDefinition[] = [],
+  /** RFC 7643 §7: required when valueType is 'reference'. */
+  referenceTypes?: string[]
 ): AttributeDefinition {
   return complex(
     name,
     [
-      attr('value', valueType, { description: `The ${name} value.` }),
+      attr('value', valueType, { description: `The ${name} value.`, ...(referenceTypes ? { referenceTypes } : {}) }),
       attr('display', 'string', { description: 'A human-readable name, primarily used for display purposes.' }),
       attr('type', 'string', { description: 'A label indicating the function of this value.', canonicalValues: types }),
       attr('primary', 'boolean', { description: 'Whether this is the primary value. At most one value is primary.' }),

@@ -41,7 +41,7 @@ export const userSchema: SchemaDefinition = {
     multiValued('emails', 'Email addresses for the user.', ['work', 'home', 'other']),
     multiValued('phoneNumbers', 'Phone numbers for the user.', ['work', 'home', 'mobile', 'fax', 'pager', 'other']),
     multiValued('ims', 'Instant messaging addresses for the user.', ['aim', 'gtalk', 'icq', 'xmpp', 'msn', 'skype', 'qq', 'yahoo']),
-    multiValued('photos', 'URLs of photos of the user.', ['photo', 'thumbnail'], 'reference'),
+    multiValued('photos', 'URLs of photos of the user.', ['photo', 'thumbnail'], 'reference', [], ['external']),
     complex(
       'addresses',
       [
