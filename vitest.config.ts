@@ -41,7 +41,8 @@ export default defineConfig({
                 MS_CLIENT_ID: 'consent-app',
                 MS_CLIENT_SECRET: 'consent-secret',
               },
-              outboundService: (request: Request) => (fakeGoogleHosts.has(new URL(request.url).hostname) ? google.handler(request) : cloud.handler(request)),
+              outboundService: (request: Request) =>
+                fakeGoogleHosts.has(new URL(request.url).hostname) ? google.handler(request) : cloud.handler(request),
             },
           }),
         ],

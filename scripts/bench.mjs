@@ -72,7 +72,8 @@ const mf = new Miniflare({
     SYNC_STEP_DELAY: '1 second',
   },
   workflows: { SYNC: { name: 'directory-sync', className: 'DirectorySyncWorkflow', stepLimit: 25000 } },
-  outboundService: (request) => (['oauth2.fake.test', 'admin.fake.test'].includes(new URL(request.url).hostname) ? google.handler(request) : cloud.handler(request)),
+  outboundService: (request) =>
+    ['oauth2.fake.test', 'admin.fake.test'].includes(new URL(request.url).hostname) ? google.handler(request) : cloud.handler(request),
   host: '127.0.0.1',
   port: 0,
 })
@@ -80,7 +81,9 @@ const base = (await mf.ready).toString().replace(/\/$/, '')
 const db = await mf.getD1Database('DB')
 
 // Migrations, statement by statement (the files are split by drizzle-kit's breakpoints).
-for (const file of readdirSync(join(root, 'migrations')).filter((f) => f.endsWith('.sql')).sort()) {
+for (const file of readdirSync(join(root, 'migrations'))
+  .filter((f) => f.endsWith('.sql'))
+  .sort()) {
   const statements = readFileSync(join(root, 'migrations', file), 'utf8')
     .split('--> statement-breakpoint')
     .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
@@ -105,20 +108,24 @@ const { id: integrationId, token } = integration.body
 const seedStart = Date.now()
 const idExpr = `printf('%08x-0000-4000-8000-%012x', n, n)`
 await db.batch([
-  db.prepare(
-    `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
+  db
+    .prepare(
+      `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
      INSERT INTO users (id, integration_id, user_name, user_name_key, external_id, display_name, active, data, version, created_at, updated_at)
      SELECT ${idExpr}, ?2, 'user' || n || '@bench.example', 'user' || n || '@bench.example', 'ext-' || n, 'User ' || n, 1,
             json_object('userName', 'user' || n || '@bench.example', 'externalId', 'ext-' || n, 'displayName', 'User ' || n,
                         'active', json('true'), 'emails', json_array(json_object('value', 'user' || n || '@bench.example', 'type', 'work', 'primary', json('true')))),
             1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'
      FROM seq`
-  ).bind(USERS, integrationId),
-  db.prepare(
-    `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
+    )
+    .bind(USERS, integrationId),
+  db
+    .prepare(
+      `WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?1)
      INSERT INTO user_emails (user_id, integration_id, position, value_key, type_key)
      SELECT ${idExpr}, ?2, 0, 'user' || n || '@bench.example', 'work' FROM seq`
-  ).bind(USERS, integrationId),
+    )
+    .bind(USERS, integrationId),
 ])
 const seedSeconds = (Date.now() - seedStart) / 1000
 const idOf = (n) => `${n.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`
@@ -146,14 +153,19 @@ const scenarios = [
     method: 'POST',
     path: '/scim/v2/Users',
     headers: json,
-    body: () => JSON.stringify({ userName: `new${++created}@bench.example`, emails: [{ value: `new${created}@bench.example`, type: 'work' }] }),
+    body: () =>
+      JSON.stringify({ userName: `new${++created}@bench.example`, emails: [{ value: `new${created}@bench.example`, type: 'work' }] }),
   },
   {
     name: 'PATCH /Groups/:id (add a member)',
     method: 'PATCH',
     path: `/scim/v2/Groups/${groupId}`,
     headers: json,
-    body: () => JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: idOf((added++ % USERS) + 1) }] }] }),
+    body: () =>
+      JSON.stringify({
+        schemas: [PATCH_OP],
+        Operations: [{ op: 'add', path: 'members', value: [{ value: idOf((added++ % USERS) + 1) }] }],
+      }),
   },
 ]
 
@@ -172,7 +184,14 @@ function run(s) {
         url: base,
         connections: CONNECTIONS,
         duration: DURATION,
-        requests: [{ method: s.method, path: s.path, headers: s.headers, ...(s.body ? { setupRequest: (req) => ({ ...req, body: s.body() }) } : {}) }],
+        requests: [
+          {
+            method: s.method,
+            path: s.path,
+            headers: s.headers,
+            ...(s.body ? { setupRequest: (req) => ({ ...req, body: s.body() }) } : {}),
+          },
+        ],
       },
       (err, result) => (err ? reject(err) : resolve(result))
     )
@@ -182,19 +201,30 @@ function run(s) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-console.log(`Seeded ${USERS.toLocaleString()} users in ${seedSeconds.toFixed(1)} s. ${CONNECTIONS} connections, ${RUNS} × ${DURATION} s per request type; medians.\n`)
+console.log(
+  `Seeded ${USERS.toLocaleString()} users in ${seedSeconds.toFixed(1)} s. ${CONNECTIONS} connections, ${RUNS} × ${DURATION} s per request type; medians.\n`
+)
 const rows = []
 for (const s of scenarios) {
   const cost = await costOf(s)
   const results = []
   for (let i = 0; i < RUNS; i++) results.push(await run(s))
   const errors = results.reduce((n, r) => n + r.errors + r.non2xx, 0)
-  rows.push({ name: s.name, rps: median(results.map((r) => r.requests.average)), p50: median(results.map((r) => r.latency.p50)), p99: median(results.map((r) => r.latency.p99)), errors, ...cost })
+  rows.push({
+    name: s.name,
+    rps: median(results.map((r) => r.requests.average)),
+    p50: median(results.map((r) => r.latency.p50)),
+    p99: median(results.map((r) => r.latency.p99)),
+    errors,
+    ...cost,
+  })
 }
 
 const baseline = rows[0].rps
 const pad = (v, n) => String(v).padStart(n)
-console.log(`${'request'.padEnd(36)}${pad('req/s', 9)}${pad('÷ base', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('rows read', 11)}${pad('written', 9)}${pad('errors', 8)}`)
+console.log(
+  `${'request'.padEnd(36)}${pad('req/s', 9)}${pad('÷ base', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('rows read', 11)}${pad('written', 9)}${pad('errors', 8)}`
+)
 for (const r of rows) {
   console.log(
     `${r.name.padEnd(36)}${pad(r.rps.toFixed(0), 9)}${pad((r.rps / baseline).toFixed(2), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.rowsRead, 11)}${pad(r.rowsWritten, 9)}${pad(r.errors, 8)}`
@@ -214,7 +244,11 @@ async function once(name, method, path, body) {
   const text = await res.text()
   const ms = performance.now() - start
   if (res.status >= 400) throw new Error(`${name}: HTTP ${res.status} ${text}`)
-  const r = { rowsRead: Number(res.headers.get('x-d1-rows-read')), rowsWritten: Number(res.headers.get('x-d1-rows-written')), body: text ? JSON.parse(text) : undefined }
+  const r = {
+    rowsRead: Number(res.headers.get('x-d1-rows-read')),
+    rowsWritten: Number(res.headers.get('x-d1-rows-written')),
+    body: text ? JSON.parse(text) : undefined,
+  }
   console.log(`  ${name.padEnd(62)}${pad(ms.toFixed(0) + ' ms', 9)}${pad(r.rowsRead, 10)} read${pad(r.rowsWritten, 8)} written`)
   return r
 }
@@ -224,14 +258,24 @@ await once(
   'GET',
   `/scim/v2/Users?filter=${f('(userName eq "user17@bench.example" or userName eq "user99999@bench.example") and emails[type eq "work" and value co "@bench"]')}`
 )
-await once('sortBy=userName descending, count=100', 'GET', '/scim/v2/Users?sortBy=userName&sortOrder=descending&count=100&excludedAttributes=groups')
+await once(
+  'sortBy=userName descending, count=100',
+  'GET',
+  '/scim/v2/Users?sortBy=userName&sortOrder=descending&count=100&excludedAttributes=groups'
+)
 await once('sortBy=meta.lastModified, count=100', 'GET', '/scim/v2/Users?sortBy=meta.lastModified&count=100&excludedAttributes=groups')
 
 async function walk(kind) {
   const start = performance.now()
-  let read = 0, requests = 0, seen = 0, cursor = ''
+  let read = 0,
+    requests = 0,
+    seen = 0,
+    cursor = ''
   for (let startIndex = 1; ; startIndex += 1000) {
-    const path = kind === 'cursor' ? `/scim/v2/Users?cursor=${cursor}&count=1000&excludedAttributes=groups` : `/scim/v2/Users?startIndex=${startIndex}&count=1000&excludedAttributes=groups`
+    const path =
+      kind === 'cursor'
+        ? `/scim/v2/Users?cursor=${cursor}&count=1000&excludedAttributes=groups`
+        : `/scim/v2/Users?startIndex=${startIndex}&count=1000&excludedAttributes=groups`
     const res = await fetch(base + path, { headers: auth })
     const body = await res.json()
     read += Number(res.headers.get('x-d1-rows-read'))
@@ -241,7 +285,9 @@ async function walk(kind) {
     cursor = body.nextCursor
   }
   const s = ((performance.now() - start) / 1000).toFixed(1)
-  console.log(`  walk every user by ${kind.padEnd(6)} (pages of 1,000): ${seen.toLocaleString()} users, ${requests} requests, ${s} s, ${read.toLocaleString()} rows read in all, ${Math.round(read / requests).toLocaleString()} per page`)
+  console.log(
+    `  walk every user by ${kind.padEnd(6)} (pages of 1,000): ${seen.toLocaleString()} users, ${requests} requests, ${s} s, ${read.toLocaleString()} rows read in all, ${Math.round(read / requests).toLocaleString()} per page`
+  )
 }
 await walk('cursor')
 await walk('index')
@@ -259,17 +305,26 @@ await db
   .bind(big.body.id, integrationId, BIG)
   .run()
 const thousand = Array.from({ length: CHANGE }, (_, i) => ({ value: idOf(BIG + 1 + i) }))
-await once(`PATCH add ${CHANGE.toLocaleString()} members to a ${BIG.toLocaleString()}-member group`, 'PATCH', `/scim/v2/Groups/${big.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: "add", path: "members", value: thousand }] })
-await once(`PATCH remove ${CHANGE.toLocaleString()} members from it`, 'PATCH', `/scim/v2/Groups/${big.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: "remove", path: "members", value: thousand }] })
+await once(
+  `PATCH add ${CHANGE.toLocaleString()} members to a ${BIG.toLocaleString()}-member group`,
+  'PATCH',
+  `/scim/v2/Groups/${big.body.id}`,
+  { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: thousand }] }
+)
+await once(`PATCH remove ${CHANGE.toLocaleString()} members from it`, 'PATCH', `/scim/v2/Groups/${big.body.id}`, {
+  schemas: [PATCH_OP],
+  Operations: [{ op: 'remove', path: 'members', value: thousand }],
+})
 await once('GET that group with excludedAttributes=members', 'GET', `/scim/v2/Groups/${big.body.id}?excludedAttributes=members`)
-
 
 // Native imports: a full Graph import, an incremental run with 100 changes, and an unchanged
 // Google re-run, each a Workflow run whose record holds pages and D1 rows read/written.
 const IMPORT_USERS = Number(process.env.BENCH_IMPORT_USERS ?? 100_000)
 const IMPORT_GROUPS = Number(process.env.BENCH_IMPORT_GROUPS ?? 5_000)
 const MEMBERS_PER_GROUP = Number(process.env.BENCH_MEMBERS_PER_GROUP ?? 100)
-console.log(`\nNative imports: ${IMPORT_USERS.toLocaleString()} users, ${IMPORT_GROUPS.toLocaleString()} groups, ${(IMPORT_GROUPS * MEMBERS_PER_GROUP).toLocaleString()} memberships:`)
+console.log(
+  `\nNative imports: ${IMPORT_USERS.toLocaleString()} users, ${IMPORT_GROUPS.toLocaleString()} groups, ${(IMPORT_GROUPS * MEMBERS_PER_GROUP).toLocaleString()} memberships:`
+)
 
 async function syncRun(integrationId, label) {
   const started = performance.now()
@@ -280,7 +335,9 @@ async function syncRun(integrationId, label) {
       const s = ((performance.now() - started) / 1000).toFixed(1)
       if (run.status !== 'succeeded') throw new Error(`${label}: ${run.error}`)
       const c = run.counts
-      console.log(`  ${label.padEnd(44)}${pad(s + ' s', 9)}${pad(run.progress.pages, 7)} pages${pad(run.cost.rowsRead.toLocaleString(), 12)} read${pad(run.cost.rowsWritten.toLocaleString(), 12)} written   (+${c.usersCreated} ~${c.usersUpdated} archived ${c.usersArchived} removed ${c.usersRemoved}, groups changed ${c.groupsChanged})`)
+      console.log(
+        `  ${label.padEnd(44)}${pad(s + ' s', 9)}${pad(run.progress.pages, 7)} pages${pad(run.cost.rowsRead.toLocaleString(), 12)} read${pad(run.cost.rowsWritten.toLocaleString(), 12)} written   (+${c.usersCreated} ~${c.usersUpdated} archived ${c.usersArchived} removed ${c.usersRemoved}, groups changed ${c.groupsChanged})`
+      )
       return run
     }
     await new Promise((r) => setTimeout(r, 200))
@@ -290,26 +347,60 @@ async function syncRun(integrationId, label) {
 const tenant = cloud.tenant('bench-tenant', 'bench-app', 'bench-secret')
 tenant.pageSize = 999
 tenant.membersPerPage = 1000
-for (let i = 0; i < IMPORT_USERS; i++) tenant.users.set(`mu${i}`, { id: `mu${i}`, userPrincipalName: `user${i}@graph.bench`, displayName: `User ${i}`, mail: `user${i}@graph.bench`, jobTitle: 'Engineer', accountEnabled: true })
+for (let i = 0; i < IMPORT_USERS; i++)
+  tenant.users.set(`mu${i}`, {
+    id: `mu${i}`,
+    userPrincipalName: `user${i}@graph.bench`,
+    displayName: `User ${i}`,
+    mail: `user${i}@graph.bench`,
+    jobTitle: 'Engineer',
+    accountEnabled: true,
+  })
 for (let g = 0; g < IMPORT_GROUPS; g++)
-  tenant.groups.set(`mg${g}`, { id: `mg${g}`, displayName: `Group ${g}`, members: Array.from({ length: MEMBERS_PER_GROUP }, (_, k) => `mu${(g * 37 + k * 101) % IMPORT_USERS}`).filter((v, k, a) => a.indexOf(v) === k) })
-const entra = await call('POST', '/api/v1/integrations', { token: ADMIN_TOKEN, body: { kind: 'entra', name: 'Bench Entra', tenantId: 'bench-tenant', clientId: 'bench-app', clientSecret: 'bench-secret' } })
+  tenant.groups.set(`mg${g}`, {
+    id: `mg${g}`,
+    displayName: `Group ${g}`,
+    members: Array.from({ length: MEMBERS_PER_GROUP }, (_, k) => `mu${(g * 37 + k * 101) % IMPORT_USERS}`).filter(
+      (v, k, a) => a.indexOf(v) === k
+    ),
+  })
+const entra = await call('POST', '/api/v1/integrations', {
+  token: ADMIN_TOKEN,
+  body: { kind: 'entra', name: 'Bench Entra', tenantId: 'bench-tenant', clientId: 'bench-app', clientSecret: 'bench-secret' },
+})
 await syncRun(entra.body.id, 'Graph: first (full) import')
-for (let i = 0; i < 50; i++) tenant.upsertUser({ id: `mu${i}`, userPrincipalName: `user${i}@graph.bench`, displayName: `User ${i}`, jobTitle: 'Manager', accountEnabled: true })
+for (let i = 0; i < 50; i++)
+  tenant.upsertUser({
+    id: `mu${i}`,
+    userPrincipalName: `user${i}@graph.bench`,
+    displayName: `User ${i}`,
+    jobTitle: 'Manager',
+    accountEnabled: true,
+  })
 for (let i = 50; i < 75; i++) tenant.upsertUser({ id: `mu${i}`, userPrincipalName: `user${i}@graph.bench`, accountEnabled: false })
 for (let g = 0; g < 25; g++) tenant.setMembers(`mg${g}`, tenant.groups.get(`mg${g}`).members.slice(1))
 await syncRun(entra.body.id, 'Graph: incremental run with 100 changes')
 await syncRun(entra.body.id, 'Graph: incremental run, nothing changed')
 
 const { customer, serviceAccount } = await google.addCustomer('Cbench', 'admin@google.bench')
-customer.users = Array.from({ length: IMPORT_USERS }, (_, i) => ({ id: `gu${i}`, primaryEmail: `user${i}@google.bench`, name: { fullName: `User ${i}` } }))
+customer.users = Array.from({ length: IMPORT_USERS }, (_, i) => ({
+  id: `gu${i}`,
+  primaryEmail: `user${i}@google.bench`,
+  name: { fullName: `User ${i}` },
+}))
 customer.groups = Array.from({ length: IMPORT_GROUPS }, (_, g) => ({
   id: `gg${g}`,
   email: `g${g}@google.bench`,
   name: `Google group ${g}`,
-  members: [...new Set(Array.from({ length: MEMBERS_PER_GROUP }, (_, k) => `gu${(g * 37 + k * 101) % IMPORT_USERS}`))].map((id) => ({ id, type: 'USER' })),
+  members: [...new Set(Array.from({ length: MEMBERS_PER_GROUP }, (_, k) => `gu${(g * 37 + k * 101) % IMPORT_USERS}`))].map((id) => ({
+    id,
+    type: 'USER',
+  })),
 }))
-const gw = await call('POST', '/api/v1/integrations', { token: ADMIN_TOKEN, body: { kind: 'google', name: 'Bench Google', serviceAccount, adminEmail: 'admin@google.bench' } })
+const gw = await call('POST', '/api/v1/integrations', {
+  token: ADMIN_TOKEN,
+  body: { kind: 'google', name: 'Bench Google', serviceAccount, adminEmail: 'admin@google.bench' },
+})
 await syncRun(gw.body.id, 'Google: first import')
 await syncRun(gw.body.id, 'Google: re-run over an unchanged directory')
 

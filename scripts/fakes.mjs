@@ -25,10 +25,30 @@ const { FakeGoogle } = await import(pathToFileURL(join(outdir, 'google.mjs')).hr
 const port = Number(process.env.FAKES_PORT ?? 8790)
 const cloud = new FakeCloud()
 const demo = cloud.tenant('demo', 'demo-app', 'demo-secret')
-const people = ['Ada Lovelace', 'Alan Turing', 'Grace Hopper', 'Edsger Dijkstra', 'Barbara Liskov', 'Donald Knuth', 'Margaret Hamilton', 'Ken Thompson', 'Frances Allen', 'John Backus']
+const people = [
+  'Ada Lovelace',
+  'Alan Turing',
+  'Grace Hopper',
+  'Edsger Dijkstra',
+  'Barbara Liskov',
+  'Donald Knuth',
+  'Margaret Hamilton',
+  'Ken Thompson',
+  'Frances Allen',
+  'John Backus',
+]
 people.forEach((name, i) => {
   const [given, family] = name.split(' ')
-  demo.upsertUser({ id: `demo-u${i}`, userPrincipalName: `${given.toLowerCase()}@demo.example`, givenName: given, surname: family, mail: `${given.toLowerCase()}@demo.example`, jobTitle: 'Engineer', department: i % 2 ? 'Research' : 'Platform', accountEnabled: i !== 9 })
+  demo.upsertUser({
+    id: `demo-u${i}`,
+    userPrincipalName: `${given.toLowerCase()}@demo.example`,
+    givenName: given,
+    surname: family,
+    mail: `${given.toLowerCase()}@demo.example`,
+    jobTitle: 'Engineer',
+    department: i % 2 ? 'Research' : 'Platform',
+    accountEnabled: i !== 9,
+  })
 })
 demo.upsertGroup({ id: 'demo-g-research', displayName: 'Research', members: people.map((_, i) => `demo-u${i}`).filter((_, i) => i % 2) })
 demo.upsertGroup({ id: 'demo-g-platform', displayName: 'Platform', members: people.map((_, i) => `demo-u${i}`).filter((_, i) => !(i % 2)) })
@@ -38,8 +58,20 @@ demo.upsertGroup({ id: 'demo-g-all', displayName: 'Everyone', members: ['demo-g-
 const google = new FakeGoogle()
 google.tokenUrl = `http://127.0.0.1:${port}/token`
 const { customer, serviceAccount } = await google.addCustomer('demo-customer', 'admin@demo.example')
-customer.users = people.map((name, i) => ({ id: `gw-u${i}`, primaryEmail: `${name.split(' ')[0].toLowerCase()}@workspace.example`, name: { fullName: name }, suspended: i === 9 }))
-customer.groups = [{ id: 'gw-g1', email: 'eng@workspace.example', name: 'Engineering', members: people.slice(0, 5).map((_, i) => ({ id: `gw-u${i}`, type: 'USER' })) }]
+customer.users = people.map((name, i) => ({
+  id: `gw-u${i}`,
+  primaryEmail: `${name.split(' ')[0].toLowerCase()}@workspace.example`,
+  name: { fullName: name },
+  suspended: i === 9,
+}))
+customer.groups = [
+  {
+    id: 'gw-g1',
+    email: 'eng@workspace.example',
+    name: 'Engineering',
+    members: people.slice(0, 5).map((_, i) => ({ id: `gw-u${i}`, type: 'USER' })),
+  },
+]
 const keyFile = join(outdir, 'google-service-account.json')
 writeFileSync(keyFile, JSON.stringify({ kind: 'google', name: 'Demo Google', adminEmail: 'admin@demo.example', serviceAccount }, null, 2))
 const isGoogle = (path) => path === '/token' || path.startsWith('/admin/directory/v1/') || path.startsWith('/_fake-google/')
@@ -47,7 +79,11 @@ const isGoogle = (path) => path === '/token' || path.startsWith('/admin/director
 createServer(async (req, res) => {
   const chunks = []
   for await (const c of req) chunks.push(c)
-  const request = new Request(`http://127.0.0.1:${port}${req.url}`, { method: req.method, headers: req.headers, body: chunks.length ? Buffer.concat(chunks) : undefined })
+  const request = new Request(`http://127.0.0.1:${port}${req.url}`, {
+    method: req.method,
+    headers: req.headers,
+    body: chunks.length ? Buffer.concat(chunks) : undefined,
+  })
   const response = await (isGoogle(new URL(request.url).pathname) ? google.handler(request) : cloud.handler(request))
   res.writeHead(response.status, Object.fromEntries(response.headers))
   res.end(Buffer.from(await response.arrayBuffer()))

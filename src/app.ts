@@ -16,15 +16,20 @@ export function createApp() {
   // Routing sees SCIM endpoint names in canonical case (src/scim/paths.ts) and no trailing slash
   // (what `strict: false` does, which a custom getPath replaces).
   const app: Hono<AppEnv> = new Hono<AppEnv>({ getPath: (request) => canonicalPath(getPathNoStrict(request), SCIM_BASE) })
-  return app
-    .use(metering())
-    .get('/', (c) => c.json({ service: 'scim-directory', scimUrl: scimBaseUrl(c), adminApi: `${new URL(c.req.url).origin}/api/v1` }))
-    // Bulk runs each operation through this same app. Passed in rather than set per request: a
-    // global middleware for it cost a fifth of a lookup's throughput (npm run bench).
-    .route(SCIM_BASE, createScimRoutes((request, env, ctx) => Promise.resolve(app.fetch(request, env, ctx))))
-    // Before the admin API: Microsoft's redirect back carries no admin token.
-    .route('/api/v1/oauth', oauthRoutes)
-    .route('/api/v1', adminRoutes)
-    .notFound(renderNotFound)
-    .onError(renderError)
+  return (
+    app
+      .use(metering())
+      .get('/', (c) => c.json({ service: 'scim-directory', scimUrl: scimBaseUrl(c), adminApi: `${new URL(c.req.url).origin}/api/v1` }))
+      // Bulk runs each operation through this same app. Passed in rather than set per request: a
+      // global middleware for it cost a fifth of a lookup's throughput (npm run bench).
+      .route(
+        SCIM_BASE,
+        createScimRoutes((request, env, ctx) => Promise.resolve(app.fetch(request, env, ctx)))
+      )
+      // Before the admin API: Microsoft's redirect back carries no admin token.
+      .route('/api/v1/oauth', oauthRoutes)
+      .route('/api/v1', adminRoutes)
+      .notFound(renderNotFound)
+      .onError(renderError)
+  )
 }

@@ -9,6 +9,7 @@ export const adminAuth = () =>
     const expected = c.env.ADMIN_TOKEN
     if (!expected) throw unauthorized('The admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN).')
     const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')
-    if (!match || !(await secretsEqual(match[1]!, expected))) throw unauthorized('Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".')
+    if (!match || !(await secretsEqual(match[1]!, expected)))
+      throw unauthorized('Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".')
     await next()
   })

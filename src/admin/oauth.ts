@@ -7,9 +7,14 @@ import { completeGoogleConsent, readConsentCallback } from '../sync/consent'
 import { entraConfigSchema, sealContext } from '../sync/source'
 
 const page = (title: string, message: string) =>
-  html`<!doctype html><html lang="en"><meta charset="utf-8"><title>${title}</title>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
-<h1>${title}</h1><p>${message}</p></body></html>`
+  html`<!doctype html>
+    <html lang="en">
+      <meta charset="utf-8" /><title>${title}</title>
+      <body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
+        <h1>${title}</h1>
+        <p>${message}</p>
+      </body>
+    </html>`
 
 /**
  * Where Microsoft sends the admin back after consent. Public (the browser carries no admin token):
@@ -17,16 +22,27 @@ const page = (title: string, message: string) =>
  */
 export const oauthRoutes = new Hono<AppEnv>({ strict: false })
   .get('/microsoft/callback', async (c) => {
-  const outcome = await readConsentCallback(c.env, c.req.query())
-  if (!outcome.ok) return c.html(page('Not connected', outcome.reason), 400)
-  const db = c.get('db')
-  const row = await getIntegration(db, outcome.integrationId)
-  const previous = row.config ? entraConfigSchema.safeParse(JSON.parse(row.config)) : undefined
-  // Same tenant and same app: keep syncing incrementally. Otherwise list everything again.
-  const sameSource = previous?.success && previous.data.mode === 'consent' && previous.data.tenantId === outcome.tenantId
-  await connectIntegration(db, row.id, { mode: 'consent', tenantId: outcome.tenantId, consentedAt: new Date().toISOString() }, null, !sameSource)
-  return c.html(page('Connected', `"${row.name}" can now read the users and groups of tenant ${outcome.tenantId}. Its first import starts with the next "Sync users now" or within four hours.`))
-})
+    const outcome = await readConsentCallback(c.env, c.req.query())
+    if (!outcome.ok) return c.html(page('Not connected', outcome.reason), 400)
+    const db = c.get('db')
+    const row = await getIntegration(db, outcome.integrationId)
+    const previous = row.config ? entraConfigSchema.safeParse(JSON.parse(row.config)) : undefined
+    // Same tenant and same app: keep syncing incrementally. Otherwise list everything again.
+    const sameSource = previous?.success && previous.data.mode === 'consent' && previous.data.tenantId === outcome.tenantId
+    await connectIntegration(
+      db,
+      row.id,
+      { mode: 'consent', tenantId: outcome.tenantId, consentedAt: new Date().toISOString() },
+      null,
+      !sameSource
+    )
+    return c.html(
+      page(
+        'Connected',
+        `"${row.name}" can now read the users and groups of tenant ${outcome.tenantId}. Its first import starts with the next "Sync users now" or within four hours.`
+      )
+    )
+  })
   // Google: the code becomes the admin's refresh token, sealed; the users stay on re-authentication.
   .get('/google/callback', async (c) => {
     const outcome = await completeGoogleConsent(c.env, new URL(c.req.url).origin, c.req.query())
@@ -34,6 +50,12 @@ export const oauthRoutes = new Hono<AppEnv>({ strict: false })
     const db = c.get('db')
     const row = await getIntegration(db, outcome.integrationId)
     const sealedSecrets = await seal(c.env.ENCRYPTION_KEY, JSON.stringify({ refreshToken: outcome.refreshToken }), sealContext(row.id))
-    await connectIntegration(db, row.id, { mode: 'oauth', adminEmail: outcome.adminEmail, customerId: 'my_customer', consentedAt: new Date().toISOString() }, sealedSecrets, false)
+    await connectIntegration(
+      db,
+      row.id,
+      { mode: 'oauth', adminEmail: outcome.adminEmail, customerId: 'my_customer', consentedAt: new Date().toISOString() },
+      sealedSecrets,
+      false
+    )
     return c.html(page('Connected', `"${row.name}" now reads the Google Workspace directory as ${outcome.adminEmail}.`))
   })

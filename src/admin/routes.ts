@@ -20,7 +20,11 @@ const name = z
   .trim()
   .min(1, { error: 'must not be empty' })
   .max(200, { error: 'must be at most 200 characters' })
-const required = (what: string) => z.string({ error: `is required: ${what}` }).trim().min(1, { error: `must not be empty: ${what}` })
+const required = (what: string) =>
+  z
+    .string({ error: `is required: ${what}` })
+    .trim()
+    .min(1, { error: `must not be empty: ${what}` })
 
 const createIntegrationSchema = z.discriminatedUnion(
   'kind',
@@ -86,11 +90,15 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     const { token, tokenId, hash } = await generateToken()
     const id = crypto.randomUUID()
     if (input.kind === 'google' && (input.serviceAccount === undefined) !== (input.adminEmail === undefined))
-      throw invalidValue(`${input.serviceAccount ? 'adminEmail' : 'serviceAccount'}: give serviceAccount and adminEmail together, or neither and sign in with Google.`)
+      throw invalidValue(
+        `${input.serviceAccount ? 'adminEmail' : 'serviceAccount'}: give serviceAccount and adminEmail together, or neither and sign in with Google.`
+      )
     if (input.kind === 'entra') {
       const given = [input.tenantId, input.clientId, input.clientSecret].filter((v) => v !== undefined).length
       if (given > 0 && given < 3)
-        throw invalidValue(`${input.tenantId === undefined ? 'tenantId' : input.clientId === undefined ? 'clientId' : 'clientSecret'}: give tenantId, clientId and clientSecret together, or none and connect with "Sign in with Azure".`)
+        throw invalidValue(
+          `${input.tenantId === undefined ? 'tenantId' : input.clientId === undefined ? 'clientId' : 'clientSecret'}: give tenantId, clientId and clientSecret together, or none and connect with "Sign in with Azure".`
+        )
     }
     const sealed = (secrets: Record<string, string>) =>
       seal(c.env.ENCRYPTION_KEY, JSON.stringify(secrets), sealContext(id)).catch((e: unknown) => {
@@ -98,10 +106,18 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
       })
     const native =
       input.kind === 'entra' && input.tenantId && input.clientId && input.clientSecret
-        ? { config: { mode: 'credentials', tenantId: input.tenantId, clientId: input.clientId }, sealedSecrets: await sealed({ clientSecret: input.clientSecret }) }
+        ? {
+            config: { mode: 'credentials', tenantId: input.tenantId, clientId: input.clientId },
+            sealedSecrets: await sealed({ clientSecret: input.clientSecret }),
+          }
         : input.kind === 'google' && input.serviceAccount && input.adminEmail
           ? {
-              config: { mode: 'serviceAccount', clientEmail: input.serviceAccount.client_email, adminEmail: input.adminEmail, customerId: input.customerId ?? 'my_customer' },
+              config: {
+                mode: 'serviceAccount',
+                clientEmail: input.serviceAccount.client_email,
+                adminEmail: input.adminEmail,
+                customerId: input.customerId ?? 'my_customer',
+              },
               sealedSecrets: await sealed({ privateKey: input.serviceAccount.private_key }),
             }
           : {}
@@ -115,7 +131,8 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   // "Sign in with Azure" / "Re-authenticate": Microsoft's admin consent for the deployment's app.
   .get('/integrations/:id/connect', async (c) => {
     const row = await getIntegration(c.get('db'), c.req.param('id'))
-    if (row.kind === 'scim') throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only entra and google integrations connect to a directory.`)
+    if (row.kind === 'scim')
+      throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only entra and google integrations connect to a directory.`)
     const origin = new URL(c.req.url).origin
     const url = row.kind === 'entra' ? await adminConsentUrl(c.env, origin, row.id) : await googleConsentUrl(c.env, origin, row.id)
     return c.json({ url }, 302, { Location: url })

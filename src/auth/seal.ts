@@ -5,7 +5,11 @@
  * so a sealed secret copied onto another integration's row does not open.
  */
 
-const b64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+const b64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
 const fromB64 = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
 
 export class SealError extends Error {
@@ -13,7 +17,10 @@ export class SealError extends Error {
 }
 
 async function keyFrom(encryptionKey: string | undefined): Promise<CryptoKey> {
-  if (!encryptionKey) throw new SealError('ENCRYPTION_KEY is not set: `npm start` writes one to .dev.vars; deployments set it with `wrangler secret put ENCRYPTION_KEY`.')
+  if (!encryptionKey)
+    throw new SealError(
+      'ENCRYPTION_KEY is not set: `npm start` writes one to .dev.vars; deployments set it with `wrangler secret put ENCRYPTION_KEY`.'
+    )
   let raw: Uint8Array
   try {
     raw = fromB64(encryptionKey.trim())
@@ -27,7 +34,11 @@ async function keyFrom(encryptionKey: string | undefined): Promise<CryptoKey> {
 export async function seal(encryptionKey: string | undefined, plaintext: string, context: string): Promise<string> {
   const key = await keyFrom(encryptionKey)
   const iv = crypto.getRandomValues(new Uint8Array(12))
-  const data = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(context) }, key, new TextEncoder().encode(plaintext))
+  const data = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(context) },
+    key,
+    new TextEncoder().encode(plaintext)
+  )
   return `v1.${b64url(iv)}.${b64url(new Uint8Array(data))}`
 }
 
@@ -36,7 +47,11 @@ export async function open(encryptionKey: string | undefined, sealed: string, co
   const [version, iv, data] = sealed.split('.')
   if (version !== 'v1' || !iv || !data) throw new SealError('The sealed secret is not in a format this service wrote.')
   try {
-    const plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromB64(iv), additionalData: new TextEncoder().encode(context) }, key, fromB64(data))
+    const plain = await crypto.subtle.decrypt(
+      { name: 'AES-GCM', iv: fromB64(iv), additionalData: new TextEncoder().encode(context) },
+      key,
+      fromB64(data)
+    )
     return new TextDecoder().decode(plain)
   } catch {
     throw new SealError('The sealed secret does not open with this ENCRYPTION_KEY (was the key changed?).')

@@ -1,7 +1,11 @@
 /** Bearer tokens: `scim_<tokenId>_<secret>`. The secret carries 256 random bits; the id is public. */
 export const TOKEN_PREFIX = 'scim_'
 
-const base64url = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '')
 
 const randomBytes = (n: number) => crypto.getRandomValues(new Uint8Array(n))
 

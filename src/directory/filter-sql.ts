@@ -79,7 +79,8 @@ function literal(def: AttributeDefinition, attr: string, op: CompareOp, value: F
 function compare(op: CompareOp | 'pr', spec: ColumnSpec, def: AttributeDefinition, attr: string, raw?: FilterValue): SQL {
   const caseInsensitive = def.type === 'string' && !def.caseExact
   const expr = caseInsensitive && !spec.folded ? sql`lower(${spec.expr})` : spec.expr
-  if (op === 'pr') return def.type === 'string' || def.type === 'reference' ? sql`(${expr} IS NOT NULL AND ${expr} <> '')` : sql`${expr} IS NOT NULL`
+  if (op === 'pr')
+    return def.type === 'string' || def.type === 'reference' ? sql`(${expr} IS NOT NULL AND ${expr} <> '')` : sql`${expr} IS NOT NULL`
   let value = literal(def, attr, op, raw ?? null)
   if (value === null) {
     if (op === 'eq') return sql`${expr} IS NULL`
@@ -128,7 +129,12 @@ export function compileFilter(filter: Filter, target: FilterTarget): SQL {
       const path = resolve(target, filter.attr)
       if (!path.attribute.multiValued || path.attribute.type !== 'complex' || path.subAttribute)
         throw invalidFilter(`"${filter.attr}" is not a multi-valued complex attribute, so it takes no value filter.`)
-      return collection(target, path, (sub) => compileElement(filter.filter, path, sub), (seekable) => seeksOn(filter.filter, seekable))
+      return collection(
+        target,
+        path,
+        (sub) => compileElement(filter.filter, path, sub),
+        (seekable) => seeksOn(filter.filter, seekable)
+      )
     }
     default: {
       const path = resolve(target, filter.attr)

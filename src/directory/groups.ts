@@ -1,10 +1,10 @@
-import { and, asc, count, eq, inArray, sql, type SQL } from 'drizzle-orm'
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import { invalidValue, notFound, uniqueness } from '../scim/errors'
 import type { CollectionChange } from '../scim/patch'
 import type { ScimObject } from '../scim/resource'
 import { GROUP_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
-import { compileFilter, type FilterTarget } from './filter-sql'
+import type { FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
 import { groupBy, toStored, untilGuardHolds, type GroupRecord, type Page, type Reference } from './records'
 import { touchGroupsListing } from './memberships'
@@ -70,15 +70,19 @@ export async function getGroup(s: DirectorySession, id: string, withMembers: boo
 
 /** A page of groups, as listUsers; members (when asked for) come in the same batch. */
 export async function listGroups(s: DirectorySession, spec: ListSpec, withMembers: boolean): Promise<Page<GroupRecord>> {
-  const { rows, extras, ...page } = await listRows<GroupRow & { sortKey: string | number | null }>(s, {
-    target: groupFilterTarget(),
-    id: sql`${groups.id}`,
-    scope: inIntegration(s),
-    table: sql`${groups}`,
-    select: (where, tail, key) => sql`SELECT ${GROUP_COLUMNS}, ${key} AS "sortKey" FROM ${groups} WHERE ${where} ${tail}`,
-    extra: withMembers ? (where, tail) => [membersOf(sql`(SELECT ${groups.id} FROM ${groups} WHERE ${where} ${tail})`)] : undefined,
-    unfilteredTotal: (session) => session.counters!.groupCount,
-  }, spec)
+  const { rows, extras, ...page } = await listRows<GroupRow & { sortKey: string | number | null }>(
+    s,
+    {
+      target: groupFilterTarget(),
+      id: sql`${groups.id}`,
+      scope: inIntegration(s),
+      table: sql`${groups}`,
+      select: (where, tail, key) => sql`SELECT ${GROUP_COLUMNS}, ${key} AS "sortKey" FROM ${groups} WHERE ${where} ${tail}`,
+      extra: withMembers ? (where, tail) => [membersOf(sql`(SELECT ${groups.id} FROM ${groups} WHERE ${where} ${tail})`)] : undefined,
+      unfilteredTotal: (session) => session.counters!.groupCount,
+    },
+    spec
+  )
   const byGroup = extras ? groupBy(extras[0] as MemberRow[], toReference) : undefined
   return { ...page, items: rows.map((r) => ({ ...toStored(r), ...(byGroup ? { members: byGroup.get(r.id) ?? [] } : {}) })) }
 }
@@ -98,11 +102,16 @@ function checkMembers(groupId: string, ids: string[], found: Map<string, Referen
   const unknown = ids.filter((id) => !found.has(id))
   if (unknown.length > 0)
     throw invalidValue(
-      `Unknown member id${unknown.length > 1 ? 's' : ''} ${unknown.slice(0, 5).map((u) => `"${u}"`).join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}: members must be users or groups of this integration.`
+      `Unknown member id${unknown.length > 1 ? 's' : ''} ${unknown
+        .slice(0, 5)
+        .map((u) => `"${u}"`)
+        .join(', ')}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''}: members must be users or groups of this integration.`
     )
 }
 
-const addedIds = (changes: CollectionChange[]) => [...new Set(changes.flatMap((c) => (c.kind === 'add' ? c.values.map((v) => v.value as string) : [])))]
+const addedIds = (changes: CollectionChange[]) => [
+  ...new Set(changes.flatMap((c) => (c.kind === 'add' ? c.values.map((v) => v.value as string) : []))),
+]
 
 /** Membership statements for `changes`, in order, each guarded so they run only if `guard` holds. */
 function membershipWrites(
@@ -149,8 +158,7 @@ function membershipWrites(
 /** The results of lookupMembers as a map from id to reference. */
 function foundMembers(results: unknown[][]) {
   const found = new Map<string, Reference>()
-  for (const rows of results as MemberRow[][])
-    for (const r of rows) found.set(r.value, toReference(r))
+  for (const rows of results as MemberRow[][]) for (const r of rows) found.set(r.value, toReference(r))
   return found
 }
 
@@ -211,7 +219,9 @@ export async function updateGroup(
     // no version guard and never conflicts with another one: IdPs send membership PATCHes to a group
     // in parallel. A change to the document itself is guarded by the version it was computed from.
     const docChanged = JSON.stringify(update.doc) !== JSON.stringify(current.doc)
-    const guard = docChanged ? sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${current.version})` : sql`1`
+    const guard = docChanged
+      ? sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${current.version})`
+      : sql`1`
     const renamed = docChanged && update.doc.displayName !== current.doc.displayName
     try {
       const results = await s.write(
@@ -227,7 +237,8 @@ export async function updateGroup(
       )
       const [row] = results[results.length - 1] as unknown as { version: number; data: string }[]
       const bumped = row && { version: row.version, doc: JSON.parse(row.data) as ScimObject }
-      if (bumped) return { record: { id, doc: bumped.doc, version: bumped.version, created: current.created, lastModified: now }, changed: true }
+      if (bumped)
+        return { record: { id, doc: bumped.doc, version: bumped.version, created: current.created, lastModified: now }, changed: true }
     } catch (e) {
       if (isUniqueViolation(e)) throw nameTaken(cols.displayName)
       throw e

@@ -15,8 +15,7 @@ import type { DirectorySession, Statement } from './session'
  */
 
 export type ImportedUser =
-  | { kind: 'user'; sourceId: string; doc: ScimObject }
-  | { kind: 'removed'; sourceId: string; reason: 'changed' | 'deleted' }
+  { kind: 'user'; sourceId: string; doc: ScimObject } | { kind: 'removed'; sourceId: string; reason: 'changed' | 'deleted' }
 
 export type ImportedGroup =
   | { kind: 'group'; sourceId: string; displayName: string; added: { sourceId: string; type: 'User' | 'Group' }[]; removed: string[] }
@@ -51,10 +50,14 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
   const ids = [...latest.keys()]
   const names = [...latest.values()].flatMap((i) => (i.kind === 'user' ? [foldKey(i.doc.userName as string)] : []))
   const lookups = [
-    ...chunks(ids).map((part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active, seen_run AS seenRun
-      FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.externalId, part)}`),
-    ...chunks(names).map((part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active, seen_run AS seenRun
-      FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.userNameKey, part)}`),
+    ...chunks(ids).map(
+      (part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active, seen_run AS seenRun
+      FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.externalId, part)}`
+    ),
+    ...chunks(names).map(
+      (part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active, seen_run AS seenRun
+      FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.userNameKey, part)}`
+    ),
   ]
   const found = lookups.length > 0 ? (await s.read<ExistingUser>(...lookups)).flat() : []
   const bySource = new Map(found.filter((u) => u.externalId !== null).map((u) => [u.externalId!, u]))
@@ -81,7 +84,12 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
       } else if (current.active) {
         // Soft-deleted at the source (restorable there): archived here, not lost.
         const doc = { ...(JSON.parse(current.data) as ScimObject), active: false }
-        writes.push(s.db.update(users).set({ active: false, data: JSON.stringify(doc), version: sql`${users.version} + 1`, updatedAt: now }).where(eq(users.id, current.id)))
+        writes.push(
+          s.db
+            .update(users)
+            .set({ active: false, data: JSON.stringify(doc), version: sql`${users.version} + 1`, updatedAt: now })
+            .where(eq(users.id, current.id))
+        )
         counts.archived++
       }
       continue
@@ -100,7 +108,8 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
       if (runId && target.seenRun !== runId) seen.push(target.id)
       continue
     }
-    if (memberDisplay(JSON.parse(target.data) as ScimObject) !== memberDisplay(item.doc)) writes.push(...touchGroupsListing([target.id], now))
+    if (memberDisplay(JSON.parse(target.data) as ScimObject) !== memberDisplay(item.doc))
+      writes.push(...touchGroupsListing([target.id], now))
     writes.push(
       s.db
         .update(users)
@@ -143,7 +152,10 @@ export interface GroupPageResult {
 
 /** Applies one page of groups and membership changes; `runId` marks groups a full listing saw. */
 export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[], runId: string | undefined): Promise<GroupPageResult> {
-  const known = await resolveSources(s, items.flatMap((i) => (i.kind === 'group' ? [i.sourceId, ...i.added.map((a) => a.sourceId), ...i.removed] : [i.sourceId])))
+  const known = await resolveSources(
+    s,
+    items.flatMap((i) => (i.kind === 'group' ? [i.sourceId, ...i.added.map((a) => a.sourceId), ...i.removed] : [i.sourceId]))
+  )
   const existingRows = await s.read<{ id: string; externalId: string; displayName: string; data: string; seenRun: string | null }>(
     ...chunks([...new Set(items.map((i) => i.sourceId))]).map(
       (part) => sql`SELECT id, external_id AS externalId, display_name AS displayName, data, seen_run AS seenRun FROM ${groups}
@@ -157,7 +169,10 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
       ? []
       : (
           await s.read<{ key: string }>(
-            ...chunks(newNames).map((part) => sql`SELECT display_name_key AS key FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId} AND ${inArray(groups.displayNameKey, part)}`)
+            ...chunks(newNames).map(
+              (part) =>
+                sql`SELECT display_name_key AS key FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId} AND ${inArray(groups.displayNameKey, part)}`
+            )
           )
         )
           .flat()
@@ -204,12 +219,23 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
       existing.set(item.sourceId, { id, externalId: item.sourceId, displayName: name, data: '', seenRun: runId ?? null })
       known.set(item.sourceId, { id, type: 'Group' })
       result.changed++
-    } else if (item.displayName !== undefined && current.displayName !== item.displayName && !current.displayName.startsWith(`${item.displayName} (`)) {
+    } else if (
+      item.displayName !== undefined &&
+      current.displayName !== item.displayName &&
+      !current.displayName.startsWith(`${item.displayName} (`)
+    ) {
       writes.push(
         ...touchGroupsListing([current.id], now),
         s.db
           .update(groups)
-          .set({ displayName: item.displayName, displayNameKey: foldKey(item.displayName), data: JSON.stringify({ displayName: item.displayName, externalId: item.sourceId }), version: sql`${groups.version} + 1`, updatedAt: now, ...(runId ? { seenRun: runId } : {}) })
+          .set({
+            displayName: item.displayName,
+            displayNameKey: foldKey(item.displayName),
+            data: JSON.stringify({ displayName: item.displayName, externalId: item.sourceId }),
+            version: sql`${groups.version} + 1`,
+            updatedAt: now,
+            ...(runId ? { seenRun: runId } : {}),
+          })
           .where(eq(groups.id, current.id))
       )
       result.changed++
@@ -227,9 +253,17 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
     const remove = item.removed.flatMap((m) => (known.get(m) ? [known.get(m)!.id] : []))
     writes.push(
       ...chunks(add, 22).map((rows) => s.db.insert(groupMembers).values(rows).onConflictDoNothing()),
-      ...chunks(remove).map((part) => s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, id!), inArray(groupMembers.memberId, part))))
+      ...chunks(remove).map((part) =>
+        s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, id!), inArray(groupMembers.memberId, part)))
+      )
     )
-    if (add.length + remove.length > 0 && current) writes.push(s.db.update(groups).set({ version: sql`${groups.version} + 1`, updatedAt: now }).where(eq(groups.id, current.id)))
+    if (add.length + remove.length > 0 && current)
+      writes.push(
+        s.db
+          .update(groups)
+          .set({ version: sql`${groups.version} + 1`, updatedAt: now })
+          .where(eq(groups.id, current.id))
+      )
     if (add.length + remove.length > 0) result.changed++
   }
   await s.write(...writes)
@@ -238,7 +272,10 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
 
 /** Memberships that waited for a nested group listed later in the same run. */
 export async function applyPendingMembers(s: DirectorySession, pending: GroupPageResult['pending']): Promise<number> {
-  const known = await resolveSources(s, pending.flatMap((p) => [p.groupSourceId, p.memberSourceId]))
+  const known = await resolveSources(
+    s,
+    pending.flatMap((p) => [p.groupSourceId, p.memberSourceId])
+  )
   const rows = pending.flatMap((p) => {
     const group = known.get(p.groupSourceId)
     const member = known.get(p.memberSourceId)
@@ -283,16 +320,29 @@ export async function replaceGroupMembers(s: DirectorySession, groupSourceId: st
   const known = await resolveSources(s, [groupSourceId, ...members.map((m) => m.sourceId)])
   const group = known.get(groupSourceId)
   if (!group || group.type !== 'Group') return 0
-  const [current] = await s.read<{ memberId: string }>(sql`SELECT member_id AS memberId FROM ${groupMembers} WHERE ${groupMembers.groupId} = ${group.id}`)
+  const [current] = await s.read<{ memberId: string }>(
+    sql`SELECT member_id AS memberId FROM ${groupMembers} WHERE ${groupMembers.groupId} = ${group.id}`
+  )
   const have = new Set(current!.map((r) => r.memberId))
-  const want = new Map(members.flatMap((m) => (known.get(m.sourceId) && m.sourceId !== groupSourceId ? [[known.get(m.sourceId)!.id, known.get(m.sourceId)!.type] as const] : [])))
-  const add = [...want].filter(([id]) => !have.has(id)).map(([memberId, memberType]) => ({ groupId: group.id, memberId, memberType, integrationId: s.integrationId }))
+  const want = new Map(
+    members.flatMap((m) =>
+      known.get(m.sourceId) && m.sourceId !== groupSourceId ? [[known.get(m.sourceId)!.id, known.get(m.sourceId)!.type] as const] : []
+    )
+  )
+  const add = [...want]
+    .filter(([id]) => !have.has(id))
+    .map(([memberId, memberType]) => ({ groupId: group.id, memberId, memberType, integrationId: s.integrationId }))
   const remove = [...have].filter((id) => !want.has(id))
   if (add.length + remove.length === 0) return 0
   await s.write(
     ...chunks(add, 22).map((rows) => s.db.insert(groupMembers).values(rows).onConflictDoNothing()),
-    ...chunks(remove).map((part) => s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, group.id), inArray(groupMembers.memberId, part)))),
-    s.db.update(groups).set({ version: sql`${groups.version} + 1`, updatedAt: nowIso() }).where(eq(groups.id, group.id))
+    ...chunks(remove).map((part) =>
+      s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, group.id), inArray(groupMembers.memberId, part)))
+    ),
+    s.db
+      .update(groups)
+      .set({ version: sql`${groups.version} + 1`, updatedAt: nowIso() })
+      .where(eq(groups.id, group.id))
   )
   return add.length + remove.length
 }
@@ -303,7 +353,11 @@ export async function replaceGroupMembers(s: DirectorySession, groupSourceId: st
  * integration once (the listing itself read them all at the source) and writes only the changes,
  * so an unchanged directory costs no writes.
  */
-export async function sweepUnlisted(s: DirectorySession, listedUsers: Set<string>, listedGroups: Set<string>): Promise<{ archived: number; groupsRemoved: number }> {
+export async function sweepUnlisted(
+  s: DirectorySession,
+  listedUsers: Set<string>,
+  listedGroups: Set<string>
+): Promise<{ archived: number; groupsRemoved: number }> {
   const [userRows, groupRows] = await s.read<{ id: string; externalId: string | null; active?: number }>(
     sql`SELECT id, external_id AS externalId, active FROM ${users} WHERE ${users.integrationId} = ${s.integrationId}`,
     sql`SELECT id, external_id AS externalId FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId}`
@@ -312,7 +366,8 @@ export async function sweepUnlisted(s: DirectorySession, listedUsers: Set<string
   const gone = groupRows!.filter((g) => g.externalId === null || !listedGroups.has(g.externalId)).map((g) => g.id)
   await s.write(
     ...chunks(archive).map(
-      (part) => sql`UPDATE ${users} SET active = 0, data = json_set(data, '$.active', json('false')), version = version + 1, updated_at = ${nowIso()} WHERE ${inArray(users.id, part)}`
+      (part) =>
+        sql`UPDATE ${users} SET active = 0, data = json_set(data, '$.active', json('false')), version = version + 1, updated_at = ${nowIso()} WHERE ${inArray(users.id, part)}`
     ),
     ...touchGroupsListing(gone, nowIso()),
     ...chunks(gone).flatMap((part) => [

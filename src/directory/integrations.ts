@@ -43,7 +43,8 @@ export async function createIntegration(db: Db, input: NewIntegration): Promise<
   try {
     await db.batch([db.insert(integrations).values(row)])
   } catch (e) {
-    if (isUniqueViolation(e)) throw uniqueness(`An integration named "${input.name}" already exists (names are compared case-insensitively).`)
+    if (isUniqueViolation(e))
+      throw uniqueness(`An integration named "${input.name}" already exists (names are compared case-insensitively).`)
     throw e
   }
   return row
@@ -90,7 +91,12 @@ export async function deleteIntegration(db: Db, id: string): Promise<string | nu
 
 /** Records that the integration's token was used; called off the request path. */
 export async function touchActivity(db: Db, id: string, at: string) {
-  await db.batch([db.update(integrations).set({ lastActivityAt: sql`${at}` }).where(eq(integrations.id, id))])
+  await db.batch([
+    db
+      .update(integrations)
+      .set({ lastActivityAt: sql`${at}` })
+      .where(eq(integrations.id, id)),
+  ])
 }
 
 /**
@@ -98,7 +104,13 @@ export async function touchActivity(db: Db, id: string, at: string) {
  * different tenant or app starts from a full listing, whose sweep then archives the users the new
  * source does not have.
  */
-export async function connectIntegration(db: Db, id: string, config: Record<string, unknown>, sealedSecrets: string | null, restartListing: boolean) {
+export async function connectIntegration(
+  db: Db,
+  id: string,
+  config: Record<string, unknown>,
+  sealedSecrets: string | null,
+  restartListing: boolean
+) {
   await db.batch([
     db
       .update(integrations)

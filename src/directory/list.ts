@@ -154,7 +154,11 @@ export async function listRows<Row extends { id: string; sortKey: string | numbe
   const q = fingerprint(spec)
   const position = cursor === '' ? undefined : decode(cursor)
   if (position && position.q !== q)
-    throw new ScimError(400, 'The cursor belongs to a different query: keep filter, sortBy and sortOrder as on the first page.', 'invalidCursor')
+    throw new ScimError(
+      400,
+      'The cursor belongs to a different query: keep filter, sortBy and sortOrder as on the first page.',
+      'invalidCursor'
+    )
   // A "before" cursor reads backwards (the mirrored order) and turns the page round.
   const backwards = position?.d === 'before'
   const direction = backwards ? !descending : descending
@@ -165,7 +169,9 @@ export async function listRows<Row extends { id: string; sortKey: string | numbe
   const rows = fetched!.slice(0, n)
   if (backwards) rows.reverse()
   // The total is counted once, on the first page, and carried in the cursor: a walk never re-counts.
-  const t = position?.t ?? (!spec.filter ? source.unfilteredTotal(s) : rows.length < n ? rows.length : (await s.read<{ n: number }>(count))[0]![0]!.n)
+  const t =
+    position?.t ??
+    (!spec.filter ? source.unfilteredTotal(s) : rows.length < n ? rows.length : (await s.read<{ n: number }>(count))[0]![0]!.n)
   const first = rows[0]
   const last = rows[rows.length - 1]
   const hasNext = backwards ? position !== undefined : more

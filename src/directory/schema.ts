@@ -82,10 +82,7 @@ export const userEmails = sqliteTable(
     valueKey: text('value_key').notNull(),
     typeKey: text('type_key'),
   },
-  (t) => [
-    primaryKey({ columns: [t.userId, t.position] }),
-    index('user_emails_value').on(t.integrationId, t.valueKey),
-  ]
+  (t) => [primaryKey({ columns: [t.userId, t.position] }), index('user_emails_value').on(t.integrationId, t.valueKey)]
 )
 
 export const groups = sqliteTable(
@@ -151,7 +148,9 @@ export const syncRuns = sqliteTable(
   (t) => [
     index('sync_runs_integration').on(t.integrationId, t.startedAt),
     // One run at a time per integration, enforced by the database itself.
-    uniqueIndex('sync_runs_one_running').on(t.integrationId).where(sql`status = 'running'`),
+    uniqueIndex('sync_runs_one_running')
+      .on(t.integrationId)
+      .where(sql`status = 'running'`),
   ]
 )
 

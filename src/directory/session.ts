@@ -4,7 +4,10 @@ import { notFound, ScimError, unauthorized } from '../scim/errors'
 import type { Db } from './db'
 
 const readOnlyIntegration = () =>
-  new ScimError(403, 'This integration imports its directory from Microsoft Entra ID or Google Workspace; its token reads over SCIM and cannot change users or groups.')
+  new ScimError(
+    403,
+    'This integration imports its directory from Microsoft Entra ID or Google Workspace; its token reads over SCIM and cannot change users or groups.'
+  )
 
 /** Who is asking: an integration, and for SCIM callers the token id their bearer token resolved to. */
 export interface Caller {

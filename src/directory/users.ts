@@ -3,7 +3,7 @@ import { notFound, uniqueness } from '../scim/errors'
 import { isObject, type ScimObject } from '../scim/resource'
 import { USER_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
-import { compileFilter, type FilterTarget } from './filter-sql'
+import type { FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
 import { toStored, untilGuardHolds, type Page, type Reference, type UserRecord } from './records'
 import { memberDisplay, touchGroupsListing } from './memberships'
@@ -94,15 +94,23 @@ export async function getUser(s: DirectorySession, id: string, withGroups: boole
 
 /** A page of users: filtered, sorted (by id unless asked), by index or by cursor; usually one round trip. */
 export async function listUsers(s: DirectorySession, spec: ListSpec, withGroups: boolean): Promise<Page<UserRecord>> {
-  const { rows, extras: _extras, ...page } = await listRows<UserSelectRow>(s, {
-    target: userFilterTarget(s.integrationId),
-    id: sql`${users.id}`,
-    scope: inIntegration(s),
-    table: sql`${users}`,
-    select: (where, tail, key) => selectUsers(withGroups, where, tail, key),
-    // The trigger-maintained counters, read with the caller check.
-    unfilteredTotal: (session) => session.counters!.activeUsers + session.counters!.archivedUsers,
-  }, spec)
+  const {
+    rows,
+    extras: _extras,
+    ...page
+  } = await listRows<UserSelectRow>(
+    s,
+    {
+      target: userFilterTarget(s.integrationId),
+      id: sql`${users.id}`,
+      scope: inIntegration(s),
+      table: sql`${users}`,
+      select: (where, tail, key) => selectUsers(withGroups, where, tail, key),
+      // The trigger-maintained counters, read with the caller check.
+      unfilteredTotal: (session) => session.counters!.activeUsers + session.counters!.archivedUsers,
+    },
+    spec
+  )
   return { ...page, items: rows.map(toUserRecord) }
 }
 

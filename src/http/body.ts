@@ -55,7 +55,9 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
     throw invalidSyntax(`The request body is not valid JSON: ${(e as Error).message}.`)
   }
   if (depthOf(value) > MAX_JSON_DEPTH)
-    throw invalidSyntax(`The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; no SCIM message needs that many.`)
+    throw invalidSyntax(
+      `The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep; no SCIM message needs that many.`
+    )
   return value
 }
 

@@ -9,9 +9,19 @@ import { ScimError, internalError, notFound } from '../scim/errors'
 export const renderError: ErrorHandler = (err, c) => {
   if (err instanceof ScimError) return err.getResponse()
   if (err instanceof HTTPException && err.status < 500) return new ScimError(err.status, err.message || 'Bad request.').getResponse()
-  console.error(JSON.stringify({ msg: 'unhandled error', method: c.req.method, path: new URL(c.req.url).pathname, error: String(err), stack: (err as Error).stack }))
+  console.error(
+    JSON.stringify({
+      msg: 'unhandled error',
+      method: c.req.method,
+      path: new URL(c.req.url).pathname,
+      error: String(err),
+      stack: (err as Error).stack,
+    })
+  )
   return internalError('The server failed to handle this request. It has been logged; retrying may help.').getResponse()
 }
 
 export const renderNotFound: NotFoundHandler = (c) =>
-  notFound(`No such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}. The SCIM API is under /scim/v2, the admin API under /api/v1.`).getResponse()
+  notFound(
+    `No such endpoint: ${c.req.method} ${new URL(c.req.url).pathname}. The SCIM API is under /scim/v2, the admin API under /api/v1.`
+  ).getResponse()

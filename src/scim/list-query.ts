@@ -46,7 +46,11 @@ const queryStringSchema = z.object({
   excludedAttributes: z.string().optional(),
 })
 
-const int = (name: string) => z.number({ error: `"${name}" must be an integer.` }).int({ error: `"${name}" must be an integer.` }).optional()
+const int = (name: string) =>
+  z
+    .number({ error: `"${name}" must be an integer.` })
+    .int({ error: `"${name}" must be an integer.` })
+    .optional()
 const str = (name: string) => z.string({ error: `"${name}" must be a string.` }).optional()
 const attributeList = z.union([z.string(), z.array(z.string()).transform((a) => a.join(','))]).optional()
 
@@ -94,12 +98,17 @@ function toListQuery(q: RawQuery): ListQuery {
   const sortBy = q.sortBy?.trim()
   let page: ListQuery['page']
   if (q.cursor !== undefined) {
-    if (q.startIndex !== undefined) throw invalidValue('Use either "startIndex" (index pagination) or "cursor" (cursor pagination), not both.')
+    if (q.startIndex !== undefined)
+      throw invalidValue('Use either "startIndex" (index pagination) or "cursor" (cursor pagination), not both.')
     if (q.count !== undefined && q.count < 1)
       throw new ScimError(400, `"count" must be between 1 and ${MAX_PAGE_SIZE} with cursor pagination.`, 'invalidCount')
     page = { method: 'cursor', cursor: q.cursor.trim(), count: Math.min(MAX_PAGE_SIZE, q.count ?? DEFAULT_PAGE_SIZE) }
   } else {
-    page = { method: 'index', startIndex: Math.max(1, q.startIndex ?? 1), count: Math.min(MAX_PAGE_SIZE, Math.max(0, q.count ?? DEFAULT_PAGE_SIZE)) }
+    page = {
+      method: 'index',
+      startIndex: Math.max(1, q.startIndex ?? 1),
+      count: Math.min(MAX_PAGE_SIZE, Math.max(0, q.count ?? DEFAULT_PAGE_SIZE)),
+    }
   }
   return {
     ...(filter ? { filter } : {}),

@@ -54,10 +54,7 @@ function lowerKeys(obj: ScimObject, names: Record<string, string>): ScimObject {
 }
 
 /** A change to a multi-valued attribute kept outside the document (a group's members), in order. */
-export type CollectionChange =
-  | { kind: 'add'; values: ScimObject[] }
-  | { kind: 'remove'; ids: string[] }
-  | { kind: 'clear' }
+export type CollectionChange = { kind: 'add'; values: ScimObject[] } | { kind: 'remove'; ids: string[] } | { kind: 'clear' }
 
 export interface PatchOptions {
   rt: ResourceTypeDefinition
@@ -107,7 +104,9 @@ function parseTarget(rt: ResourceTypeDefinition, text: string): ParsedTarget {
   }
   const rest = text.slice(close + 1).trim()
   if (rest === '') return { path, filter }
-  const sub = rest.startsWith('.') ? path.attribute.subAttributes?.find((s) => s.name.toLowerCase() === rest.slice(1).toLowerCase()) : undefined
+  const sub = rest.startsWith('.')
+    ? path.attribute.subAttributes?.find((s) => s.name.toLowerCase() === rest.slice(1).toLowerCase())
+    : undefined
   if (!sub) throw invalidPath(`"${text}": "${rest}" is not a sub-attribute of ${path.attribute.name}.`)
   return { path, filter, sub }
 }
@@ -223,7 +222,8 @@ class PatchEngine {
     const sub = path.subAttribute
     if (sub) {
       if (def.multiValued) {
-        if (op !== 'remove') throw invalidPath(`"${text}" is ambiguous: use a value filter such as ${def.name}[type eq "work"].${sub.name}.`)
+        if (op !== 'remove')
+          throw invalidPath(`"${text}" is ambiguous: use a value filter such as ${def.name}[type eq "work"].${sub.name}.`)
         for (const item of (container[def.name] as ScimObject[] | undefined) ?? []) delete item[sub.name]
         return
       }
@@ -262,7 +262,7 @@ class PatchEngine {
     const { path, filter, sub } = target
     const def = path.attribute
     const container = containerFor(this.doc, path, op !== 'remove')
-    const list = [...(((container?.[def.name] as ScimObject[] | undefined) ?? []))]
+    const list = [...((container?.[def.name] as ScimObject[] | undefined) ?? [])]
     const scope = elementScope(def)
     const matched = list.filter((item) => evaluate(filter!, item, scope))
     if (op === 'remove') {
@@ -291,7 +291,8 @@ class PatchEngine {
   private applyExternal(op: PatchOpName, target: Target, value: unknown, text: string): void {
     const def = target.path.attribute
     const sub = target.path.subAttribute ?? target.sub
-    if (sub?.mutability === 'immutable') throw mutability(`"${text}": ${def.name}.${sub.name} is immutable; remove the member and add it again.`)
+    if (sub?.mutability === 'immutable')
+      throw mutability(`"${text}": ${def.name}.${sub.name} is immutable; remove the member and add it again.`)
     if (sub) throw invalidPath(`"${text}": sub-attributes of ${def.name} cannot be patched.`)
     if (target.filter) {
       const ids = memberIds(target.filter)
@@ -310,7 +311,8 @@ class PatchEngine {
 
   private values(def: AttributeDefinition, value: unknown): ScimObject[] {
     const values = this.coerce(def, value, def.name) as ScimObject[]
-    for (const v of values) if (typeof v.value !== 'string' || v.value === '') throw invalidValue(`Each of "${def.name}" needs a "value" id.`)
+    for (const v of values)
+      if (typeof v.value !== 'string' || v.value === '') throw invalidValue(`Each of "${def.name}" needs a "value" id.`)
     return values
   }
 }
@@ -322,4 +324,3 @@ export function applyPatch(doc: ScimObject, operations: PatchOperation[], option
   const next = parseResource(options.rt, engine.doc, options.limits)
   return { doc: next, changes: engine.changes, modified: engine.changes.length > 0 || !same(doc, next) }
 }
-

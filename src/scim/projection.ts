@@ -51,7 +51,10 @@ export function project(rt: ResourceTypeDefinition, resource: ScimObject, projec
       if (Object.keys(inner).length > 0) out[k] = inner
       continue
     }
-    Object.assign(out, projectLevel(rt, { [k]: v }, projection, (name) => resolvePath(rt, name)))
+    Object.assign(
+      out,
+      projectLevel(rt, { [k]: v }, projection, (name) => resolvePath(rt, name))
+    )
   }
   return out
 }

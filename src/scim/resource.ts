@@ -1,15 +1,7 @@
 import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './constants'
 import { invalidSyntax, invalidValue } from './errors'
 import type { AttributeDefinition, SchemaDefinition } from './schemas/attribute'
-import {
-  findExtension,
-  findIn,
-  pathText,
-  resolvePath,
-  schemasOf,
-  type ResolvedPath,
-  type ResourceTypeDefinition,
-} from './schemas/registry'
+import { findExtension, findIn, pathText, resolvePath, schemasOf, type ResolvedPath, type ResourceTypeDefinition } from './schemas/registry'
 
 /**
  * A resource document: core attributes at the top, each extension's attributes under its URN key,
@@ -18,8 +10,7 @@ import {
  */
 export type ScimObject = Record<string, unknown>
 
-export const isObject = (v: unknown): v is ScimObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v)
+export const isObject = (v: unknown): v is ScimObject => typeof v === 'object' && v !== null && !Array.isArray(v)
 
 const BOOLEAN_STRINGS: Record<string, boolean> = { true: true, false: false }
 
@@ -31,7 +22,8 @@ const CONTROL = /[\u0000-\u001F\u007F-\u009F]/
 /** Identifiers (unique attributes and externalId) are matched and shown everywhere; no control characters in them. */
 const isIdentifier = (def: AttributeDefinition) => def.uniqueness !== 'none' || def.name === 'externalId'
 
-const describe = (v: unknown) => (Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`)
+const describe = (v: unknown) =>
+  Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v === 'object' ? 'an object' : `a ${typeof v}`
 
 function checkText(def: AttributeDefinition, value: string, where: string, limits: ValueLimits): string {
   if (LONE_SURROGATE.test(value)) throw invalidValue(`"${where}" contains an unpaired UTF-16 surrogate, which is not text.`)
@@ -104,7 +96,8 @@ export function coerceValue(def: AttributeDefinition, value: unknown, where: str
 }
 
 /** RFC 7643 §2.5: unassigned, null and empty are the same; an empty array or object is not kept. */
-export const isEmptyValue = (v: unknown) => v === null || v === undefined || (Array.isArray(v) ? v.length === 0 : isObject(v) && Object.keys(v).length === 0)
+export const isEmptyValue = (v: unknown) =>
+  v === null || v === undefined || (Array.isArray(v) ? v.length === 0 : isObject(v) && Object.keys(v).length === 0)
 
 function checkSinglePrimary(def: AttributeDefinition, items: unknown[], where: string) {
   if (!findIn(def.subAttributes, 'primary')) return
@@ -202,7 +195,11 @@ export function parseResource(rt: ResourceTypeDefinition, input: unknown, limits
     const path = resolvePath(rt, key)
     if (path) assign(doc, path, value, limits)
     else if (key.toLowerCase().startsWith('urn:') && !schemasOf(rt).some((s) => key.toLowerCase().startsWith(s.id.toLowerCase() + ':')))
-      throw invalidValue(`"${key}" is not a schema extension of a ${rt.name} here. Supported schemas: ${schemasOf(rt).map((s) => s.id).join(', ')}.`)
+      throw invalidValue(
+        `"${key}" is not a schema extension of a ${rt.name} here. Supported schemas: ${schemasOf(rt)
+          .map((s) => s.id)
+          .join(', ')}.`
+      )
   }
   return checkRequired(rt, doc)
 }

@@ -38,7 +38,9 @@ export const consentCallbackPath = '/api/v1/oauth/microsoft/callback'
 /** The admin-consent URL for one integration; its state is sealed, so it cannot be forged or reused elsewhere. */
 export async function adminConsentUrl(env: Env, origin: string, integrationId: string): Promise<string> {
   if (!env.MS_CLIENT_ID || !env.MS_CLIENT_SECRET)
-    throw invalidValue('This deployment has no Microsoft app for "Sign in with Azure": set MS_CLIENT_ID and MS_CLIENT_SECRET, or create the integration with your own tenantId, clientId and clientSecret.')
+    throw invalidValue(
+      'This deployment has no Microsoft app for "Sign in with Azure": set MS_CLIENT_ID and MS_CLIENT_SECRET, or create the integration with your own tenantId, clientId and clientSecret.'
+    )
   const state = await sealState(env, integrationId, STATE_CONTEXT)
   const url = new URL(`${env.MS_LOGIN_BASE_URL.replace(/\/+$/, '')}/organizations/adminconsent`)
   url.searchParams.set('client_id', env.MS_CLIENT_ID)
@@ -70,7 +72,9 @@ const GOOGLE_STATE_CONTEXT = 'google-admin-consent'
 
 export async function googleConsentUrl(env: Env, origin: string, integrationId: string): Promise<string> {
   if (!env.GOOGLE_CLIENT_ID || !env.GOOGLE_CLIENT_SECRET)
-    throw invalidValue('This deployment has no Google OAuth client: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or create the integration with a service account.')
+    throw invalidValue(
+      'This deployment has no Google OAuth client: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or create the integration with a service account.'
+    )
   const state = await sealState(env, integrationId, GOOGLE_STATE_CONTEXT)
   const url = new URL(env.GOOGLE_AUTH_URL)
   url.searchParams.set('client_id', env.GOOGLE_CLIENT_ID)
@@ -89,7 +93,12 @@ const googleTokenSchema = z.object({ refresh_token: z.string().optional(), id_to
 export type GoogleConsent = { ok: true; integrationId: string; adminEmail: string; refreshToken: string } | { ok: false; reason: string }
 
 /** Reads Google's redirect back and exchanges its code for the admin's refresh token. */
-export async function completeGoogleConsent(env: Env, origin: string, query: Record<string, string>, fetcher: typeof fetch = fetch): Promise<GoogleConsent> {
+export async function completeGoogleConsent(
+  env: Env,
+  origin: string,
+  query: Record<string, string>,
+  fetcher: typeof fetch = fetch
+): Promise<GoogleConsent> {
   const state = await openState(env, query.state, GOOGLE_STATE_CONTEXT)
   if ('reason' in state) return { ok: false, reason: state.reason }
   if (query.error || !query.code) return { ok: false, reason: `Google did not grant access: ${query.error ?? 'no authorisation code'}.` }

@@ -31,7 +31,8 @@ export async function startDueRuns(env: Env, now = Date.now()): Promise<{ starte
       started.push(row.id)
     } catch (e) {
       // Another tick or "Sync users now" got there first: that run covers this one.
-      if (!(e instanceof ScimError && e.status === 409)) console.error(JSON.stringify({ msg: 'cron could not start a sync', integrationId: row.id, error: String(e) }))
+      if (!(e instanceof ScimError && e.status === 409))
+        console.error(JSON.stringify({ msg: 'cron could not start a sync', integrationId: row.id, error: String(e) }))
       skipped.push(row.id)
     }
   }

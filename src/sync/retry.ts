@@ -49,7 +49,11 @@ export async function withRetries<T>(
     last = outcome.error
     if (attempt === policy.attempts) break
     const wait = outcome.waitMs ?? policy.baseDelayMs * 2 ** (attempt - 1)
-    if (wait > policy.maxWaitMs) throw new SyncError(`${outcome.error.message} The service asked to wait ${Math.round(wait / 1000)} s, longer than this run waits.`, outcome.error.kind)
+    if (wait > policy.maxWaitMs)
+      throw new SyncError(
+        `${outcome.error.message} The service asked to wait ${Math.round(wait / 1000)} s, longer than this run waits.`,
+        outcome.error.kind
+      )
     await policy.sleep(wait)
   }
   throw new SyncError(`${last!.message} Gave up after ${policy.attempts} attempts.`, last!.kind)

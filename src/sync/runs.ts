@@ -26,12 +26,7 @@ export interface RunCounts {
  * Records a new run and starts its Workflow. One run per integration at a time: the partial unique
  * index on running runs refuses a second one, whoever asks (cron or "Sync users now").
  */
-export async function startRun(
-  db: Db,
-  workflow: Workflow,
-  row: IntegrationRow,
-  trigger: 'cron' | 'manual'
-): Promise<{ runId: string }> {
+export async function startRun(db: Db, workflow: Workflow, row: IntegrationRow, trigger: 'cron' | 'manual'): Promise<{ runId: string }> {
   if (!isNative(row)) throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only native (entra, google) integrations sync.`)
   const now = nowIso()
   const runId = crypto.randomUUID()
@@ -40,13 +35,22 @@ export async function startRun(
       db
         .update(syncRuns)
         .set({ status: 'failed', finishedAt: now, error: 'The run stopped without finishing (no progress for six hours).' })
-        .where(and(eq(syncRuns.integrationId, row.id), eq(syncRuns.status, 'running'), lt(syncRuns.startedAt, new Date(Date.now() - STALE_RUN_MS).toISOString()))),
+        .where(
+          and(
+            eq(syncRuns.integrationId, row.id),
+            eq(syncRuns.status, 'running'),
+            lt(syncRuns.startedAt, new Date(Date.now() - STALE_RUN_MS).toISOString())
+          )
+        ),
       db.insert(syncRuns).values({ id: runId, integrationId: row.id, trigger, status: 'running', startedAt: now }),
     ])
   } catch (e) {
     if (!isUniqueViolation(e)) throw e
     const [[running]] = await db.batch([
-      db.select({ id: syncRuns.id }).from(syncRuns).where(and(eq(syncRuns.integrationId, row.id), eq(syncRuns.status, 'running'))),
+      db
+        .select({ id: syncRuns.id })
+        .from(syncRuns)
+        .where(and(eq(syncRuns.integrationId, row.id), eq(syncRuns.status, 'running'))),
     ])
     throw conflict(`A sync of "${row.name}" is already running (run ${running?.id ?? 'unknown'}); wait for it to finish.`)
   }
@@ -102,12 +106,19 @@ export async function finishRun(
 }
 
 export async function getRun(db: Db, integrationId: string, runId: string): Promise<SyncRunRow | undefined> {
-  const [[row]] = await db.batch([db.select().from(syncRuns).where(and(eq(syncRuns.id, runId), eq(syncRuns.integrationId, integrationId)))])
+  const [[row]] = await db.batch([
+    db
+      .select()
+      .from(syncRuns)
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.integrationId, integrationId))),
+  ])
   return row
 }
 
 export async function lastRun(db: Db, integrationId: string): Promise<SyncRunRow | undefined> {
-  const [[row]] = await db.batch([db.select().from(syncRuns).where(eq(syncRuns.integrationId, integrationId)).orderBy(desc(syncRuns.startedAt)).limit(1)])
+  const [[row]] = await db.batch([
+    db.select().from(syncRuns).where(eq(syncRuns.integrationId, integrationId)).orderBy(desc(syncRuns.startedAt)).limit(1),
+  ])
   return row
 }
 

@@ -33,11 +33,13 @@ export const googleSecretsSchema = z.union([z.object({ privateKey: z.string() })
 const clients = new Map<string, { key: string; client: GraphClient }>()
 const googleClients = new Map<string, { key: string; client: GoogleClient }>()
 
-const retryPolicy = (env: Env) => defaultRetryPolicy({ baseDelayMs: Number(env.SYNC_RETRY_BASE_MS) || 1000, maxWaitMs: Number(env.SYNC_MAX_WAIT_MS) || 60_000 })
+const retryPolicy = (env: Env) =>
+  defaultRetryPolicy({ baseDelayMs: Number(env.SYNC_RETRY_BASE_MS) || 1000, maxWaitMs: Number(env.SYNC_MAX_WAIT_MS) || 60_000 })
 
 /** A Directory API client for a Google integration, kept per isolate so its access token is reused. */
 export async function googleFor(env: Env, row: IntegrationRow): Promise<GoogleClient> {
-  if (row.kind !== 'google' || !row.config || !row.sealedSecrets) throw new SyncError(`Integration "${row.name}" has no Google service account.`, 'config')
+  if (row.kind !== 'google' || !row.config || !row.sealedSecrets)
+    throw new SyncError(`Integration "${row.name}" has no Google service account.`, 'config')
   const config = googleConfigSchema.parse(JSON.parse(row.config))
   const key = `${row.config}|${row.sealedSecrets}`
   const cached = googleClients.get(row.id)
@@ -45,10 +47,20 @@ export async function googleFor(env: Env, row: IntegrationRow): Promise<GoogleCl
   const secrets = googleSecretsSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, row.sealedSecrets, sealContext(row.id))))
   let credentials: GoogleCredentials
   if (config.mode === 'serviceAccount' && 'privateKey' in secrets) {
-    credentials = { kind: 'serviceAccount', serviceAccount: { client_email: config.clientEmail, private_key: secrets.privateKey }, adminEmail: config.adminEmail }
+    credentials = {
+      kind: 'serviceAccount',
+      serviceAccount: { client_email: config.clientEmail, private_key: secrets.privateKey },
+      adminEmail: config.adminEmail,
+    }
   } else if (config.mode === 'oauth' && 'refreshToken' in secrets) {
-    if (!env.GOOGLE_CLIENT_ID || !env.GOOGLE_CLIENT_SECRET) throw new SyncError('GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are not set, so the admin\'s grant cannot be used.', 'config')
-    credentials = { kind: 'oauth', clientId: env.GOOGLE_CLIENT_ID, clientSecret: env.GOOGLE_CLIENT_SECRET, refreshToken: secrets.refreshToken }
+    if (!env.GOOGLE_CLIENT_ID || !env.GOOGLE_CLIENT_SECRET)
+      throw new SyncError("GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are not set, so the admin's grant cannot be used.", 'config')
+    credentials = {
+      kind: 'oauth',
+      clientId: env.GOOGLE_CLIENT_ID,
+      clientSecret: env.GOOGLE_CLIENT_SECRET,
+      refreshToken: secrets.refreshToken,
+    }
   } else throw new SyncError(`Integration "${row.name}" has inconsistent Google credentials; connect it again.`, 'config')
   const client = googleClient(
     { tokenUrl: env.GOOGLE_TOKEN_URL, directoryBaseUrl: env.GOOGLE_DIRECTORY_BASE_URL, credentials, customerId: config.customerId },
@@ -60,15 +72,23 @@ export async function googleFor(env: Env, row: IntegrationRow): Promise<GoogleCl
 
 /** A Graph client for an Entra integration, kept per isolate so its access token is reused across steps. */
 export async function graphFor(env: Env, row: IntegrationRow): Promise<GraphClient> {
-  if (row.kind !== 'entra' || !row.config) throw new SyncError(`Integration "${row.name}" is not connected to Microsoft yet: run "Sign in with Azure" (/connect) or give it credentials.`, 'config')
+  if (row.kind !== 'entra' || !row.config)
+    throw new SyncError(
+      `Integration "${row.name}" is not connected to Microsoft yet: run "Sign in with Azure" (/connect) or give it credentials.`,
+      'config'
+    )
   const config = entraConfigSchema.parse(JSON.parse(row.config))
   let app: { clientId: string; clientSecret: string }
   if (config.mode === 'consent') {
-    if (!env.MS_CLIENT_ID || !env.MS_CLIENT_SECRET) throw new SyncError('MS_CLIENT_ID and MS_CLIENT_SECRET are not set, so the consented app cannot sign in.', 'config')
+    if (!env.MS_CLIENT_ID || !env.MS_CLIENT_SECRET)
+      throw new SyncError('MS_CLIENT_ID and MS_CLIENT_SECRET are not set, so the consented app cannot sign in.', 'config')
     app = { clientId: env.MS_CLIENT_ID, clientSecret: env.MS_CLIENT_SECRET }
   } else {
     if (!row.sealedSecrets) throw new SyncError(`Integration "${row.name}" has no client secret.`, 'config')
-    app = { clientId: config.clientId, ...entraSecretsSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, row.sealedSecrets, sealContext(row.id)))) }
+    app = {
+      clientId: config.clientId,
+      ...entraSecretsSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, row.sealedSecrets, sealContext(row.id)))),
+    }
   }
   const key = `${config.tenantId}|${app.clientId}|${config.mode === 'consent' ? 'consent' : row.sealedSecrets}`
   const cached = clients.get(row.id)

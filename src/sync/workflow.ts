@@ -25,7 +25,11 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     const { integrationId, runId } = event.payload
     const env = this.env
     const config: WorkflowStepConfig = {
-      retries: { limit: Number(env.SYNC_STEP_RETRIES) || 3, delay: (env.SYNC_STEP_DELAY || '10 seconds') as WorkflowSleepDuration, backoff: 'exponential' },
+      retries: {
+        limit: Number(env.SYNC_STEP_RETRIES) || 3,
+        delay: (env.SYNC_STEP_DELAY || '10 seconds') as WorkflowSleepDuration,
+        backoff: 'exponential',
+      },
       timeout: '10 minutes',
     }
     try {
@@ -71,8 +75,12 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     // Users first, so group pages find the members they name.
     const users = await walk('users', plan.users, plan.usersFull, plan.freshUsers)
     const groups = await walk('groups', plan.groups, plan.groupsFull, plan.freshGroups)
-    await step.do('finish listing', config, () => graphFinishListing(env, integrationId, runId, pending, { users: users.full, groups: groups.full }))
-    await step.do('finish', config, () => finishRun(createDb(env.DB), runId, { integrationId, usersDeltaLink: users.deltaLink, groupsDeltaLink: groups.deltaLink }))
+    await step.do('finish listing', config, () =>
+      graphFinishListing(env, integrationId, runId, pending, { users: users.full, groups: groups.full })
+    )
+    await step.do('finish', config, () =>
+      finishRun(createDb(env.DB), runId, { integrationId, usersDeltaLink: users.deltaLink, groupsDeltaLink: groups.deltaLink })
+    )
   }
 
   /**
@@ -82,7 +90,10 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
    */
   private async google(step: WorkflowStep, config: WorkflowStepConfig, integrationId: string, runId: string) {
     const env = this.env
-    const listed = async <R extends { next?: string | undefined }>(name: string, page: (token: string | undefined) => Promise<R>): Promise<R[]> => {
+    const listed = async <R extends { next?: string | undefined }>(
+      name: string,
+      page: (token: string | undefined) => Promise<R>
+    ): Promise<R[]> => {
       const pages: R[] = []
       let token: string | undefined
       for (let n = 0; ; n++) {
@@ -98,11 +109,15 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     // Small groups in batches; a group with several pages of members page by page, then set at once.
     for (let index = 0, batch = 0; index < groups.length; batch++) {
       const from = index
-      const { index: stopped, spill } = await step.do(`members batch ${batch}`, config, () => googleMembersBatch(env, integrationId, runId, groups, from))
+      const { index: stopped, spill } = await step.do(`members batch ${batch}`, config, () =>
+        googleMembersBatch(env, integrationId, runId, groups, from)
+      )
       index = stopped
       if (!spill) continue
       const group = groups[index]!
-      const rest = (await listed(`members of ${group}`, (t) => googleMembersPage(env, integrationId, runId, group, t ?? spill.next))).flatMap((p) => p.members)
+      const rest = (
+        await listed(`members of ${group}`, (t) => googleMembersPage(env, integrationId, runId, group, t ?? spill.next))
+      ).flatMap((p) => p.members)
       const members = [...spill.members, ...rest]
       await step.do(`set members of ${group}`, config, () => googleApplyMembers(env, integrationId, runId, group, members))
       index++

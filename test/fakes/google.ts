@@ -39,7 +39,11 @@ const fromB64url = (s: string) => Uint8Array.from(atob(s.replace(/-/g, '+').repl
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
 const apiError = (status: number, reason: string, message: string, headers: Record<string, string> = {}) =>
-  json({ error: { code: status, message, errors: [{ domain: reason.includes('Limit') ? 'usageLimits' : 'global', reason, message }] } }, status, headers)
+  json(
+    { error: { code: status, message, errors: [{ domain: reason.includes('Limit') ? 'usageLimits' : 'global', reason, message }] } },
+    status,
+    headers
+  )
 
 export class FakeGoogleCustomer {
   users: FakeGoogleUser[] = []
@@ -71,7 +75,9 @@ export class FakeGoogle {
       true,
       ['sign', 'verify']
     )) as CryptoKeyPair
-    const pkcs8 = b64url((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer).replace(/-/g, '+').replace(/_/g, '/')
+    const pkcs8 = b64url((await crypto.subtle.exportKey('pkcs8', pair.privateKey)) as ArrayBuffer)
+      .replace(/-/g, '+')
+      .replace(/_/g, '/')
     const padded = pkcs8 + '='.repeat((4 - (pkcs8.length % 4)) % 4)
     const pem = `-----BEGIN PRIVATE KEY-----\n${padded.match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`
     const email = `sync@${customerId}.iam.gserviceaccount.com`
@@ -82,7 +88,8 @@ export class FakeGoogle {
 
   readonly handler = async (request: Request): Promise<Response> => {
     const url = new URL(request.url)
-    if (url.pathname.startsWith('/_fake-google/')) return this.control(url.pathname.split('/')[2]!, (await request.json()) as Record<string, unknown>)
+    if (url.pathname.startsWith('/_fake-google/'))
+      return this.control(url.pathname.split('/')[2]!, (await request.json()) as Record<string, unknown>)
     if (url.pathname === '/token' && request.method === 'POST') return this.token(await request.formData())
     if (url.pathname === '/o/oauth2/v2/auth') return this.consentPage(url)
     if (url.pathname.startsWith('/admin/directory/v1/')) return this.directory(request, url)
@@ -107,8 +114,19 @@ export class FakeGoogle {
     if (!customer) return json({ error: 'no such customer' }, 404)
     if (body.action === 'users') customer.users = body.users as FakeGoogleUser[]
     else if (body.action === 'groups') customer.groups = body.groups as FakeGoogleGroup[]
-    else if (body.action === 'fail') customer.faults.push({ path: new RegExp(body.path as string), status: body.status as number, reason: body.reason as string, times: (body.times as number | undefined) ?? 1 })
-    return json({ users: customer.users.length, groups: customer.groups.length, requests: customer.requests.length, faultsLeft: customer.faults.length })
+    else if (body.action === 'fail')
+      customer.faults.push({
+        path: new RegExp(body.path as string),
+        status: body.status as number,
+        reason: body.reason as string,
+        times: (body.times as number | undefined) ?? 1,
+      })
+    return json({
+      users: customer.users.length,
+      groups: customer.groups.length,
+      requests: customer.requests.length,
+      faultsLeft: customer.faults.length,
+    })
   }
 
   /** The consent screen, answered at once by the configured admin: back to redirect_uri with a code. */
@@ -116,7 +134,12 @@ export class FakeGoogle {
     const back = new URL(url.searchParams.get('redirect_uri') ?? '')
     back.searchParams.set('state', url.searchParams.get('state') ?? '')
     const scopes = (url.searchParams.get('scope') ?? '').split(' ')
-    if (!this.signIn || url.searchParams.get('client_id') !== this.oauthClient.id || !SCOPES.every((s) => scopes.includes(s)) || url.searchParams.get('access_type') !== 'offline') {
+    if (
+      !this.signIn ||
+      url.searchParams.get('client_id') !== this.oauthClient.id ||
+      !SCOPES.every((s) => scopes.includes(s)) ||
+      url.searchParams.get('access_type') !== 'offline'
+    ) {
       back.searchParams.set('error', 'access_denied')
     } else {
       const code = `code-${crypto.randomUUID()}`
@@ -142,7 +165,8 @@ export class FakeGoogle {
   private async token(form: FormData) {
     const grant = form.get('grant_type')
     if (grant === 'authorization_code' || grant === 'refresh_token') {
-      if (form.get('client_id') !== this.oauthClient.id || form.get('client_secret') !== this.oauthClient.secret) return json({ error: 'invalid_client' }, 401)
+      if (form.get('client_id') !== this.oauthClient.id || form.get('client_secret') !== this.oauthClient.secret)
+        return json({ error: 'invalid_client' }, 401)
       if (grant === 'refresh_token') {
         const customer = this.refreshTokens.get(String(form.get('refresh_token')))
         if (!customer) return json({ error: 'invalid_grant', error_description: 'Token has been expired or revoked.' }, 400)
@@ -150,27 +174,54 @@ export class FakeGoogle {
       }
       const code = this.codes.get(String(form.get('code')))
       this.codes.delete(String(form.get('code')))
-      if (!code || code.redirectUri !== form.get('redirect_uri')) return json({ error: 'invalid_grant', error_description: 'Bad Request' }, 400)
+      if (!code || code.redirectUri !== form.get('redirect_uri'))
+        return json({ error: 'invalid_grant', error_description: 'Bad Request' }, 400)
       const refresh = `1//fake-${crypto.randomUUID()}`
       this.refreshTokens.set(refresh, code.customer)
       const idToken = `${b64url(new TextEncoder().encode('{"alg":"RS256"}'))}.${b64url(new TextEncoder().encode(JSON.stringify({ email: code.email, email_verified: true })))}.sig`
-      return json({ access_token: this.issue(code.customer), expires_in: 3599, refresh_token: refresh, id_token: idToken, token_type: 'Bearer' })
+      return json({
+        access_token: this.issue(code.customer),
+        expires_in: 3599,
+        refresh_token: refresh,
+        id_token: idToken,
+        token_type: 'Bearer',
+      })
     }
     if (grant !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return json({ error: 'unsupported_grant_type' }, 400)
     const [h, p, sig] = String(form.get('assertion') ?? '').split('.')
     if (!h || !p || !sig) return json({ error: 'invalid_grant', error_description: 'Invalid JWT.' }, 400)
     const header = JSON.parse(new TextDecoder().decode(fromB64url(h))) as { alg?: string }
-    const claims = JSON.parse(new TextDecoder().decode(fromB64url(p))) as { iss?: string; sub?: string; scope?: string; aud?: string; iat?: number; exp?: number }
+    const claims = JSON.parse(new TextDecoder().decode(fromB64url(p))) as {
+      iss?: string
+      sub?: string
+      scope?: string
+      aud?: string
+      iat?: number
+      exp?: number
+    }
     const customer = [...this.customers.values()].find((c) => c.serviceAccountEmail === claims.iss)
-    if (header.alg !== 'RS256' || !customer) return json({ error: 'invalid_client', error_description: 'The OAuth client was not found.' }, 401)
-    const valid = await crypto.subtle.verify('RSASSA-PKCS1-v1_5', customer.publicKey, fromB64url(sig), new TextEncoder().encode(`${h}.${p}`))
+    if (header.alg !== 'RS256' || !customer)
+      return json({ error: 'invalid_client', error_description: 'The OAuth client was not found.' }, 401)
+    const valid = await crypto.subtle.verify(
+      'RSASSA-PKCS1-v1_5',
+      customer.publicKey,
+      fromB64url(sig),
+      new TextEncoder().encode(`${h}.${p}`)
+    )
     if (!valid) return json({ error: 'invalid_grant', error_description: 'Invalid JWT Signature.' }, 400)
     const now = Math.floor(Date.now() / 1000)
     if (claims.aud !== this.tokenUrl || !claims.iat || !claims.exp || claims.exp - claims.iat > 3600 || claims.exp < now)
       return json({ error: 'invalid_grant', error_description: 'Invalid JWT: bad aud, iat or exp.' }, 400)
     const scopes = (claims.scope ?? '').split(' ')
     if (claims.sub !== customer.domainAdmin || !SCOPES.every((s) => scopes.includes(s)))
-      return json({ error: 'unauthorized_client', error_description: 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.' }, 401)
+      return json(
+        {
+          error: 'unauthorized_client',
+          error_description:
+            'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.',
+        },
+        401
+      )
     return json({ access_token: this.issue(customer.customerId), expires_in: 3599, token_type: 'Bearer' })
   }
 
@@ -183,24 +234,45 @@ export class FakeGoogle {
     const fault = customer.faults.find((f) => f.path.test(url.pathname + url.search))
     if (fault) {
       if (--fault.times <= 0) customer.faults.splice(customer.faults.indexOf(fault), 1)
-      return apiError(fault.status, fault.reason, 'Injected fault.', fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {})
+      return apiError(
+        fault.status,
+        fault.reason,
+        'Injected fault.',
+        fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {}
+      )
     }
     const customerParam = url.searchParams.get('customer')
     const page = <T>(items: T[], max: number, cap: number, key: string) => {
       if (max > cap) return apiError(400, 'invalid', `Invalid value '${max}'. Values must be within the range: [1, ${cap}]`)
       const start = Number(url.searchParams.get('pageToken') ?? '0')
       const slice = items.slice(start, start + max)
-      return json({ kind: `admin#directory#${key}`, etag: '"fake"', [key]: slice, ...(start + max < items.length ? { nextPageToken: String(start + max) } : {}) })
+      return json({
+        kind: `admin#directory#${key}`,
+        etag: '"fake"',
+        [key]: slice,
+        ...(start + max < items.length ? { nextPageToken: String(start + max) } : {}),
+      })
     }
     const max = (dflt: number) => Number(url.searchParams.get('maxResults') ?? dflt)
     if (url.pathname === '/admin/directory/v1/users') {
       if (customerParam !== 'my_customer' && customerParam !== customer.customerId) return apiError(400, 'badRequest', 'Bad Request')
-      return page(customer.users.map((u) => ({ kind: 'admin#directory#user', ...u, customerId: customer.customerId })), max(100), 500, 'users')
+      return page(
+        customer.users.map((u) => ({ kind: 'admin#directory#user', ...u, customerId: customer.customerId })),
+        max(100),
+        500,
+        'users'
+      )
     }
     if (url.pathname === '/admin/directory/v1/groups') {
       if (customerParam !== 'my_customer' && customerParam !== customer.customerId) return apiError(400, 'badRequest', 'Bad Request')
       return page(
-        customer.groups.map((g) => ({ kind: 'admin#directory#group', id: g.id, email: g.email, name: g.name, directMembersCount: String(g.members.length) })),
+        customer.groups.map((g) => ({
+          kind: 'admin#directory#group',
+          id: g.id,
+          email: g.email,
+          name: g.name,
+          directMembersCount: String(g.members.length),
+        })),
         max(200),
         200,
         'groups'
@@ -210,7 +282,12 @@ export class FakeGoogle {
     if (members) {
       const group = customer.groups.find((g) => g.id === decodeURIComponent(members[1]!) || g.email === decodeURIComponent(members[1]!))
       if (!group) return apiError(404, 'notFound', 'Resource Not Found: groupKey')
-      return page(group.members.map((m) => ({ kind: 'admin#directory#member', id: m.id, role: 'MEMBER', type: m.type, status: 'ACTIVE' })), max(200), 200, 'members')
+      return page(
+        group.members.map((m) => ({ kind: 'admin#directory#member', id: m.id, role: 'MEMBER', type: m.type, status: 'ACTIVE' })),
+        max(200),
+        200,
+        'members'
+      )
     }
     return apiError(404, 'notFound', `No fake route for ${url.pathname}`)
   }

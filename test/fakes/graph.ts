@@ -86,7 +86,12 @@ export class FakeTenant {
     if (how === 'soft') this.softDeleted.add(id)
     else this.softDeleted.delete(id)
     this.users.delete(id)
-    for (const g of this.groups.values()) if (g.members.includes(id)) this.setMembers(g.id, g.members.filter((m) => m !== id))
+    for (const g of this.groups.values())
+      if (g.members.includes(id))
+        this.setMembers(
+          g.id,
+          g.members.filter((m) => m !== id)
+        )
     this.log({ kind: 'user', id, what: how })
   }
 
@@ -198,7 +203,8 @@ export class FakeCloud {
     const auth = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')
     const session = auth ? this.tokens.get(auth[1]!) : undefined
     if (!session) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty or invalid.')
-    if (session.expires <= this.now()) return graphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.')
+    if (session.expires <= this.now())
+      return graphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.')
     const tenant = this.tenants.get(session.tenant)!
     tenant.requests.push(url.pathname + url.search)
     const fault = tenant.faults.find((f) => f.path.test(url.pathname + url.search))
@@ -267,7 +273,8 @@ export class FakeCloud {
       if (!state.select.includes('members')) return [base]
       if (refs.length === 0) return [{ ...base, 'members@delta': [] }]
       const out = []
-      for (let i = 0; i < refs.length; i += tenant.membersPerPage) out.push({ ...base, 'members@delta': refs.slice(i, i + tenant.membersPerPage) })
+      for (let i = 0; i < refs.length; i += tenant.membersPerPage)
+        out.push({ ...base, 'members@delta': refs.slice(i, i + tenant.membersPerPage) })
       return out
     }
     if (state.since < 0) {
@@ -293,8 +300,14 @@ export class FakeCloud {
       const added = new Set<string>()
       const removed = new Set<string>()
       for (const c of changes.filter((x) => x.id === id)) {
-        for (const m of c.added ?? []) (removed.delete(m), added.add(m))
-        for (const m of c.removed ?? []) (added.delete(m), removed.add(m))
+        for (const m of c.added ?? []) {
+          removed.delete(m)
+          added.add(m)
+        }
+        for (const m of c.removed ?? []) {
+          added.delete(m)
+          removed.add(m)
+        }
       }
       out.push(...groupItems(g, [...added], [...removed]))
     }
@@ -336,7 +349,12 @@ export class FakeCloud {
         t.deleteGroup(body.id as string)
         break
       case 'fail':
-        t.fail(new RegExp(body.path as string), body.status as number, (body.times as number | undefined) ?? 1, body.retryAfter as number | undefined)
+        t.fail(
+          new RegExp(body.path as string),
+          body.status as number,
+          (body.times as number | undefined) ?? 1,
+          body.retryAfter as number | undefined
+        )
         break
       case 'expireDeltaTokens':
         t.expiredBefore = t.seq + 1

@@ -19,7 +19,11 @@ export interface Reply {
 }
 
 /** One request to the Worker under test (its real fetch handler, inside workerd). */
-export async function call(method: string, path: string, options: { token?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> } = {}): Promise<Reply> {
+export async function call(
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; raw?: BodyInit; headers?: Record<string, string> } = {}
+): Promise<Reply> {
   const headers: Record<string, string> = { ...(options.headers ?? {}) }
   if (options.token) headers.authorization = `Bearer ${options.token}`
   let body: BodyInit | undefined = options.raw
@@ -41,7 +45,8 @@ export async function call(method: string, path: string, options: { token?: stri
   return { status: res.status, headers: res.headers, body: parsed }
 }
 
-export const admin = (method: string, path: string, body?: unknown) => call(method, `/api/v1${path}`, { token: ADMIN_TOKEN, body, headers: body !== undefined ? { 'content-type': 'application/json' } : {} })
+export const admin = (method: string, path: string, body?: unknown) =>
+  call(method, `/api/v1${path}`, { token: ADMIN_TOKEN, body, headers: body !== undefined ? { 'content-type': 'application/json' } : {} })
 
 let counter = 0
 /** A fresh SCIM integration; returns its id, token and a client bound to that token. */

@@ -13,7 +13,8 @@ const control = async (url: string, body: Record<string, unknown>): Promise<Json
 export const fakeGraph = (tenant: string, body: Record<string, unknown>) => control(`https://graph.fake.test/_fake/${tenant}`, body)
 
 /** Sets up the fake Google (test/fakes/google.ts) for one customer. */
-export const fakeGoogle = (customer: string, body: Record<string, unknown>) => control(`https://admin.fake.test/_fake-google/${customer}`, body)
+export const fakeGoogle = (customer: string, body: Record<string, unknown>) =>
+  control(`https://admin.fake.test/_fake-google/${customer}`, body)
 
 /** "Sync users now", then the run's record once it has finished; asserts its status when given. */
 export async function runSync(integrationId: string, expected?: 'succeeded' | 'failed'): Promise<Json> {

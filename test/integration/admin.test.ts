@@ -18,7 +18,12 @@ describe('admin API', () => {
     const details = await admin('GET', `/integrations/${res.body.id}`)
     expect(details.status).toBe(200)
     expect(JSON.stringify(details.body)).not.toContain(res.body.token)
-    expect(details.body).toMatchObject({ id: res.body.id, scimUrl: `${ORIGIN}/scim/v2`, lastActivityAt: null, counts: { activeUsers: 0, archivedUsers: 0, groups: 0 } })
+    expect(details.body).toMatchObject({
+      id: res.body.id,
+      scimUrl: `${ORIGIN}/scim/v2`,
+      lastActivityAt: null,
+      counts: { activeUsers: 0, archivedUsers: 0, groups: 0 },
+    })
 
     const list = await admin('GET', '/integrations')
     expect(list.body.integrations.map((i: { id: string }) => i.id)).toContain(res.body.id)
@@ -56,7 +61,11 @@ describe('admin API', () => {
   })
 
   it('answers 400 for a body that is not JSON', async () => {
-    const res = await call('POST', '/api/v1/integrations', { token: ADMIN_TOKEN, raw: '{nope', headers: { 'content-type': 'application/json' } })
+    const res = await call('POST', '/api/v1/integrations', {
+      token: ADMIN_TOKEN,
+      raw: '{nope',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(res.status).toBe(400)
     expect(res.body.scimType).toBe('invalidSyntax')
   })
@@ -117,7 +126,9 @@ describe('admin API', () => {
       const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE integration_id = ?`).bind(id).first<{ n: number }>()
       expect(row?.n, table).toBe(0)
     }
-    const members = await env.DB.prepare('SELECT count(*) AS n FROM group_members WHERE member_id = ?').bind(u.body.id).first<{ n: number }>()
+    const members = await env.DB.prepare('SELECT count(*) AS n FROM group_members WHERE member_id = ?')
+      .bind(u.body.id)
+      .first<{ n: number }>()
     expect(members?.n).toBe(0)
   })
 

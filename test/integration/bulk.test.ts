@@ -10,16 +10,31 @@ describe('POST /Bulk (RFC 7644 §3.7)', () => {
       schemas: [BULK],
       Operations: [
         // The group names the user before the user's operation: it waits until the user exists.
-        { method: 'POST', path: '/Groups', bulkId: 'grp', data: { schemas: [GROUP_SCHEMA], displayName: 'Bulk group', members: [{ value: 'bulkId:alice', type: 'User' }] } },
+        {
+          method: 'POST',
+          path: '/Groups',
+          bulkId: 'grp',
+          data: { schemas: [GROUP_SCHEMA], displayName: 'Bulk group', members: [{ value: 'bulkId:alice', type: 'User' }] },
+        },
         { method: 'POST', path: '/Users', bulkId: 'alice', data: { schemas: [USER_SCHEMA], userName: 'alice@bulk.example' } },
-        { method: 'PATCH', path: '/Users/bulkId:alice', data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Lead' }] } },
+        {
+          method: 'PATCH',
+          path: '/Users/bulkId:alice',
+          data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Lead' }] },
+        },
         { method: 'DELETE', path: '/Users/no-such-user' },
       ],
     })
     expect(res.status).toBe(200)
     expect(res.body.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:BulkResponse'])
     const [group, user, patch, del] = res.body.Operations
-    expect(user).toMatchObject({ method: 'POST', bulkId: 'alice', status: '201', version: 'W/"1"', location: expect.stringMatching(/\/scim\/v2\/Users\//) })
+    expect(user).toMatchObject({
+      method: 'POST',
+      bulkId: 'alice',
+      status: '201',
+      version: 'W/"1"',
+      location: expect.stringMatching(/\/scim\/v2\/Users\//),
+    })
     expect(group).toMatchObject({ method: 'POST', bulkId: 'grp', status: '201' })
     expect(patch).toMatchObject({ method: 'PATCH', status: '200', version: 'W/"2"' })
     expect(del).toMatchObject({ method: 'DELETE', status: '404', response: { status: '404' } })
@@ -75,9 +90,18 @@ describe('POST /Bulk (RFC 7644 §3.7)', () => {
     const tooMany = await scim.post('/Bulk', { schemas: [BULK], Operations: many })
     expect(tooMany.status).toBe(413)
     expect(tooMany.body.detail).toContain('1000')
-    expect((await scim.post('/Bulk', { schemas: [BULK], Operations: [{ method: 'POST', path: '/Users', bulkId: 'x', data: { userName: 'x'.repeat(1_100_000) } }] })).status).toBe(413)
+    expect(
+      (
+        await scim.post('/Bulk', {
+          schemas: [BULK],
+          Operations: [{ method: 'POST', path: '/Users', bulkId: 'x', data: { userName: 'x'.repeat(1_100_000) } }],
+        })
+      ).status
+    ).toBe(413)
     expect((await scim.post('/Bulk', { schemas: ['urn:nope'], Operations: [] })).status).toBe(400)
-    expect((await scim.post('/Bulk', { schemas: [BULK], Operations: [{ method: 'GET', path: '/Users' }] })).body.scimType).toBe('invalidSyntax')
+    expect((await scim.post('/Bulk', { schemas: [BULK], Operations: [{ method: 'GET', path: '/Users' }] })).body.scimType).toBe(
+      'invalidSyntax'
+    )
     const badPath = await scim.post('/Bulk', { schemas: [BULK], Operations: [{ method: 'DELETE', path: '/Bulk' }] })
     expect(badPath.body.Operations[0]).toMatchObject({ status: '400', response: { scimType: 'invalidPath' } })
   })

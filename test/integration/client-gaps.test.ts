@@ -1,13 +1,29 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { call, ENTERPRISE, ERROR_SCHEMA, GROUP_SCHEMA, newIntegration, ORIGIN, PATCH_OP, USER_SCHEMA, userBody, type Json } from '../helpers/http'
+import {
+  call,
+  ENTERPRISE,
+  ERROR_SCHEMA,
+  GROUP_SCHEMA,
+  newIntegration,
+  ORIGIN,
+  PATCH_OP,
+  USER_SCHEMA,
+  userBody,
+  type Json,
+} from '../helpers/http'
 
 /*
  * Requests that third-party SCIM clients, test collections and hostile callers send, each replayed
  * as sent (docs/conformance.md, "Client requests that used to fail").
  */
 
-const error = (status: number, scimType?: string) => ({ schemas: [ERROR_SCHEMA], status: String(status), ...(scimType ? { scimType } : {}), detail: expect.any(String) })
+const error = (status: number, scimType?: string) => ({
+  schemas: [ERROR_SCHEMA],
+  status: String(status),
+  ...(scimType ? { scimType } : {}),
+  detail: expect.any(String),
+})
 const countUsers = async (integrationId: string) =>
   (await env.DB.prepare('SELECT count(*) AS n FROM users WHERE integration_id = ?').bind(integrationId).first<{ n: number }>())!.n
 
@@ -24,27 +40,46 @@ describe('resource paths in any case', () => {
     expect(one.status).toBe(200)
     expect(one.body.meta.location).toBe(`${ORIGIN}/scim/v2/Users/${u.id}`)
 
-    const created = await call('POST', '/scim/v2/groups', { token, body: { schemas: [GROUP_SCHEMA], displayName: 'Lower', members: [{ value: u.id }] } })
+    const created = await call('POST', '/scim/v2/groups', {
+      token,
+      body: { schemas: [GROUP_SCHEMA], displayName: 'Lower', members: [{ value: u.id }] },
+    })
     expect(created.status).toBe(201)
     expect(created.headers.get('location')).toBe(`${ORIGIN}/scim/v2/Groups/${created.body.id}`)
     expect(created.body.members[0].$ref).toBe(`${ORIGIN}/scim/v2/Users/${u.id}`)
     expect((await call('GET', `/scim/v2/GROUPS/${created.body.id}`, { token })).status).toBe(200)
 
-    const search = await call('POST', '/scim/v2/users/.search', { token, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName sw "case"' } })
+    const search = await call('POST', '/scim/v2/users/.search', {
+      token,
+      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'userName sw "case"' },
+    })
     expect(search.status).toBe(200)
     expect(search.body.totalResults).toBe(1)
     expect((await call('POST', '/scim/v2/Groups/.SEARCH', { token, body: { filter: 'displayName eq "Lower"' } })).body.totalResults).toBe(1)
 
     const bulk = await call('POST', '/scim/v2/bulk', {
       token,
-      body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [{ method: 'POST', bulkId: 'b1', path: '/users', data: userBody('bulk-lower@example.com') }] },
+      body: {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'],
+        Operations: [{ method: 'POST', bulkId: 'b1', path: '/users', data: userBody('bulk-lower@example.com') }],
+      },
     })
     expect(bulk.status).toBe(200)
-    expect(bulk.body.Operations[0]).toMatchObject({ status: '201', location: expect.stringMatching(new RegExp(`^${ORIGIN}/scim/v2/Users/`)) })
+    expect(bulk.body.Operations[0]).toMatchObject({
+      status: '201',
+      location: expect.stringMatching(new RegExp(`^${ORIGIN}/scim/v2/Users/`)),
+    })
   })
 
   it('serves discovery in any case, without a token', async () => {
-    for (const path of ['/schemas', '/SCHEMAS', '/resourcetypes', '/resourceTypes/user', '/serviceproviderconfig', '/SERVICEPROVIDERCONFIG']) {
+    for (const path of [
+      '/schemas',
+      '/SCHEMAS',
+      '/resourcetypes',
+      '/resourceTypes/user',
+      '/serviceproviderconfig',
+      '/SERVICEPROVIDERCONFIG',
+    ]) {
       const res = await call('GET', `/scim/v2${path}`)
       expect(res.status, path).toBe(200)
     }
@@ -57,7 +92,10 @@ describe('resource paths in any case', () => {
 describe('attributes the schema does not define', () => {
   it('ignores a misspelt core attribute on PUT and POST: 200/201, neither stored nor echoed', async () => {
     const { scim } = await newIntegration()
-    const created = await scim.post('/Users', userBody('misspelt@example.com', { adreses: [{ streetAddress: '1 Main St' }], name: { givenName: 'A', nickname: 'x' } }))
+    const created = await scim.post(
+      '/Users',
+      userBody('misspelt@example.com', { adreses: [{ streetAddress: '1 Main St' }], name: { givenName: 'A', nickname: 'x' } })
+    )
     expect(created.status).toBe(201)
     expect(created.body.adreses).toBeUndefined()
     expect(created.body.name).toEqual({ givenName: 'A' })
@@ -115,7 +153,9 @@ describe('group members', () => {
     const { body: named } = await scim.post('/Users', userBody('named@example.com', { displayName: 'Named Person' }))
     const { body: bare } = await scim.post('/Users', userBody('bare@example.com'))
     const { body: g } = await scim.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: 'With display' })
-    expect((await scim.patch(`/Groups/${g.id}`, [{ op: 'add', path: 'members', value: [{ value: named.id }, { value: bare.id }] }])).status).toBe(204)
+    expect(
+      (await scim.patch(`/Groups/${g.id}`, [{ op: 'add', path: 'members', value: [{ value: named.id }, { value: bare.id }] }])).status
+    ).toBe(204)
     const got = await scim.get(`/Groups/${g.id}`)
     const byId = (id: string) => got.body.members.find((m: Json) => m.value === id)
     expect(byId(named.id)).toEqual({ value: named.id, $ref: `${ORIGIN}/scim/v2/Users/${named.id}`, type: 'User', display: 'Named Person' })
@@ -131,7 +171,9 @@ describe('served schemas', () => {
   const problems = (attrs: Json[], where: string): string[] =>
     attrs.flatMap((a: Json) => [
       ...REQUIRED.filter((k) => a[k] === undefined).map((k) => `${where}.${a.name}: no ${k}`),
-      ...(a.type === 'reference' && !(Array.isArray(a.referenceTypes) && a.referenceTypes.length > 0) ? [`${where}.${a.name}: reference without referenceTypes`] : []),
+      ...(a.type === 'reference' && !(Array.isArray(a.referenceTypes) && a.referenceTypes.length > 0)
+        ? [`${where}.${a.name}: reference without referenceTypes`]
+        : []),
       ...(a.type === 'complex' && !Array.isArray(a.subAttributes) ? [`${where}.${a.name}: complex without subAttributes`] : []),
       ...(a.subAttributes ? problems(a.subAttributes, `${where}.${a.name}`) : []),
     ])
@@ -147,7 +189,19 @@ describe('served schemas', () => {
 
   it('ServiceProviderConfig has only attributes RFC 7643 §5 or RFC 9865 define at its top level', async () => {
     const { body } = await call('GET', '/scim/v2/ServiceProviderConfig')
-    const defined = ['schemas', 'documentationUri', 'patch', 'bulk', 'filter', 'changePassword', 'sort', 'etag', 'authenticationSchemes', 'meta', 'pagination']
+    const defined = [
+      'schemas',
+      'documentationUri',
+      'patch',
+      'bulk',
+      'filter',
+      'changePassword',
+      'sort',
+      'etag',
+      'authenticationSchemes',
+      'meta',
+      'pagination',
+    ]
     expect(Object.keys(body).filter((k) => !defined.includes(k))).toEqual([])
     expect(body.bulk.maxPayloadSize).toBe(1048576)
   })
@@ -163,20 +217,33 @@ describe('core attributes keyed by the core schema URN', () => {
     expect(created.status).toBe(201)
     expect(created.body).toMatchObject({ userName: 'nested@example.com', name: { givenName: 'Nes', familyName: 'Ted' } })
     expect(created.body[USER_SCHEMA]).toBeUndefined()
-    const put = await scim.put(`/Users/${created.body.id}`, { schemas: [USER_SCHEMA], [USER_SCHEMA]: { userName: 'nested@example.com', title: 'Boss' } })
+    const put = await scim.put(`/Users/${created.body.id}`, {
+      schemas: [USER_SCHEMA],
+      [USER_SCHEMA]: { userName: 'nested@example.com', title: 'Boss' },
+    })
     expect(put.status).toBe(200)
     expect(put.body).toMatchObject({ userName: 'nested@example.com', title: 'Boss' })
 
-    const group = await scim.post('/Groups', { schemas: [GROUP_SCHEMA], [GROUP_SCHEMA]: { displayName: 'Nested group', members: [{ value: created.body.id }] } })
+    const group = await scim.post('/Groups', {
+      schemas: [GROUP_SCHEMA],
+      [GROUP_SCHEMA]: { displayName: 'Nested group', members: [{ value: created.body.id }] },
+    })
     expect(group.status).toBe(201)
     expect(group.body).toMatchObject({ displayName: 'Nested group', members: [{ value: created.body.id }] })
-    const groupPut = await scim.put(`/Groups/${group.body.id}`, { schemas: [GROUP_SCHEMA], [GROUP_SCHEMA]: { displayName: 'Renamed nested' } })
+    const groupPut = await scim.put(`/Groups/${group.body.id}`, {
+      schemas: [GROUP_SCHEMA],
+      [GROUP_SCHEMA]: { displayName: 'Renamed nested' },
+    })
     expect(groupPut.body.displayName).toBe('Renamed nested')
   })
 
   it('refuse a conflict between both spellings', async () => {
     const { id, scim } = await newIntegration()
-    const res = await scim.post('/Users', { schemas: [USER_SCHEMA], userName: 'a@example.com', [USER_SCHEMA]: { userName: 'b@example.com' } })
+    const res = await scim.post('/Users', {
+      schemas: [USER_SCHEMA],
+      userName: 'a@example.com',
+      [USER_SCHEMA]: { userName: 'b@example.com' },
+    })
     expect(res.body).toEqual(error(400, 'invalidValue'))
     expect(await countUsers(id)).toBe(0)
   })
@@ -186,9 +253,15 @@ describe("the enterprise manager as a bare id (Entra's default mapping, OneLogin
   it('is taken as {value} on PATCH with and without a path, POST and PUT', async () => {
     const { scim } = await newIntegration()
     const { body: boss } = await scim.post('/Users', userBody('boss@example.com'))
-    const { body: u } = await scim.post('/Users', { schemas: [USER_SCHEMA, ENTERPRISE], userName: 'staff@example.com', [ENTERPRISE]: { manager: boss.id } })
+    const { body: u } = await scim.post('/Users', {
+      schemas: [USER_SCHEMA, ENTERPRISE],
+      userName: 'staff@example.com',
+      [ENTERPRISE]: { manager: boss.id },
+    })
     expect(u[ENTERPRISE].manager).toEqual({ value: boss.id })
-    const add = await scim.patch(`/Users/${u.id}`, [{ op: 'Add', path: `${ENTERPRISE}:manager`, value: '2819c223-7f76-453a-919d-413861904646' }])
+    const add = await scim.patch(`/Users/${u.id}`, [
+      { op: 'Add', path: `${ENTERPRISE}:manager`, value: '2819c223-7f76-453a-919d-413861904646' },
+    ])
     expect(add.status).toBe(200)
     expect(add.body[ENTERPRISE].manager).toEqual({ value: '2819c223-7f76-453a-919d-413861904646' })
     const replace = await scim.patch(`/Users/${u.id}`, [{ op: 'Replace', path: `${ENTERPRISE}:manager`, value: boss.id }])
@@ -196,7 +269,11 @@ describe("the enterprise manager as a bare id (Entra's default mapping, OneLogin
     const pathless = await scim.patch(`/Users/${u.id}`, [{ op: 'replace', value: { [`${ENTERPRISE}:manager`]: 'm-3' } }])
     expect(pathless.body[ENTERPRISE].manager).toEqual({ value: 'm-3' })
     // OneLogin's PUT.
-    const put = await scim.put(`/Users/${u.id}`, { schemas: [USER_SCHEMA, ENTERPRISE], userName: 'staff@example.com', [ENTERPRISE]: { manager: boss.id, department: 'Ops' } })
+    const put = await scim.put(`/Users/${u.id}`, {
+      schemas: [USER_SCHEMA, ENTERPRISE],
+      userName: 'staff@example.com',
+      [ENTERPRISE]: { manager: boss.id, department: 'Ops' },
+    })
     expect(put.status).toBe(200)
     expect(put.body[ENTERPRISE]).toEqual({ manager: { value: boss.id }, department: 'Ops' })
   })
@@ -205,8 +282,14 @@ describe("the enterprise manager as a bare id (Entra's default mapping, OneLogin
 describe('PATCH paths that are an extension schema URN', () => {
   it('replace the whole extension, merge on add, and remove it with its URN from schemas', async () => {
     const { scim } = await newIntegration()
-    const { body: u } = await scim.post('/Users', { schemas: [USER_SCHEMA, ENTERPRISE], userName: 'ext@example.com', [ENTERPRISE]: { costCenter: 'C1', division: 'D' } })
-    const replaced = await scim.patch(`/Users/${u.id}`, [{ op: 'replace', path: ENTERPRISE, value: { department: 'X', employeeNumber: '7' } }])
+    const { body: u } = await scim.post('/Users', {
+      schemas: [USER_SCHEMA, ENTERPRISE],
+      userName: 'ext@example.com',
+      [ENTERPRISE]: { costCenter: 'C1', division: 'D' },
+    })
+    const replaced = await scim.patch(`/Users/${u.id}`, [
+      { op: 'replace', path: ENTERPRISE, value: { department: 'X', employeeNumber: '7' } },
+    ])
     expect(replaced.status).toBe(200)
     expect(replaced.body[ENTERPRISE]).toEqual({ department: 'X', employeeNumber: '7' })
     const added = await scim.patch(`/Users/${u.id}`, [{ op: 'add', path: ENTERPRISE, value: { costCenter: 'C2' } }])
@@ -255,18 +338,29 @@ describe('hostile input', () => {
     expect(res.body.detail).toContain('levels deep')
     expect(await countUsers(id)).toBe(0)
     // The same bound on a single endpoint.
-    const single = await call('POST', '/scim/v2/Users', { token, raw: `{"userName":"deep","x":${deep}}`, headers: { 'content-type': 'application/scim+json' } })
+    const single = await call('POST', '/scim/v2/Users', {
+      token,
+      raw: `{"userName":"deep","x":${deep}}`,
+      headers: { 'content-type': 'application/scim+json' },
+    })
     expect(single.body).toEqual(error(400, 'invalidSyntax'))
   })
 
-  it.each(['9223372036854775807', '9007199254740993', '2147483648'])('refuses startIndex=%s with invalidValue instead of a D1 error or rounding', async (startIndex) => {
-    const { scim } = await newIntegration()
-    const res = await scim.get(`/Users?startIndex=${startIndex}`)
-    expect(res.body).toEqual(error(400, 'invalidValue'))
-    expect(res.body.detail).toContain('startIndex')
-    const search = await call('POST', '/scim/v2/Users/.search', { token: (await newIntegration()).token, raw: `{"startIndex":${startIndex}}`, headers: { 'content-type': 'application/scim+json' } })
-    expect(search.body).toEqual(error(400, 'invalidValue'))
-  })
+  it.each(['9223372036854775807', '9007199254740993', '2147483648'])(
+    'refuses startIndex=%s with invalidValue instead of a D1 error or rounding',
+    async (startIndex) => {
+      const { scim } = await newIntegration()
+      const res = await scim.get(`/Users?startIndex=${startIndex}`)
+      expect(res.body).toEqual(error(400, 'invalidValue'))
+      expect(res.body.detail).toContain('startIndex')
+      const search = await call('POST', '/scim/v2/Users/.search', {
+        token: (await newIntegration()).token,
+        raw: `{"startIndex":${startIndex}}`,
+        headers: { 'content-type': 'application/scim+json' },
+      })
+      expect(search.body).toEqual(error(400, 'invalidValue'))
+    }
+  )
 
   it('clamps a huge count to the page maximum and takes the largest startIndex', async () => {
     const { scim } = await newIntegration()
@@ -302,7 +396,11 @@ describe('hostile input', () => {
     ['a lone low surrogate', '"\\udc00@example.com"', 'unpaired UTF-16 surrogate'],
   ])('refuses a userName with %s', async (_name, userName, detail) => {
     const { id, token } = await newIntegration()
-    const res = await call('POST', '/scim/v2/Users', { token, raw: `{"schemas":["${USER_SCHEMA}"],"userName":${userName}}`, headers: { 'content-type': 'application/scim+json' } })
+    const res = await call('POST', '/scim/v2/Users', {
+      token,
+      raw: `{"schemas":["${USER_SCHEMA}"],"userName":${userName}}`,
+      headers: { 'content-type': 'application/scim+json' },
+    })
     expect(res.body).toEqual(error(400, 'invalidValue'))
     expect(res.body.detail).toContain(detail)
     expect(await countUsers(id)).toBe(0)

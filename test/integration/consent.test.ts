@@ -10,7 +10,13 @@ let n = 0
 async function consentingTenant() {
   const tenant = `consent-${Date.now()}-${++n}`
   await fakeGraph(tenant, { action: 'settings', clientId: 'consent-app', clientSecret: 'consent-secret' })
-  await fakeGraph(tenant, { action: 'upsertUsers', users: [{ id: 'c1', userPrincipalName: 'one@consent.example' }, { id: 'c2', userPrincipalName: 'two@consent.example' }] })
+  await fakeGraph(tenant, {
+    action: 'upsertUsers',
+    users: [
+      { id: 'c1', userPrincipalName: 'one@consent.example' },
+      { id: 'c2', userPrincipalName: 'two@consent.example' },
+    ],
+  })
   return tenant
 }
 
@@ -75,8 +81,14 @@ describe('Sign in with Azure (admin consent)', () => {
     const forged = await exports.default.fetch(`${ORIGIN}/api/v1/oauth/microsoft/callback?admin_consent=True&tenant=evil&state=forged`)
     expect(forged.status).toBe(400)
     expect(await forged.text()).toContain('not valid')
-    const stale = await seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId: body.id, exp: Date.now() - 1000, nonce: 'x' }), 'microsoft-admin-consent')
-    const expired = await exports.default.fetch(`${ORIGIN}/api/v1/oauth/microsoft/callback?admin_consent=True&tenant=${tenant}&state=${encodeURIComponent(stale)}`)
+    const stale = await seal(
+      env.ENCRYPTION_KEY,
+      JSON.stringify({ integrationId: body.id, exp: Date.now() - 1000, nonce: 'x' }),
+      'microsoft-admin-consent'
+    )
+    const expired = await exports.default.fetch(
+      `${ORIGIN}/api/v1/oauth/microsoft/callback?admin_consent=True&tenant=${tenant}&state=${encodeURIComponent(stale)}`
+    )
     expect(expired.status).toBe(400)
     expect(await expired.text()).toContain('expired')
     expect((await admin('GET', `/integrations/${body.id}`)).body.connected).toBe(false)
@@ -110,7 +122,13 @@ describe('Sign in with Google (admin OAuth, offline access)', () => {
   it('connects with an admin sign-in, imports with the refresh token, and explains a revoked grant', async () => {
     const customer = `Cg${Date.now()}`
     await fakeGoogle(customer, { action: 'create', admin: 'boss@acme.example' })
-    await fakeGoogle(customer, { action: 'users', users: [{ id: 'x1', primaryEmail: 'one@acme.example' }, { id: 'x2', primaryEmail: 'two@acme.example' }] })
+    await fakeGoogle(customer, {
+      action: 'users',
+      users: [
+        { id: 'x1', primaryEmail: 'one@acme.example' },
+        { id: 'x2', primaryEmail: 'two@acme.example' },
+      ],
+    })
     await fakeGoogle(customer, { action: 'signIn', email: 'boss@acme.example' })
     const { body } = await admin('POST', '/integrations', { kind: 'google', name: `Google sign-in ${customer}` })
     expect((await admin('GET', `/integrations/${body.id}`)).body.connected).toBe(false)
@@ -143,10 +161,18 @@ describe('Sign in with Google (admin OAuth, offline access)', () => {
     }
     expect(await callback('forged')).toMatchObject({ status: 400, text: expect.stringContaining('not valid') })
     const { body } = await admin('POST', '/integrations', { kind: 'google', name: `Expired ${Date.now()}` })
-    const stale = await seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId: body.id, exp: Date.now() - 1000, nonce: 'x' }), 'google-admin-consent')
+    const stale = await seal(
+      env.ENCRYPTION_KEY,
+      JSON.stringify({ integrationId: body.id, exp: Date.now() - 1000, nonce: 'x' }),
+      'google-admin-consent'
+    )
     expect(await callback(stale)).toMatchObject({ status: 400, text: expect.stringContaining('expired') })
     // A state sealed for the Microsoft flow does not open here: each flow's states are its own.
-    const microsoft = await seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId: body.id, exp: Date.now() + 60_000, nonce: 'x' }), 'microsoft-admin-consent')
+    const microsoft = await seal(
+      env.ENCRYPTION_KEY,
+      JSON.stringify({ integrationId: body.id, exp: Date.now() + 60_000, nonce: 'x' }),
+      'microsoft-admin-consent'
+    )
     expect(await callback(microsoft)).toMatchObject({ status: 400, text: expect.stringContaining('not valid') })
     expect((await admin('GET', `/integrations/${body.id}`)).body.connected).toBe(false)
   })

@@ -22,7 +22,9 @@ beforeAll(async () => {
               json_object('userName', 'User' || n || '@Cost.example', 'externalId', 'ext-' || n, 'active', json('true')), 1,
               '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z' FROM seq`
     ).bind(integration.id),
-    env.DB.prepare(`${seq} INSERT INTO user_emails (user_id, integration_id, position, value_key, type_key) SELECT printf('u-%06d', n), ?1, 0, 'user' || n || '@cost.example', 'work' FROM seq`).bind(integration.id),
+    env.DB.prepare(
+      `${seq} INSERT INTO user_emails (user_id, integration_id, position, value_key, type_key) SELECT printf('u-%06d', n), ?1, 0, 'user' || n || '@cost.example', 'work' FROM seq`
+    ).bind(integration.id),
   ])
   groupId = (await scim.post('/Groups', { displayName: 'Cost', members: [{ value: 'u-000010' }] })).body.id
 })
@@ -61,7 +63,9 @@ describe('lookups cost O(1) rows, whatever the directory size', () => {
 
 describe('sorting and deep pages', () => {
   it('a selective or combined with a non-seekable value filter is driven by the selective part', async () => {
-    const f = filter('(userName eq "user17@cost.example" or userName eq "user2000@cost.example") and emails[type eq "work" and value co "@cost"]')
+    const f = filter(
+      '(userName eq "user17@cost.example" or userName eq "user2000@cost.example") and emails[type eq "work" and value co "@cost"]'
+    )
     const res = await scim.get(f)
     expect(res.body.totalResults).toBe(2)
     expect(Number(res.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(20)
@@ -82,7 +86,8 @@ describe('sorting and deep pages', () => {
 
   it('a cursor page deep in the directory costs a page, where OFFSET costs its position', async () => {
     let cursor = ''
-    for (const count of [1000, 1000, 990]) cursor = (await scim.get(`/Users?cursor=${cursor}&count=${count}&excludedAttributes=groups`)).body.nextCursor
+    for (const count of [1000, 1000, 990])
+      cursor = (await scim.get(`/Users?cursor=${cursor}&count=${count}&excludedAttributes=groups`)).body.nextCursor
     const deepCursor = await scim.get(`/Users?cursor=${cursor}&count=10&excludedAttributes=groups`)
     expect(deepCursor.body.Resources).toHaveLength(10)
     expect(Number(deepCursor.headers.get('x-d1-rows-read'))).toBeLessThanOrEqual(1 + 11)
@@ -97,7 +102,9 @@ describe('large groups', () => {
     const { body: g } = await scim.post('/Groups', { displayName: 'Everyone' })
     await env.DB.prepare(
       `INSERT INTO group_members (group_id, member_id, member_type, integration_id) SELECT ?1, id, 'User', integration_id FROM users WHERE id LIKE 'u-%' AND id <= 'u-002500'`
-    ).bind(g.id).run()
+    )
+      .bind(g.id)
+      .run()
     const change = ['u-002901', 'u-002902', 'u-002903'].map((value) => ({ value }))
     const add = await scim.patch(`/Groups/${g.id}`, [{ op: 'add', path: 'members', value: change }])
     expect(add.status).toBe(204)

@@ -11,17 +11,27 @@ import { ENTERPRISE, GROUP_SCHEMA, newIntegration, USER_SCHEMA, type ScimClient 
 const q = (filter: string, extra = '') => `?${extra}filter=${encodeURIComponent(filter)}`
 
 async function storedUser(id: string) {
-  return env.DB.prepare('SELECT user_name, active, version FROM users WHERE id = ?').bind(id).first<{ user_name: string; active: number; version: number }>()
+  return env.DB.prepare('SELECT user_name, active, version FROM users WHERE id = ?')
+    .bind(id)
+    .first<{ user_name: string; active: number; version: number }>()
 }
 async function storedMembers(groupId: string) {
-  const { results } = await env.DB.prepare('SELECT member_id FROM group_members WHERE group_id = ? ORDER BY member_id').bind(groupId).all<{ member_id: string }>()
+  const { results } = await env.DB.prepare('SELECT member_id FROM group_members WHERE group_id = ? ORDER BY member_id')
+    .bind(groupId)
+    .all<{ member_id: string }>()
   return results.map((r) => r.member_id)
 }
 
 async function testConnection(scim: ScimClient) {
   const users = await scim.get(`/Users${q(`userName eq "${crypto.randomUUID()}"`)}`)
   expect(users.status).toBe(200)
-  expect(users.body).toEqual({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 0, itemsPerPage: 0, startIndex: 1, Resources: [] })
+  expect(users.body).toEqual({
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+    totalResults: 0,
+    itemsPerPage: 0,
+    startIndex: 1,
+    Resources: [],
+  })
   const groups = await scim.get(`/Groups${q(`displayName eq "${crypto.randomUUID()}"`, 'excludedAttributes=members&')}`)
   expect(groups.status).toBe(200)
   expect(groups.body.totalResults).toBe(0)
@@ -41,7 +51,12 @@ async function provisionUser(scim: ScimClient, userName: string) {
     [ENTERPRISE]: { department: 'Engineering' },
   })
   expect(created.status).toBe(201)
-  expect(created.body).toMatchObject({ userName, active: true, name: { familyName: 'familyName' }, [ENTERPRISE]: { department: 'Engineering' } })
+  expect(created.body).toMatchObject({
+    userName,
+    active: true,
+    name: { familyName: 'familyName' },
+    [ENTERPRISE]: { department: 'Engineering' },
+  })
   expect(await storedUser(created.body.id)).toMatchObject({ user_name: userName, active: 1, version: 1 })
   const found = await scim.get(`/Users${q(`userName eq "${userName}"`)}`)
   expect(found.body.Resources.map((r: { id: string }) => r.id)).toEqual([created.body.id])
@@ -87,7 +102,16 @@ describe('Microsoft Entra ID replay, default (non-compliant) PATCH dialect', () 
     expect(manager.body[ENTERPRISE]).toEqual({ department: 'Sales', manager: { value: otherId } })
 
     const groupId = await provisionGroup(scim, 'Group1DisplayName')
-    const addMembers = await scim.patch(`/Groups/${groupId}`, [{ op: 'Add', path: 'members', value: [{ $ref: null, value: userId }, { $ref: null, value: otherId }] }])
+    const addMembers = await scim.patch(`/Groups/${groupId}`, [
+      {
+        op: 'Add',
+        path: 'members',
+        value: [
+          { $ref: null, value: userId },
+          { $ref: null, value: otherId },
+        ],
+      },
+    ])
     expect(addMembers.status).toBe(204)
     expect(await storedMembers(groupId)).toEqual([userId, otherId].sort())
     const group = await scim.get(`/Groups/${groupId}?excludedAttributes=members`)

@@ -10,7 +10,12 @@ const scimErrorShape = (status: number, scimType?: string) => ({
 
 describe('every failure is an RFC 7644 error', () => {
   it('401 without a token, with a wrong one, or with a malformed header; WWW-Authenticate says Bearer', async () => {
-    for (const headers of <Record<string, string>[]>[{}, { authorization: 'Bearer scim_nope_nope' }, { authorization: 'Basic dXNlcjpwdw==' }, { authorization: 'Bearer' }]) {
+    for (const headers of <Record<string, string>[]>[
+      {},
+      { authorization: 'Bearer scim_nope_nope' },
+      { authorization: 'Basic dXNlcjpwdw==' },
+      { authorization: 'Bearer' },
+    ]) {
       const res = await call('GET', '/scim/v2/Users', { headers })
       expect(res.status).toBe(401)
       expect(res.headers.get('content-type')).toBe('application/scim+json')
@@ -30,14 +35,22 @@ describe('every failure is an RFC 7644 error', () => {
 
   it('415 for a body that is not JSON', async () => {
     const { token } = await newIntegration()
-    const res = await call('POST', '/scim/v2/Users', { token, raw: 'userName=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    const res = await call('POST', '/scim/v2/Users', {
+      token,
+      raw: 'userName=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    })
     expect(res.status).toBe(415)
     expect(res.body).toEqual(scimErrorShape(415))
   })
 
   it('accepts application/json as well as application/scim+json (with a charset)', async () => {
     const { token } = await newIntegration()
-    const res = await call('POST', '/scim/v2/Users', { token, body: userBody('json@example.com'), headers: { 'content-type': 'application/json; charset=utf-8' } })
+    const res = await call('POST', '/scim/v2/Users', {
+      token,
+      body: userBody('json@example.com'),
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    })
     expect(res.status).toBe(201)
     expect(res.headers.get('content-type')).toBe('application/scim+json')
   })
@@ -73,7 +86,10 @@ describe('every failure is an RFC 7644 error', () => {
 
   it('400 invalidValue for a schema extension this server does not support, with its URN in the detail', async () => {
     const { scim } = await newIntegration()
-    const res = await scim.post('/Users', userBody('x@example.com', { 'urn:acme:params:scim:schemas:extension:shoes:1.0:User': { size: '9' } }))
+    const res = await scim.post(
+      '/Users',
+      userBody('x@example.com', { 'urn:acme:params:scim:schemas:extension:shoes:1.0:User': { size: '9' } })
+    )
     expect(res.status).toBe(400)
     expect(res.body).toEqual(scimErrorShape(400, 'invalidValue'))
     expect(res.body.detail).toContain('urn:acme:params:scim:schemas:extension:shoes:1.0:User')
@@ -99,7 +115,13 @@ describe('discovery', () => {
   it('serves ServiceProviderConfig, Schemas and ResourceTypes from the registry without a token', async () => {
     const spc = await call('GET', '/scim/v2/ServiceProviderConfig')
     expect(spc.status).toBe(200)
-    expect(spc.body).toMatchObject({ patch: { supported: true }, filter: { supported: true, maxResults: 1000 }, bulk: { supported: true }, etag: { supported: true }, sort: { supported: true } })
+    expect(spc.body).toMatchObject({
+      patch: { supported: true },
+      filter: { supported: true, maxResults: 1000 },
+      bulk: { supported: true },
+      etag: { supported: true },
+      sort: { supported: true },
+    })
     expect(spc.body.bulk.maxPayloadSize).toBe(1048576)
     const schemas = await call('GET', '/scim/v2/Schemas')
     expect(schemas.body.Resources.map((s: { id: string }) => s.id)).toEqual([
@@ -109,11 +131,25 @@ describe('discovery', () => {
     ])
     const user = await call('GET', '/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User')
     const userName = user.body.attributes.find((a: { name: string }) => a.name === 'userName')
-    expect(userName).toMatchObject({ type: 'string', required: true, caseExact: false, uniqueness: 'server', mutability: 'readWrite', returned: 'default' })
-    expect(user.body.attributes.find((a: { name: string }) => a.name === 'password')).toMatchObject({ mutability: 'writeOnly', returned: 'never' })
+    expect(userName).toMatchObject({
+      type: 'string',
+      required: true,
+      caseExact: false,
+      uniqueness: 'server',
+      mutability: 'readWrite',
+      returned: 'default',
+    })
+    expect(user.body.attributes.find((a: { name: string }) => a.name === 'password')).toMatchObject({
+      mutability: 'writeOnly',
+      returned: 'never',
+    })
     const types = await call('GET', '/scim/v2/ResourceTypes')
     expect(types.body.Resources).toEqual([
-      expect.objectContaining({ id: 'User', endpoint: '/Users', schemaExtensions: [{ schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false }] }),
+      expect.objectContaining({
+        id: 'User',
+        endpoint: '/Users',
+        schemaExtensions: [{ schema: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', required: false }],
+      }),
       expect.objectContaining({ id: 'Group', endpoint: '/Groups', schemaExtensions: [] }),
     ])
     expect((await call('GET', '/scim/v2/ResourceTypes/Group')).body.schema).toBe('urn:ietf:params:scim:schemas:core:2.0:Group')

@@ -7,8 +7,12 @@ beforeEach(async () => {
   ;({ scim, token } = await newIntegration())
 })
 
-const withHeaders = (method: string, path: string, headers: Record<string, string>, body?: unknown) => call(method, `/scim/v2${path}`, { token, headers, body })
-const PATCH_BODY = (title: string) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: title }] })
+const withHeaders = (method: string, path: string, headers: Record<string, string>, body?: unknown) =>
+  call(method, `/scim/v2${path}`, { token, headers, body })
+const PATCH_BODY = (title: string) => ({
+  schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+  Operations: [{ op: 'replace', path: 'title', value: title }],
+})
 
 describe('ETags (RFC 7644 §3.14)', () => {
   it('answers 304 to If-None-Match with the current version, 200 otherwise', async () => {
@@ -35,14 +39,19 @@ describe('ETags (RFC 7644 §3.14)', () => {
     expect((await scim.get(`/Users/${u.id}`)).body.title).toBe('v2')
 
     // A list that names the current version, or *, matches.
-    expect((await withHeaders('PUT', `/Users/${u.id}`, { 'if-match': 'W/"7", W/"2"' }, userBody('match@example.com', { title: 'v3' }))).status).toBe(200)
+    expect(
+      (await withHeaders('PUT', `/Users/${u.id}`, { 'if-match': 'W/"7", W/"2"' }, userBody('match@example.com', { title: 'v3' }))).status
+    ).toBe(200)
     expect((await withHeaders('DELETE', `/Users/${u.id}`, { 'if-match': '*' })).status).toBe(204)
   })
 
   it('guards groups the same way', async () => {
     const { body: g } = await scim.post('/Groups', { displayName: 'Tagged' })
     expect((await withHeaders('GET', `/Groups/${g.id}`, { 'if-none-match': 'W/"1"' })).status).toBe(304)
-    const rename = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'Renamed' }] }
+    const rename = {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'replace', path: 'displayName', value: 'Renamed' }],
+    }
     expect((await withHeaders('PATCH', `/Groups/${g.id}`, { 'if-match': 'W/"2"' }, rename)).status).toBe(412)
     expect((await withHeaders('PATCH', `/Groups/${g.id}`, { 'if-match': 'W/"1"' }, rename)).status).toBe(204)
     expect((await withHeaders('PUT', `/Groups/${g.id}`, { 'if-match': 'W/"1"' }, { displayName: 'Again' })).status).toBe(412)

@@ -26,14 +26,22 @@ const user = fc.record(
 
 const stringAttr = fc.constantFrom('userName', 'title', 'name.familyName', 'emails.value', 'emails.type', 'displayName', 'externalId')
 const compare: fc.Arbitrary<Filter> = fc.oneof(
-  fc.record({ op: fc.constantFrom('eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'), attr: stringAttr, value: word }) as fc.Arbitrary<Filter>,
+  fc.record({
+    op: fc.constantFrom('eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'),
+    attr: stringAttr,
+    value: word,
+  }) as fc.Arbitrary<Filter>,
   fc.record({ op: fc.constant('pr'), attr: stringAttr }) as fc.Arbitrary<Filter>,
   fc.record({ op: fc.constantFrom('eq', 'ne'), attr: fc.constant('active'), value: fc.boolean() }) as fc.Arbitrary<Filter>,
   fc.record({
     op: fc.constant('[]'),
     attr: fc.constant('emails'),
     filter: fc.oneof(
-      fc.record({ op: fc.constantFrom('eq', 'co', 'sw'), attr: fc.constantFrom('value', 'type'), value: fc.constantFrom('work', 'al', 'a.example', 'HOME') }),
+      fc.record({
+        op: fc.constantFrom('eq', 'co', 'sw'),
+        attr: fc.constantFrom('value', 'type'),
+        value: fc.constantFrom('work', 'al', 'a.example', 'HOME'),
+      }),
       fc.record({ op: fc.constant('pr'), attr: fc.constant('value') })
     ),
   }) as fc.Arbitrary<Filter>
@@ -78,7 +86,10 @@ describe('filters: D1 selects exactly what the evaluator accepts', () => {
         const res = await scim.get(`/Users?count=1000&filter=${encodeURIComponent(text)}`)
         expect(res.status, `${text}: ${JSON.stringify(res.body)}`).toBe(200)
         const fromSql = res.body.Resources.map((r: { id: string }) => r.id).sort()
-        const inMemory = everyone.filter((r) => evaluate(f, r, scope)).map((r) => r.id as string).sort()
+        const inMemory = everyone
+          .filter((r) => evaluate(f, r, scope))
+          .map((r) => r.id as string)
+          .sort()
         expect(fromSql, text).toEqual(inMemory)
       }),
       { numRuns: 200, seed: 42 }

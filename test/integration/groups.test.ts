@@ -11,14 +11,25 @@ beforeEach(async () => {
   bob = (await scim.post('/Users', userBody('bob@example.com'))).body.id
 })
 
-const memberIds = async (groupId: string) => ((await scim.get(`/Groups/${groupId}`)).body.members ?? []).map((m: { value: string }) => m.value).sort()
+const memberIds = async (groupId: string) =>
+  ((await scim.get(`/Groups/${groupId}`)).body.members ?? []).map((m: { value: string }) => m.value).sort()
 const groupsOf = async (userId: string) => ((await scim.get(`/Users/${userId}`)).body.groups ?? []).map((g: { value: string }) => g.value)
 
 describe('Groups', () => {
   it('creates a group with members and shows them with display names and refs', async () => {
-    const res = await scim.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Engineering', externalId: 'g-ext', members: [{ value: alice }, { value: bob, type: 'User' }] })
+    const res = await scim.post('/Groups', {
+      schemas: [GROUP_SCHEMA],
+      displayName: 'Engineering',
+      externalId: 'g-ext',
+      members: [{ value: alice }, { value: bob, type: 'User' }],
+    })
     expect(res.status).toBe(201)
-    expect(res.body).toMatchObject({ schemas: [GROUP_SCHEMA], displayName: 'Engineering', externalId: 'g-ext', meta: { resourceType: 'Group', version: 'W/"1"' } })
+    expect(res.body).toMatchObject({
+      schemas: [GROUP_SCHEMA],
+      displayName: 'Engineering',
+      externalId: 'g-ext',
+      meta: { resourceType: 'Group', version: 'W/"1"' },
+    })
     expect(res.headers.get('location')).toBe(`${ORIGIN}/scim/v2/Groups/${res.body.id}`)
     const got = await scim.get(`/Groups/${res.body.id}`)
     expect(got.body.members).toEqual(
@@ -29,10 +40,12 @@ describe('Groups', () => {
     )
     expect(await groupsOf(alice)).toEqual([res.body.id])
     const user = await scim.get(`/Users/${alice}`)
-    expect(user.body.groups).toEqual([{ value: res.body.id, $ref: `${ORIGIN}/scim/v2/Groups/${res.body.id}`, display: 'Engineering', type: 'direct' }])
+    expect(user.body.groups).toEqual([
+      { value: res.body.id, $ref: `${ORIGIN}/scim/v2/Groups/${res.body.id}`, display: 'Engineering', type: 'direct' },
+    ])
   })
 
-  it('accepts Entra\'s create with an extra schema URN and empty members', async () => {
+  it("accepts Entra's create with an extra schema URN and empty members", async () => {
     const res = await scim.post('/Groups', {
       schemas: [GROUP_SCHEMA, 'http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group'],
       externalId: '8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159',
@@ -54,7 +67,7 @@ describe('Groups', () => {
     expect((await scim.get('/Groups?filter=displayName eq "Ghosts"')).body.totalResults).toBe(0)
   })
 
-  it('adds and removes members with PATCH in every form IdPs send, keeping users\' groups in step', async () => {
+  it("adds and removes members with PATCH in every form IdPs send, keeping users' groups in step", async () => {
     const { body: g } = await scim.post('/Groups', { displayName: 'Team' })
     const add = await scim.patch(`/Groups/${g.id}`, [{ op: 'Add', path: 'members', value: [{ $ref: null, value: alice }, { value: bob }] }])
     expect(add.status).toBe(204)
@@ -88,9 +101,11 @@ describe('Groups', () => {
     expect((await scim.patch(`/Groups/${outer.id}`, [{ op: 'add', path: 'members', value: [{ value: outer.id }] }])).status).toBe(400)
   })
 
-  it('renames with Okta\'s path-less replace that repeats the id, returning the group when asked', async () => {
+  it("renames with Okta's path-less replace that repeats the id, returning the group when asked", async () => {
     const { body: g } = await scim.post('/Groups', { displayName: 'Old name' })
-    const res = await scim.patch(`/Groups/${g.id}?excludedAttributes=members`, [{ op: 'replace', value: { id: g.id, displayName: 'New name' } }])
+    const res = await scim.patch(`/Groups/${g.id}?excludedAttributes=members`, [
+      { op: 'replace', value: { id: g.id, displayName: 'New name' } },
+    ])
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ id: g.id, displayName: 'New name', meta: { version: 'W/"2"' } })
     expect(res.body.members).toBeUndefined()
@@ -155,7 +170,9 @@ describe('Groups under concurrent membership changes', () => {
     const users: string[] = []
     for (let i = 0; i < 8; i++) users.push((await scim.post('/Users', userBody(`c${i}@example.com`))).body.id)
     const { body: g } = await scim.post('/Groups', { displayName: 'Concurrent' })
-    const results = await Promise.all(users.map((id) => scim.patch(`/Groups/${g.id}`, [{ op: 'add', path: 'members', value: [{ value: id }] }])))
+    const results = await Promise.all(
+      users.map((id) => scim.patch(`/Groups/${g.id}`, [{ op: 'add', path: 'members', value: [{ value: id }] }]))
+    )
     expect(results.map((r) => r.status)).toEqual(users.map(() => 204))
     expect(await memberIds(g.id)).toEqual([...users].sort())
   })

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { newIntegration, userBody } from '../helpers/http'
 
 describe('a token sees only its own integration', () => {
-  it('cannot read, list, change or delete another integration\'s users and groups', async () => {
+  it("cannot read, list, change or delete another integration's users and groups", async () => {
     const a = await newIntegration()
     const b = await newIntegration()
     const { body: ua } = await a.scim.post('/Users', userBody('shared@example.com', { externalId: 'x1' }))

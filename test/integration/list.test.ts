@@ -22,15 +22,27 @@ const q = (params: string) => scim.get(`/Users?${params}`)
 describe('sortBy / sortOrder (RFC 7644 §3.4.2.3)', () => {
   it('sorts by userName case-insensitively, both ways', async () => {
     const asc = names((await q('sortBy=userName')).body)
-    expect(asc).toEqual(['Alice@example.com', 'bob@example.com', 'carl@example.com', 'dora@example.com', 'eve@example.com', 'Frank@example.com', 'gus@example.com'])
+    expect(asc).toEqual([
+      'Alice@example.com',
+      'bob@example.com',
+      'carl@example.com',
+      'dora@example.com',
+      'eve@example.com',
+      'Frank@example.com',
+      'gus@example.com',
+    ])
     expect(names((await q('sortBy=UserName&sortOrder=Descending')).body)).toEqual([...asc].reverse())
   })
 
   it('puts resources without the attribute last ascending and first descending, ties by id', async () => {
-    const asc = (await q('sortBy=name.familyName&count=100')).body.Resources.map((r: { name?: { familyName: string } }) => r.name?.familyName ?? null)
+    const asc = (await q('sortBy=name.familyName&count=100')).body.Resources.map(
+      (r: { name?: { familyName: string } }) => r.name?.familyName ?? null
+    )
     expect(asc.slice(0, 5).map((n: string) => n.toLowerCase())).toEqual(['alpha', 'beta', 'beta', 'gamma', 'zeta'])
     expect(asc.slice(5)).toEqual([null, null])
-    const desc = (await q('sortBy=name.familyName&sortOrder=descending')).body.Resources.map((r: { name?: { familyName: string } }) => r.name?.familyName ?? null)
+    const desc = (await q('sortBy=name.familyName&sortOrder=descending')).body.Resources.map(
+      (r: { name?: { familyName: string } }) => r.name?.familyName ?? null
+    )
     expect(desc.slice(0, 2)).toEqual([null, null])
   })
 
@@ -97,7 +109,13 @@ describe('cursor pagination (RFC 9865)', () => {
     await scim.post('/Users', userBody('aaron@example.com'))
     const rest = await q(`sortBy=userName&cursor=${first.body.nextCursor}&count=100`)
     expect([...names(first.body), ...names(rest.body)]).toEqual([
-      'Alice@example.com', 'bob@example.com', 'carl@example.com', 'dora@example.com', 'eve@example.com', 'Frank@example.com', 'gus@example.com',
+      'Alice@example.com',
+      'bob@example.com',
+      'carl@example.com',
+      'dora@example.com',
+      'eve@example.com',
+      'Frank@example.com',
+      'gus@example.com',
     ])
   })
 
@@ -111,7 +129,12 @@ describe('cursor pagination (RFC 9865)', () => {
   })
 
   it('works through POST /.search too', async () => {
-    const res = await scim.post('/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], sortBy: 'userName', cursor: '', count: 5 })
+    const res = await scim.post('/Users/.search', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
+      sortBy: 'userName',
+      cursor: '',
+      count: 5,
+    })
     expect(res.body.Resources).toHaveLength(5)
     expect(res.body.nextCursor).toBeDefined()
   })

@@ -21,7 +21,8 @@ const oktaUser = (userName: string, externalId: string) => ({
   active: true,
 })
 
-const active = async (id: string) => (await env.DB.prepare('SELECT active FROM users WHERE id = ?').bind(id).first<{ active: number }>())?.active
+const active = async (id: string) =>
+  (await env.DB.prepare('SELECT active FROM users WHERE id = ?').bind(id).first<{ active: number }>())?.active
 
 async function create(scim: ScimClient, userName: string) {
   const check = await scim.get(`/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}&startIndex=1&count=100`)
@@ -45,7 +46,12 @@ describe('Okta replay', () => {
 
     // Profile update: GET, then PUT of the whole object.
     const current = (await scim.get(`/Users/${user.id}`)).body
-    const put = await scim.put(`/Users/${user.id}`, { ...current, name: { givenName: 'Changed', familyName: 'User' }, displayName: 'Changed User', password: 'x' })
+    const put = await scim.put(`/Users/${user.id}`, {
+      ...current,
+      name: { givenName: 'Changed', familyName: 'User' },
+      displayName: 'Changed User',
+      password: 'x',
+    })
     expect(put.status).toBe(200)
     expect(put.body).toMatchObject({ id: user.id, name: { givenName: 'Changed' }, displayName: 'Changed User', meta: { version: 'W/"2"' } })
 
@@ -93,7 +99,16 @@ describe('Okta replay', () => {
     expect(rename.status).toBe(204)
     expect((await scim.get(`/Groups/${gid}`)).body.displayName).toBe('Test SCIMv2 renamed')
 
-    await scim.patch(`/Groups/${gid}`, [{ op: 'add', path: 'members', value: [{ value: u1, display: 'one@okta.local' }, { value: u2, display: 'two@okta.local' }] }])
+    await scim.patch(`/Groups/${gid}`, [
+      {
+        op: 'add',
+        path: 'members',
+        value: [
+          { value: u1, display: 'one@okta.local' },
+          { value: u2, display: 'two@okta.local' },
+        ],
+      },
+    ])
     const batch = await scim.patch(`/Groups/${gid}`, [
       { op: 'replace', value: { id: gid, displayName: 'Test SCIMv2 renamed' } },
       { op: 'remove', path: `members[value eq "${u1}"]` },

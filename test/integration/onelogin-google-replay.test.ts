@@ -8,7 +8,8 @@ import { ENTERPRISE, GROUP_SCHEMA, newIntegration, USER_SCHEMA } from '../helper
  * shared/reference idp-and-sources.md §B3 and §B4.
  */
 
-const stored = (id: string) => env.DB.prepare('SELECT active, version FROM users WHERE id = ?').bind(id).first<{ active: number; version: number }>()
+const stored = (id: string) =>
+  env.DB.prepare('SELECT active, version FROM users WHERE id = ?').bind(id).first<{ active: number; version: number }>()
 
 describe('OneLogin replay', () => {
   it('provisions from its JSON template, updates by PUT, manages groups with lower-case ops, deprovisions', async () => {
@@ -62,7 +63,9 @@ describe('Google Workspace catalog-app replay', () => {
     const suspend = await scim.patch(`/Users/${id}`, [{ op: 'replace', value: { active: false } }])
     expect(suspend.status).toBe(200)
     expect(suspend.body.active).toBe(false)
-    expect((await scim.get(`/Users?filter=${encodeURIComponent('externalId eq "103948572610394857261"')}`)).body.Resources[0].active).toBe(false)
+    expect((await scim.get(`/Users?filter=${encodeURIComponent('externalId eq "103948572610394857261"')}`)).body.Resources[0].active).toBe(
+      false
+    )
 
     // Unsuspend, suspend again, then the DELETE that arrives days later.
     await scim.patch(`/Users/${id}`, [{ op: 'replace', value: { active: true } }])

@@ -9,22 +9,37 @@ describe('POST /.search (RFC 7644 §3.4.3)', () => {
     for (const name of ['ann', 'bob', 'cid']) await scim.post('/Users', userBody(`${name}@example.com`, { title: name.toUpperCase() }))
     await scim.post('/Groups', { displayName: 'Searchers' })
 
-    const res = await scim.post('/Users/.search', { schemas: [SEARCH], filter: 'userName ew "@example.com"', startIndex: 2, count: 1, attributes: ['userName'] })
+    const res = await scim.post('/Users/.search', {
+      schemas: [SEARCH],
+      filter: 'userName ew "@example.com"',
+      startIndex: 2,
+      count: 1,
+      attributes: ['userName'],
+    })
     expect(res.status).toBe(200)
     expect(res.headers.get('content-type')).toBe('application/scim+json')
     expect(res.body).toMatchObject({ totalResults: 3, itemsPerPage: 1, startIndex: 2 })
     expect(Object.keys(res.body.Resources[0]).sort()).toEqual(['id', 'schemas', 'userName'])
 
-    const viaGet = await scim.get(`/Users?filter=${encodeURIComponent('userName ew "@example.com"')}&startIndex=2&count=1&attributes=userName`)
+    const viaGet = await scim.get(
+      `/Users?filter=${encodeURIComponent('userName ew "@example.com"')}&startIndex=2&count=1&attributes=userName`
+    )
     expect(res.body.Resources).toEqual(viaGet.body.Resources)
 
-    const groups = await scim.post('/Groups/.search', { schemas: [SEARCH], filter: 'displayName eq "searchers"', excludedAttributes: 'members' })
+    const groups = await scim.post('/Groups/.search', {
+      schemas: [SEARCH],
+      filter: 'displayName eq "searchers"',
+      excludedAttributes: 'members',
+    })
     expect(groups.body.totalResults).toBe(1)
   })
 
   it('rejects a malformed SearchRequest with 400 and needs the token', async () => {
     const { scim } = await newIntegration()
-    expect((await scim.post('/Users/.search', { schemas: [SEARCH], count: 'ten' })).body).toMatchObject({ status: '400', scimType: 'invalidValue' })
+    expect((await scim.post('/Users/.search', { schemas: [SEARCH], count: 'ten' })).body).toMatchObject({
+      status: '400',
+      scimType: 'invalidValue',
+    })
     expect((await scim.post('/Users/.search', { schemas: ['urn:wrong'] })).status).toBe(400)
     expect((await scim.post('/Users/.search', { filter: 'userName eq' })).body.scimType).toBe('invalidFilter')
     expect((await call('POST', '/scim/v2/Users/.search', { body: { schemas: [SEARCH] } })).status).toBe(401)
@@ -40,7 +55,13 @@ describe('POST /.search at the root', () => {
     const all = await scim.post('/.search', { schemas: [SEARCH] })
     expect(all.status).toBe(200)
     expect(all.body.totalResults).toBe(5)
-    expect(all.body.Resources.map((r: { schemas: string[] }) => r.schemas[0]!.split(':').pop())).toEqual(['User', 'User', 'User', 'Group', 'Group'])
+    expect(all.body.Resources.map((r: { schemas: string[] }) => r.schemas[0]!.split(':').pop())).toEqual([
+      'User',
+      'User',
+      'User',
+      'Group',
+      'Group',
+    ])
 
     const window = await scim.post('/.search', { schemas: [SEARCH], startIndex: 3, count: 2 })
     expect(window.body).toMatchObject({ totalResults: 5, itemsPerPage: 2, startIndex: 3 })

@@ -12,7 +12,12 @@ async function connectCustomer(adminEmail = 'admin@acme.example') {
   await fakeGoogle(customer, {
     action: 'users',
     users: [
-      { id: 'g1', primaryEmail: 'ada@acme.example', name: { givenName: 'Ada', familyName: 'Lovelace', fullName: 'Ada Lovelace' }, organizations: [{ title: 'Engineer', department: 'R&D', primary: true }] },
+      {
+        id: 'g1',
+        primaryEmail: 'ada@acme.example',
+        name: { givenName: 'Ada', familyName: 'Lovelace', fullName: 'Ada Lovelace' },
+        organizations: [{ title: 'Engineer', department: 'R&D', primary: true }],
+      },
       { id: 'g2', primaryEmail: 'bob@acme.example', name: { fullName: 'Bob' } },
       { id: 'g3', primaryEmail: 'cy@acme.example', suspended: true },
       { id: 'g4', primaryEmail: 'dee@acme.example', archived: true },
@@ -21,18 +26,44 @@ async function connectCustomer(adminEmail = 'admin@acme.example') {
   await fakeGoogle(customer, {
     action: 'groups',
     groups: [
-      { id: 'grp-all', email: 'all@acme.example', name: 'All', members: [{ id: 'grp-eng', type: 'GROUP' }, { id: 'g3', type: 'USER' }, { id: 'ext', type: 'EXTERNAL' }] },
-      { id: 'grp-eng', email: 'eng@acme.example', name: 'Engineering', members: [{ id: 'g1', type: 'USER' }, { id: 'g2', type: 'USER' }] },
+      {
+        id: 'grp-all',
+        email: 'all@acme.example',
+        name: 'All',
+        members: [
+          { id: 'grp-eng', type: 'GROUP' },
+          { id: 'g3', type: 'USER' },
+          { id: 'ext', type: 'EXTERNAL' },
+        ],
+      },
+      {
+        id: 'grp-eng',
+        email: 'eng@acme.example',
+        name: 'Engineering',
+        members: [
+          { id: 'g1', type: 'USER' },
+          { id: 'g2', type: 'USER' },
+        ],
+      },
     ],
   })
-  const res = await admin('POST', '/integrations', { kind: 'google', name: `Google ${customer}`, serviceAccount, adminEmail, customerId: 'my_customer' })
+  const res = await admin('POST', '/integrations', {
+    kind: 'google',
+    name: `Google ${customer}`,
+    serviceAccount,
+    adminEmail,
+    customerId: 'my_customer',
+  })
   expect(res.status).toBe(201)
   return { customer, id: res.body.id as string, scim: scimClient(res.body.token), serviceAccount }
 }
 
-const users = async (scim: ReturnType<typeof scimClient>) => Object.fromEntries(((await scim.get('/Users')).body.Resources as Json[]).map((u) => [u.userName, u]))
+const users = async (scim: ReturnType<typeof scimClient>) =>
+  Object.fromEntries(((await scim.get('/Users')).body.Resources as Json[]).map((u) => [u.userName, u]))
 const members = async (scim: ReturnType<typeof scimClient>, name: string) =>
-  ((await scim.get(`/Groups?filter=${encodeURIComponent(`displayName eq "${name}"`)}`)).body.Resources[0]?.members as Json[] | undefined)?.map((m) => m.display).sort()
+  ((await scim.get(`/Groups?filter=${encodeURIComponent(`displayName eq "${name}"`)}`)).body.Resources[0]?.members as Json[] | undefined)
+    ?.map((m) => m.display)
+    .sort()
 
 describe('Google Workspace import', () => {
   it('imports users (suspended or archived → archived), groups and nested members', async () => {
@@ -53,7 +84,11 @@ describe('Google Workspace import', () => {
     expect(await members(scim, 'Engineering')).toEqual(['Ada Lovelace', 'Bob'])
     expect(await members(scim, 'All')).toEqual(['Engineering', 'cy@acme.example'])
     const details = await admin('GET', `/integrations/${id}`)
-    expect(details.body).toMatchObject({ kind: 'google', connected: true, source: { mode: 'serviceAccount', adminEmail: 'admin@acme.example' } })
+    expect(details.body).toMatchObject({
+      kind: 'google',
+      connected: true,
+      source: { mode: 'serviceAccount', adminEmail: 'admin@acme.example' },
+    })
     const row = await env.DB.prepare('SELECT config, sealed_secrets FROM integrations WHERE id = ?').bind(id).first<Json>()
     expect(JSON.stringify(row)).not.toContain(serviceAccount.private_key.split('\n')[1])
     expect(JSON.stringify(details.body)).not.toContain('PRIVATE KEY')
@@ -62,14 +97,21 @@ describe('Google Workspace import', () => {
   it('writes nothing on a re-run over an unchanged directory, and archives who left after a complete listing', async () => {
     const { customer, id, scim } = await connectCustomer()
     await runSync(id, 'succeeded')
-    const versions = async () => (await env.DB.prepare('SELECT sum(version) AS v FROM users WHERE integration_id = ?').bind(id).first<Json>()).v
+    const versions = async () =>
+      (await env.DB.prepare('SELECT sum(version) AS v FROM users WHERE integration_id = ?').bind(id).first<Json>()).v
     const before = await versions()
     const again = await runSync(id, 'succeeded')
     expect(again.counts).toEqual({ usersCreated: 0, usersUpdated: 0, usersArchived: 0, usersRemoved: 0, groupsChanged: 0 })
     expect(await versions()).toBe(before)
 
-    await fakeGoogle(customer, { action: 'users', users: [{ id: 'g1', primaryEmail: 'ada@acme.example', name: { fullName: 'Ada Lovelace' } }] })
-    await fakeGoogle(customer, { action: 'groups', groups: [{ id: 'grp-eng', email: 'eng@acme.example', name: 'Engineering', members: [{ id: 'g1', type: 'USER' }] }] })
+    await fakeGoogle(customer, {
+      action: 'users',
+      users: [{ id: 'g1', primaryEmail: 'ada@acme.example', name: { fullName: 'Ada Lovelace' } }],
+    })
+    await fakeGoogle(customer, {
+      action: 'groups',
+      groups: [{ id: 'grp-eng', email: 'eng@acme.example', name: 'Engineering', members: [{ id: 'g1', type: 'USER' }] }],
+    })
     const third = await runSync(id, 'succeeded')
     expect(third.counts.usersArchived).toBe(1)
     const u = await users(scim)
@@ -98,7 +140,12 @@ describe('Google Workspace import', () => {
     await fakeGoogle(customer, {
       action: 'groups',
       groups: [
-        ...Array.from({ length: 45 }, (_, i) => ({ id: `small${i}`, email: `s${i}@acme.example`, name: `Small ${i}`, members: [{ id: `p${i}`, type: 'USER' }] })),
+        ...Array.from({ length: 45 }, (_, i) => ({
+          id: `small${i}`,
+          email: `s${i}@acme.example`,
+          name: `Small ${i}`,
+          members: [{ id: `p${i}`, type: 'USER' }],
+        })),
         { id: 'huge', email: 'huge@acme.example', name: 'Huge', members: people.map((p) => ({ id: p.id, type: 'USER' })) },
       ],
     })

@@ -14,8 +14,20 @@ import { fakeGraph, runSync } from '../helpers/sync'
 let n = 0
 async function connectTenant(options: { secret?: string; pageSize?: number } = {}) {
   const tenant = `tenant-${Date.now()}-${++n}`
-  await fakeGraph(tenant, { action: 'settings', clientId: 'app-id', clientSecret: 'app-secret', pageSize: options.pageSize ?? 2, membersPerPage: 20 })
-  const res = await admin('POST', '/integrations', { kind: 'entra', name: `Entra ${tenant}`, tenantId: tenant, clientId: 'app-id', clientSecret: options.secret ?? 'app-secret' })
+  await fakeGraph(tenant, {
+    action: 'settings',
+    clientId: 'app-id',
+    clientSecret: 'app-secret',
+    pageSize: options.pageSize ?? 2,
+    membersPerPage: 20,
+  })
+  const res = await admin('POST', '/integrations', {
+    kind: 'entra',
+    name: `Entra ${tenant}`,
+    tenantId: tenant,
+    clientId: 'app-id',
+    clientSecret: options.secret ?? 'app-secret',
+  })
   expect(res.status).toBe(201)
   return { tenant, id: res.body.id as string, scim: scimClient(res.body.token) }
 }
@@ -25,7 +37,15 @@ const seedDirectory = (tenant: string) =>
     fakeGraph(tenant, {
       action: 'upsertUsers',
       users: [
-        { id: 'u1', userPrincipalName: 'ada@contoso.com', givenName: 'Ada', surname: 'Lovelace', mail: 'ada@contoso.com', jobTitle: 'Engineer', department: 'R&D' },
+        {
+          id: 'u1',
+          userPrincipalName: 'ada@contoso.com',
+          givenName: 'Ada',
+          surname: 'Lovelace',
+          mail: 'ada@contoso.com',
+          jobTitle: 'Engineer',
+          department: 'R&D',
+        },
         { id: 'u2', userPrincipalName: 'bob@contoso.com', displayName: 'Bob' },
         { id: 'u3', userPrincipalName: 'cy@contoso.com', displayName: 'Cy', accountEnabled: false },
         { id: 'u4', userPrincipalName: 'dee@contoso.com', displayName: 'Dee' },
@@ -61,7 +81,13 @@ describe('Entra (Microsoft Graph) import', () => {
     expect(run.progress.pages).toBe(5)
 
     const users = await byUserName(scim)
-    expect(Object.keys(users).sort()).toEqual(['ada@contoso.com', 'bob@contoso.com', 'cy@contoso.com', 'dee@contoso.com', 'eve@contoso.com'])
+    expect(Object.keys(users).sort()).toEqual([
+      'ada@contoso.com',
+      'bob@contoso.com',
+      'cy@contoso.com',
+      'dee@contoso.com',
+      'eve@contoso.com',
+    ])
     expect(users['ada@contoso.com']).toMatchObject({
       externalId: 'u1',
       active: true,
@@ -93,8 +119,14 @@ describe('Entra (Microsoft Graph) import', () => {
 
   it('imports a large group split across pages, repeating the group object', async () => {
     const { tenant, id, scim } = await connectTenant({ pageSize: 3 })
-    await fakeGraph(tenant, { action: 'upsertUsers', users: Array.from({ length: 45 }, (_, i) => ({ id: `m${i}`, userPrincipalName: `m${i}@contoso.com` })) })
-    await fakeGraph(tenant, { action: 'upsertGroups', groups: [{ id: 'big', displayName: 'Big', members: Array.from({ length: 45 }, (_, i) => `m${i}`) }] })
+    await fakeGraph(tenant, {
+      action: 'upsertUsers',
+      users: Array.from({ length: 45 }, (_, i) => ({ id: `m${i}`, userPrincipalName: `m${i}@contoso.com` })),
+    })
+    await fakeGraph(tenant, {
+      action: 'upsertGroups',
+      groups: [{ id: 'big', displayName: 'Big', members: Array.from({ length: 45 }, (_, i) => `m${i}`) }],
+    })
     await runSync(id, 'succeeded')
     expect(await membersOf(scim, 'Big')).toHaveLength(45)
   })
@@ -103,10 +135,20 @@ describe('Entra (Microsoft Graph) import', () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)
     await runSync(id, 'succeeded')
-    await fakeGraph(tenant, { action: 'upsertUsers', users: [{ id: 'u6', userPrincipalName: 'fay@contoso.com', displayName: 'Fay' }, { id: 'u2', userPrincipalName: 'bob@contoso.com', displayName: 'Bob', jobTitle: 'Manager' }, { id: 'u4', userPrincipalName: 'dee@contoso.com', displayName: 'Dee', accountEnabled: false }] })
+    await fakeGraph(tenant, {
+      action: 'upsertUsers',
+      users: [
+        { id: 'u6', userPrincipalName: 'fay@contoso.com', displayName: 'Fay' },
+        { id: 'u2', userPrincipalName: 'bob@contoso.com', displayName: 'Bob', jobTitle: 'Manager' },
+        { id: 'u4', userPrincipalName: 'dee@contoso.com', displayName: 'Dee', accountEnabled: false },
+      ],
+    })
     await fakeGraph(tenant, { action: 'deleteUser', id: 'u5', how: 'soft' })
     await fakeGraph(tenant, { action: 'deleteUser', id: 'u1', how: 'hard' })
-    await fakeGraph(tenant, { action: 'upsertGroups', groups: [{ id: 'g-eng', displayName: 'Engineering & Science', members: ['u2', 'u6'] }] })
+    await fakeGraph(tenant, {
+      action: 'upsertGroups',
+      groups: [{ id: 'g-eng', displayName: 'Engineering & Science', members: ['u2', 'u6'] }],
+    })
     await fakeGraph(tenant, { action: 'deleteGroup', id: 'g-empty' })
 
     const run = await runSync(id, 'succeeded')
@@ -122,18 +164,24 @@ describe('Entra (Microsoft Graph) import', () => {
     expect(users['fay@contoso.com'].active).toBe(true)
     expect(await membersOf(scim, 'Engineering & Science')).toEqual(['Bob', 'Fay'])
     expect(await membersOf(scim, 'Empty')).toBeUndefined()
-    expect((await scim.get(`/Users/${users['fay@contoso.com'].id}`)).body.groups.map((g: Json) => g.display)).toEqual(['Engineering & Science'])
+    expect((await scim.get(`/Users/${users['fay@contoso.com'].id}`)).body.groups.map((g: Json) => g.display)).toEqual([
+      'Engineering & Science',
+    ])
   })
 
   it('writes nothing on a re-run over an unchanged directory', async () => {
     const { tenant, id } = await connectTenant()
     await seedDirectory(tenant)
     await runSync(id, 'succeeded')
-    const before = await env.DB.prepare('SELECT sum(version) AS v, max(updated_at) AS t FROM users WHERE integration_id = ?').bind(id).first<Json>()
+    const before = await env.DB.prepare('SELECT sum(version) AS v, max(updated_at) AS t FROM users WHERE integration_id = ?')
+      .bind(id)
+      .first<Json>()
     const run = await runSync(id, 'succeeded')
     expect(run.counts).toEqual({ usersCreated: 0, usersUpdated: 0, usersArchived: 0, usersRemoved: 0, groupsChanged: 0 })
     expect(run.cost.rowsWritten).toBe(0)
-    expect(await env.DB.prepare('SELECT sum(version) AS v, max(updated_at) AS t FROM users WHERE integration_id = ?').bind(id).first<Json>()).toEqual(before)
+    expect(
+      await env.DB.prepare('SELECT sum(version) AS v, max(updated_at) AS t FROM users WHERE integration_id = ?').bind(id).first<Json>()
+    ).toEqual(before)
   })
 
   it('rides out 429s with Retry-After and 503s on every page, and ends with the same directory', async () => {
@@ -162,7 +210,14 @@ describe('Entra (Microsoft Graph) import', () => {
     const state = await fakeGraph(tenant, { action: 'state' })
     // Every page request of both runs was refused once before it succeeded.
     expect(state.requests).toBeGreaterThanOrEqual(2 * (first.progress.pages + second.progress.pages))
-    expect(Object.keys(await byUserName(scim)).sort()).toEqual(['ada@contoso.com', 'bob@contoso.com', 'cy@contoso.com', 'dee@contoso.com', 'eve@contoso.com', 'gil@contoso.com'])
+    expect(Object.keys(await byUserName(scim)).sort()).toEqual([
+      'ada@contoso.com',
+      'bob@contoso.com',
+      'cy@contoso.com',
+      'dee@contoso.com',
+      'eve@contoso.com',
+      'gil@contoso.com',
+    ])
   })
 
   it('fails a run that cannot finish, with the reason, and archives nothing it did not reach', async () => {
@@ -210,7 +265,8 @@ describe('Entra (Microsoft Graph) import', () => {
     expect(second.status).toBe(409)
     expect(second.body.detail).toContain(first.body.runId)
     // Let it finish so it does not outlive the test.
-    for (let i = 0; i < 600 && (await admin('GET', `/integrations/${id}/syncs/${first.body.runId}`)).body.status === 'running'; i++) await new Promise((r) => setTimeout(r, 50))
+    for (let i = 0; i < 600 && (await admin('GET', `/integrations/${id}/syncs/${first.body.runId}`)).body.status === 'running'; i++)
+      await new Promise((r) => setTimeout(r, 50))
   })
 
   it('refuses to sync a SCIM integration, and validates Entra credentials', async () => {
@@ -219,7 +275,9 @@ describe('Entra (Microsoft Graph) import', () => {
     const missing = await admin('POST', '/integrations', { kind: 'entra', name: 'no secret', tenantId: 't', clientId: 'c' })
     expect(missing.status).toBe(400)
     expect(missing.body.detail).toMatch(/^clientSecret:/)
-    expect((await admin('POST', '/integrations', { kind: 'google', name: `g ${Date.now()}`, adminEmail: 'a@b.example' })).body.detail).toMatch(/^serviceAccount: give serviceAccount and adminEmail together/)
+    expect(
+      (await admin('POST', '/integrations', { kind: 'google', name: `g ${Date.now()}`, adminEmail: 'a@b.example' })).body.detail
+    ).toMatch(/^serviceAccount: give serviceAccount and adminEmail together/)
   })
 })
 
@@ -236,7 +294,9 @@ describe('cron', () => {
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: '0 */4 * * *' }), env, ctx)
     await waitOnExecutionContext(ctx)
 
-    const runs = async (id: string) => (await env.DB.prepare('SELECT trigger, status FROM sync_runs WHERE integration_id = ? ORDER BY started_at').bind(id).all<Json>()).results
+    const runs = async (id: string) =>
+      (await env.DB.prepare('SELECT trigger, status FROM sync_runs WHERE integration_id = ? ORDER BY started_at').bind(id).all<Json>())
+        .results
     const dueRuns = await runs(due.id)
     expect(dueRuns.map((r) => r.trigger)).toEqual(['cron'])
     expect((await runs(recent.id)).map((r) => r.trigger)).toEqual(['manual'])
@@ -282,10 +342,13 @@ describe('resuming after a crash', () => {
     const { tenant, id, scim } = await connectTenant({ pageSize: 50 })
     await seedDirectory(tenant)
     const runId = crypto.randomUUID()
-    await env.DB.prepare("INSERT INTO sync_runs (id, integration_id, trigger, status, started_at) VALUES (?, ?, 'manual', 'running', ?)").bind(runId, id, new Date().toISOString()).run()
+    await env.DB.prepare("INSERT INTO sync_runs (id, integration_id, trigger, status, started_at) VALUES (?, ?, 'manual', 'running', ?)")
+      .bind(runId, id, new Date().toISOString())
+      .run()
     const plan = await planGraphRun(env, id)
     const first = await graphUsersPage(env, id, runId, plan.users, true)
-    const snapshot = async () => (await env.DB.prepare('SELECT id, data, version FROM users WHERE integration_id = ? ORDER BY id').bind(id).all()).results
+    const snapshot = async () =>
+      (await env.DB.prepare('SELECT id, data, version FROM users WHERE integration_id = ? ORDER BY id').bind(id).all()).results
     const afterFirst = await snapshot()
     const again = await graphUsersPage(env, id, runId, plan.users, true)
     if (first.expired || again.expired) throw new Error('a fresh delta listing cannot be expired')

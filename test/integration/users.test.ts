@@ -10,7 +10,14 @@ const full = {
   schemas: [USER_SCHEMA, ENTERPRISE],
   userName: 'Barbara.Jensen@Example.com',
   externalId: 'ext-1',
-  name: { formatted: 'Ms. Barbara J Jensen III', familyName: 'Jensen', givenName: 'Barbara', middleName: 'Jane', honorificPrefix: 'Ms.', honorificSuffix: 'III' },
+  name: {
+    formatted: 'Ms. Barbara J Jensen III',
+    familyName: 'Jensen',
+    givenName: 'Barbara',
+    middleName: 'Jane',
+    honorificPrefix: 'Ms.',
+    honorificSuffix: 'III',
+  },
   displayName: 'Babs Jensen',
   nickName: 'Babs',
   profileUrl: 'https://login.example.com/bjensen',
@@ -25,9 +32,26 @@ const full = {
     { value: 'babs@jensen.org', type: 'home' },
   ],
   phoneNumbers: [{ value: '555-555-5555', type: 'work' }],
-  addresses: [{ type: 'work', streetAddress: '100 Universal City Plaza', locality: 'Hollywood', region: 'CA', postalCode: '91608', country: 'US', primary: true }],
+  addresses: [
+    {
+      type: 'work',
+      streetAddress: '100 Universal City Plaza',
+      locality: 'Hollywood',
+      region: 'CA',
+      postalCode: '91608',
+      country: 'US',
+      primary: true,
+    },
+  ],
   photos: [{ value: 'https://photos.example.com/profilephoto/72930000000Ccne/F', type: 'photo' }],
-  [ENTERPRISE]: { employeeNumber: '701984', costCenter: '4130', organization: 'Universal Studios', division: 'Theme Park', department: 'Tour Operations', manager: { value: '26118915-6090-4610-87e4-49d8ca9f808d' } },
+  [ENTERPRISE]: {
+    employeeNumber: '701984',
+    costCenter: '4130',
+    organization: 'Universal Studios',
+    division: 'Theme Park',
+    department: 'Tour Operations',
+    manager: { value: '26118915-6090-4610-87e4-49d8ca9f808d' },
+  },
   password: 't1meMa$heen',
 }
 
@@ -83,7 +107,14 @@ describe('Users', () => {
 
   it('replaces a user with PUT, keeping id and created, ignoring read-only attributes', async () => {
     const { body: u } = await scim.post('/Users', full)
-    const res = await scim.put(`/Users/${u.id}`, { schemas: [USER_SCHEMA], id: 'ignored', userName: 'barbara@example.com', title: 'Boss', active: true, groups: [] })
+    const res = await scim.put(`/Users/${u.id}`, {
+      schemas: [USER_SCHEMA],
+      id: 'ignored',
+      userName: 'barbara@example.com',
+      title: 'Boss',
+      active: true,
+      groups: [],
+    })
     expect(res.status).toBe(200)
     expect(res.body).toMatchObject({ id: u.id, userName: 'barbara@example.com', title: 'Boss' })
     expect(res.body.name).toBeUndefined()
@@ -96,7 +127,15 @@ describe('Users', () => {
 
   it('moves the email index with the emails on PUT and PATCH', async () => {
     const { body: u } = await scim.post('/Users', userBody('mail@example.com', { emails: [{ value: 'old@example.com', type: 'work' }] }))
-    await scim.put(`/Users/${u.id}`, userBody('mail@example.com', { emails: [{ value: 'new@example.com', type: 'work' }, { value: 'alt@example.com', type: 'home' }] }))
+    await scim.put(
+      `/Users/${u.id}`,
+      userBody('mail@example.com', {
+        emails: [
+          { value: 'new@example.com', type: 'work' },
+          { value: 'alt@example.com', type: 'home' },
+        ],
+      })
+    )
     const find = async (filter: string) => (await scim.get(`/Users?filter=${encodeURIComponent(filter)}`)).body.totalResults
     expect(await find('emails.value eq "old@example.com"')).toBe(0)
     expect(await find('emails[type eq "work"].value eq "new@example.com"')).toBe(1)
@@ -123,11 +162,13 @@ describe('Users', () => {
     expect(res.body.active).toBe(false)
   })
 
-  it('refuses a PUT or PATCH that takes another user\'s userName', async () => {
+  it("refuses a PUT or PATCH that takes another user's userName", async () => {
     await scim.post('/Users', userBody('one@example.com'))
     const { body: two } = await scim.post('/Users', userBody('two@example.com'))
     expect((await scim.put(`/Users/${two.id}`, userBody('ONE@example.com'))).status).toBe(409)
-    expect((await scim.patch(`/Users/${two.id}`, [{ op: 'replace', path: 'userName', value: 'one@example.com' }])).body.scimType).toBe('uniqueness')
+    expect((await scim.patch(`/Users/${two.id}`, [{ op: 'replace', path: 'userName', value: 'one@example.com' }])).body.scimType).toBe(
+      'uniqueness'
+    )
     expect((await scim.get(`/Users/${two.id}`)).body.userName).toBe('two@example.com')
   })
 
@@ -169,7 +210,13 @@ describe('Users', () => {
     const got = await scim.get(`/Users/${created.body.id}?excludedAttributes=emails,name,${ENTERPRISE}:manager`)
     expect(got.body.emails).toBeUndefined()
     expect(got.body.name).toBeUndefined()
-    expect(got.body[ENTERPRISE]).toEqual({ employeeNumber: '701984', costCenter: '4130', organization: 'Universal Studios', division: 'Theme Park', department: 'Tour Operations' })
+    expect(got.body[ENTERPRISE]).toEqual({
+      employeeNumber: '701984',
+      costCenter: '4130',
+      organization: 'Universal Studios',
+      division: 'Theme Park',
+      department: 'Tour Operations',
+    })
     expect(got.body.userName).toBe(full.userName)
   })
 })
@@ -181,7 +228,14 @@ describe('Users: list and filter', () => {
     for (let i = 0; i < 5; i++) {
       const res = await scim.post(
         '/Users',
-        userBody(`User${i}@Example.com`, { externalId: `ext-${i}`, displayName: `User ${i}`, emails: [{ value: `u${i}@work.example`, type: 'work', primary: true }, { value: `u${i}@home.example`, type: 'home' }] })
+        userBody(`User${i}@Example.com`, {
+          externalId: `ext-${i}`,
+          displayName: `User ${i}`,
+          emails: [
+            { value: `u${i}@work.example`, type: 'work', primary: true },
+            { value: `u${i}@home.example`, type: 'home' },
+          ],
+        })
       )
       ids.push(res.body.id)
     }
@@ -190,7 +244,12 @@ describe('Users: list and filter', () => {
 
   it('lists everyone in a stable order with correct paging fields', async () => {
     const all = await scim.get('/Users')
-    expect(all.body).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 5, itemsPerPage: 5, startIndex: 1 })
+    expect(all.body).toMatchObject({
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+      totalResults: 5,
+      itemsPerPage: 5,
+      startIndex: 1,
+    })
     expect(all.body.Resources.map((r: { id: string }) => r.id)).toEqual(ids)
     const page2 = await scim.get('/Users?startIndex=3&count=2')
     expect(page2.body).toMatchObject({ totalResults: 5, itemsPerPage: 2, startIndex: 3 })
@@ -278,7 +337,13 @@ describe('Users: re-provisioning', () => {
 
     const again = await scim.post('/Users', userBody('REHIRE@example.com', { externalId: '00u-new', active: true }))
     expect(again.status).toBe(201)
-    expect(again.body).toMatchObject({ id: u.id, userName: 'REHIRE@example.com', externalId: '00u-new', active: true, meta: { created: u.meta.created, version: 'W/"3"' } })
+    expect(again.body).toMatchObject({
+      id: u.id,
+      userName: 'REHIRE@example.com',
+      externalId: '00u-new',
+      active: true,
+      meta: { created: u.meta.created, version: 'W/"3"' },
+    })
     expect(again.body.title).toBeUndefined()
     expect(again.body.groups.map((x: { value: string }) => x.value)).toEqual([g.id])
     expect((await scim.get('/Users')).body.totalResults).toBe(1)

@@ -35,10 +35,17 @@ describe('parseFilter', () => {
     ['emails[type eq "work"]', { op: '[]', attr: 'emails', filter: eq('type', 'work') }],
     [
       'emails[type eq "work" and value co "@example.com"]',
-      { op: '[]', attr: 'emails', filter: { op: 'and', left: eq('type', 'work'), right: { op: 'co', attr: 'value', value: '@example.com' } } },
+      {
+        op: '[]',
+        attr: 'emails',
+        filter: { op: 'and', left: eq('type', 'work'), right: { op: 'co', attr: 'value', value: '@example.com' } },
+      },
     ],
     // Entra's form: a value filter on one sub-attribute.
-    ['emails[type eq "work"].value eq "x@y.z"', { op: '[]', attr: 'emails', filter: { op: 'and', left: eq('type', 'work'), right: eq('value', 'x@y.z') } }],
+    [
+      'emails[type eq "work"].value eq "x@y.z"',
+      { op: '[]', attr: 'emails', filter: { op: 'and', left: eq('type', 'work'), right: eq('value', 'x@y.z') } },
+    ],
   ])('%s', (text, ast) => {
     expect(parseFilter(text)).toEqual(ast)
   })

@@ -65,7 +65,10 @@ describe('compileFilter', () => {
   })
 
   it('reads other attributes from the JSON document, case-insensitively where the schema says so', () => {
-    expect(compile('name.familyName eq "Smith"')).toEqual({ sql: `lower(json_extract(data, ?)) = ?`, params: ['$."name"."familyName"', 'smith'] })
+    expect(compile('name.familyName eq "Smith"')).toEqual({
+      sql: `lower(json_extract(data, ?)) = ?`,
+      params: ['$."name"."familyName"', 'smith'],
+    })
     expect(compile('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Sales"').params[0]).toBe(
       '$."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"."department"'
     )
@@ -78,7 +81,9 @@ describe('compileFilter', () => {
   })
 
   it('refuses unknown attributes with invalidFilter', () => {
-    expect(() => compile('shoeSize eq "9"')).toThrow(expect.objectContaining({ scimType: 'invalidFilter', detail: expect.stringContaining('shoeSize') }))
+    expect(() => compile('shoeSize eq "9"')).toThrow(
+      expect.objectContaining({ scimType: 'invalidFilter', detail: expect.stringContaining('shoeSize') })
+    )
     expect(() => compile('password eq "x"')).toThrow(/cannot be used in a filter/)
   })
 })

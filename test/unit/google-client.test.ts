@@ -11,7 +11,12 @@ async function setup(admin = 'admin@acme.example') {
   customer.users = Array.from({ length: 7 }, (_, i) => ({ id: `g-u${i}`, primaryEmail: `user${i}@acme.example` }))
   const waits: number[] = []
   const client = googleClient(
-    { tokenUrl: google.tokenUrl, directoryBaseUrl: 'https://admin.fake.test', credentials: { kind: 'serviceAccount', serviceAccount, adminEmail: admin }, customerId: 'my_customer' },
+    {
+      tokenUrl: google.tokenUrl,
+      directoryBaseUrl: 'https://admin.fake.test',
+      credentials: { kind: 'serviceAccount', serviceAccount, adminEmail: admin },
+      customerId: 'my_customer',
+    },
     defaultRetryPolicy({ sleep: async (ms) => void waits.push(ms) }),
     (input, init) => google.handler(new Request(input as string, init))
   )
@@ -28,7 +33,11 @@ describe('googleClient against the fake Google', () => {
 
   it('backs off on 403 userRateLimitExceeded, 429 and 503', async () => {
     const { customer, client, waits } = await setup()
-    customer.faults.push({ path: /users/, status: 403, reason: 'userRateLimitExceeded', times: 1 }, { path: /users/, status: 429, reason: 'rateLimitExceeded', times: 1, retryAfter: 3 }, { path: /users/, status: 503, reason: 'backendError', times: 1 })
+    customer.faults.push(
+      { path: /users/, status: 403, reason: 'userRateLimitExceeded', times: 1 },
+      { path: /users/, status: 429, reason: 'rateLimitExceeded', times: 1, retryAfter: 3 },
+      { path: /users/, status: 503, reason: 'backendError', times: 1 }
+    )
     await client.users()
     expect(waits).toEqual([1000, 3000, 4000])
   })
@@ -44,7 +53,13 @@ describe('googleClient against the fake Google', () => {
 describe('Google → directory mapping', () => {
   it('maps users: primaryEmail, the primary organization, suspended or archived as archived', () => {
     expect(
-      googleUserDoc({ id: '1', primaryEmail: 'ada@acme.example', name: { givenName: 'Ada', familyName: 'L', fullName: 'Ada L' }, suspended: true, organizations: [{ title: 'x' }, { title: 'Eng', department: 'R&D', primary: true }] })
+      googleUserDoc({
+        id: '1',
+        primaryEmail: 'ada@acme.example',
+        name: { givenName: 'Ada', familyName: 'L', fullName: 'Ada L' },
+        suspended: true,
+        organizations: [{ title: 'x' }, { title: 'Eng', department: 'R&D', primary: true }],
+      })
     ).toEqual({
       userName: 'ada@acme.example',
       externalId: '1',
@@ -56,7 +71,13 @@ describe('Google → directory mapping', () => {
       'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D' },
     })
     expect(googleUserDoc({ id: '2', primaryEmail: 'b@acme.example', archived: true }).active).toBe(false)
-    expect(memberRefs([{ id: 'u', type: 'USER' }, { id: 'g', type: 'GROUP' }, { id: 'c', type: 'CUSTOMER' }])).toEqual([
+    expect(
+      memberRefs([
+        { id: 'u', type: 'USER' },
+        { id: 'g', type: 'GROUP' },
+        { id: 'c', type: 'CUSTOMER' },
+      ])
+    ).toEqual([
       { sourceId: 'u', type: 'User' },
       { sourceId: 'g', type: 'Group' },
     ])

@@ -5,7 +5,13 @@ import { groupItem, userDoc, userItem } from '../../src/sync/graph/map'
 import { defaultRetryPolicy } from '../../src/sync/retry'
 import { FakeCloud } from '../fakes/graph'
 
-const settings = { loginBaseUrl: 'https://login.fake', graphBaseUrl: 'https://graph.fake', tenantId: 'contoso', clientId: 'client-id', clientSecret: 'client-secret' }
+const settings = {
+  loginBaseUrl: 'https://login.fake',
+  graphBaseUrl: 'https://graph.fake',
+  tenantId: 'contoso',
+  clientId: 'client-id',
+  clientSecret: 'client-secret',
+}
 
 function setup(pageSize = 2) {
   const cloud = new FakeCloud()
@@ -13,7 +19,9 @@ function setup(pageSize = 2) {
   tenant.pageSize = pageSize
   for (let i = 1; i <= 5; i++) tenant.upsertUser({ id: `u${i}`, userPrincipalName: `user${i}@contoso.com`, displayName: `User ${i}` })
   const waits: number[] = []
-  const client = graphClient(settings, defaultRetryPolicy({ sleep: async (ms) => void waits.push(ms) }), (input, init) => cloud.handler(new Request(input as string, init)))
+  const client = graphClient(settings, defaultRetryPolicy({ sleep: async (ms) => void waits.push(ms) }), (input, init) =>
+    cloud.handler(new Request(input as string, init))
+  )
   return { cloud, tenant, client, waits }
 }
 
@@ -92,7 +100,9 @@ describe('graphClient against the fake Graph', () => {
   it('explains refused credentials, and never sends the token to another host', async () => {
     const cloud = new FakeCloud()
     cloud.tenant('contoso', 'client-id', 'the-real-secret')
-    const client = graphClient(settings, defaultRetryPolicy({ sleep: async () => {} }), (i, init) => cloud.handler(new Request(i as string, init)))
+    const client = graphClient(settings, defaultRetryPolicy({ sleep: async () => {} }), (i, init) =>
+      cloud.handler(new Request(i as string, init))
+    )
     await expect(client.get(client.usersDelta())).rejects.toThrow(/refused the app's credentials \(invalid_client\)/)
     await expect(client.get('https://evil.example/v1.0/users')).rejects.toThrow(/Refusing to follow a link outside/)
   })
@@ -101,7 +111,16 @@ describe('graphClient against the fake Graph', () => {
 describe('Graph → directory mapping', () => {
   it('maps a Graph user to the SCIM user model', () => {
     expect(
-      userDoc({ id: 'u1', userPrincipalName: 'ada@contoso.com', givenName: 'Ada', surname: 'Lovelace', mail: 'Ada@contoso.com', jobTitle: 'Engineer', department: 'R&D', accountEnabled: false })
+      userDoc({
+        id: 'u1',
+        userPrincipalName: 'ada@contoso.com',
+        givenName: 'Ada',
+        surname: 'Lovelace',
+        mail: 'Ada@contoso.com',
+        jobTitle: 'Engineer',
+        department: 'R&D',
+        accountEnabled: false,
+      })
     ).toEqual({
       userName: 'ada@contoso.com',
       externalId: 'u1',
@@ -112,7 +131,11 @@ describe('Graph → directory mapping', () => {
       title: 'Engineer',
       'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D' },
     })
-    expect(userDoc({ id: 'u2', userPrincipalName: 'b@contoso.com', mail: null, accountEnabled: null })).toEqual({ userName: 'b@contoso.com', externalId: 'u2', active: true })
+    expect(userDoc({ id: 'u2', userPrincipalName: 'b@contoso.com', mail: null, accountEnabled: null })).toEqual({
+      userName: 'b@contoso.com',
+      externalId: 'u2',
+      active: true,
+    })
   })
 
   it('reads members@delta: users and groups added, removals, other object types ignored', () => {
@@ -127,7 +150,16 @@ describe('Graph → directory mapping', () => {
           { '@odata.type': '#microsoft.graph.user', id: 'u3', '@removed': { reason: 'deleted' } },
         ],
       })
-    ).toEqual({ kind: 'group', id: 'g1', displayName: 'Eng', added: [{ id: 'u1', type: 'User' }, { id: 'g2', type: 'Group' }], removed: ['u3'] })
+    ).toEqual({
+      kind: 'group',
+      id: 'g1',
+      displayName: 'Eng',
+      added: [
+        { id: 'u1', type: 'User' },
+        { id: 'g2', type: 'Group' },
+      ],
+      removed: ['u3'],
+    })
     expect(groupItem({ id: 'g1', '@removed': { reason: 'deleted' } })).toEqual({ kind: 'removed', id: 'g1' })
   })
 })

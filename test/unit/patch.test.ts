@@ -19,7 +19,8 @@ const user = (): ScimObject =>
     [ENTERPRISE_USER_SCHEMA]: { department: 'Sales' },
   })
 
-const patchUser = (doc: ScimObject, ops: unknown[]) => applyPatch(doc, parsePatchRequest({ schemas: [PATCH], Operations: ops }), { rt: USER_RESOURCE, id: 'u1' })
+const patchUser = (doc: ScimObject, ops: unknown[]) =>
+  applyPatch(doc, parsePatchRequest({ schemas: [PATCH], Operations: ops }), { rt: USER_RESOURCE, id: 'u1' })
 const patchGroup = (doc: ScimObject, ops: unknown[]) =>
   applyPatch(doc, parsePatchRequest({ schemas: [PATCH], Operations: ops }), { rt: GROUP_RESOURCE, id: 'g1', external: ['members'] })
 
@@ -42,7 +43,9 @@ describe('parsePatchRequest', () => {
   })
 
   it('rejects an unknown op, a missing Operations array and a wrong schema with invalidSyntax', () => {
-    expect(scimError(() => parsePatchRequest({ schemas: [PATCH], Operations: [{ op: 'merge', path: 'x' }] })).scimType).toBe('invalidSyntax')
+    expect(scimError(() => parsePatchRequest({ schemas: [PATCH], Operations: [{ op: 'merge', path: 'x' }] })).scimType).toBe(
+      'invalidSyntax'
+    )
     expect(scimError(() => parsePatchRequest({ schemas: [PATCH] })).detail).toMatch(/Operations/)
     expect(scimError(() => parsePatchRequest({ schemas: ['urn:x'], Operations: [] })).detail).toMatch(/PatchOp/)
   })
@@ -116,7 +119,9 @@ describe('applyPatch on users', () => {
   it('addresses a whole extension by its schema URN: replace replaces it, add merges into it, remove deletes it', () => {
     const start = patchUser(user(), [{ op: 'add', path: ENTERPRISE_USER_SCHEMA, value: { costCenter: '4130' } }]).doc
     expect(start[ENTERPRISE_USER_SCHEMA]).toEqual({ department: 'Sales', costCenter: '4130' })
-    const replaced = patchUser(start, [{ op: 'replace', path: ENTERPRISE_USER_SCHEMA, value: { department: 'X', employeeNumber: '7' } }]).doc
+    const replaced = patchUser(start, [
+      { op: 'replace', path: ENTERPRISE_USER_SCHEMA, value: { department: 'X', employeeNumber: '7' } },
+    ]).doc
     expect(replaced[ENTERPRISE_USER_SCHEMA]).toEqual({ department: 'X', employeeNumber: '7' })
     // The URN in any case, as attribute names are.
     const removed = patchUser(replaced, [{ op: 'remove', path: ENTERPRISE_USER_SCHEMA.toUpperCase() }]).doc
@@ -125,7 +130,9 @@ describe('applyPatch on users', () => {
   })
 
   it("takes Entra's manager as a bare id, with a path or without", () => {
-    const withPath = patchUser(user(), [{ op: 'Add', path: `${ENTERPRISE_USER_SCHEMA}:manager`, value: '2819c223-7f76-453a-919d-413861904646' }]).doc
+    const withPath = patchUser(user(), [
+      { op: 'Add', path: `${ENTERPRISE_USER_SCHEMA}:manager`, value: '2819c223-7f76-453a-919d-413861904646' },
+    ]).doc
     expect(withPath[ENTERPRISE_USER_SCHEMA]).toEqual({ department: 'Sales', manager: { value: '2819c223-7f76-453a-919d-413861904646' } })
     const replaced = patchUser(withPath, [{ op: 'Replace', path: `${ENTERPRISE_USER_SCHEMA}:manager`, value: 'm2' }]).doc
     expect((replaced[ENTERPRISE_USER_SCHEMA] as ScimObject).manager).toEqual({ value: 'm2' })
@@ -134,7 +141,10 @@ describe('applyPatch on users', () => {
   })
 
   it('leaves no empty multi-valued attribute behind', () => {
-    const { doc } = patchUser(user(), [{ op: 'remove', path: 'emails[type eq "home"]' }, { op: 'remove', path: 'emails[type eq "work"]' }])
+    const { doc } = patchUser(user(), [
+      { op: 'remove', path: 'emails[type eq "home"]' },
+      { op: 'remove', path: 'emails[type eq "work"]' },
+    ])
     expect('emails' in doc).toBe(false)
   })
 
@@ -177,7 +187,9 @@ describe('applyPatch on users', () => {
   })
 
   it('refuses to create a value for a filter it cannot construct from (noTarget)', () => {
-    expect(scimError(() => patchUser(user(), [{ op: 'replace', path: 'emails[value co "nobody"].type', value: 'work' }])).scimType).toBe('noTarget')
+    expect(scimError(() => patchUser(user(), [{ op: 'replace', path: 'emails[value co "nobody"].type', value: 'work' }])).scimType).toBe(
+      'noTarget'
+    )
   })
 
   it('accepts and drops a password', () => {
@@ -215,21 +227,29 @@ describe('applyPatch on groups', () => {
   })
 
   it("accepts OneLogin's lower-case path-less member add", () => {
-    expect(patchGroup(group(), [{ op: 'add', value: { members: [{ value: 'u9' }] } }]).changes).toEqual([{ kind: 'add', values: [{ value: 'u9' }] }])
+    expect(patchGroup(group(), [{ op: 'add', value: { members: [{ value: 'u9' }] } }]).changes).toEqual([
+      { kind: 'add', values: [{ value: 'u9' }] },
+    ])
   })
 
   it('removes all members with a bare remove, several with an or filter', () => {
     expect(patchGroup(group(), [{ op: 'remove', path: 'members' }]).changes).toEqual([{ kind: 'clear' }])
-    expect(patchGroup(group(), [{ op: 'remove', path: 'members[value eq "a" or value eq "b"]' }]).changes).toEqual([{ kind: 'remove', ids: ['a', 'b'] }])
+    expect(patchGroup(group(), [{ op: 'remove', path: 'members[value eq "a" or value eq "b"]' }]).changes).toEqual([
+      { kind: 'remove', ids: ['a', 'b'] },
+    ])
   })
 
   it('rejects member filters it cannot apply without loading the group', () => {
     expect(scimError(() => patchGroup(group(), [{ op: 'remove', path: 'members[display eq "x"]' }])).scimType).toBe('invalidPath')
-    expect(scimError(() => patchGroup(group(), [{ op: 'add', path: 'members', value: [{ display: 'no id' }] }])).scimType).toBe('invalidValue')
+    expect(scimError(() => patchGroup(group(), [{ op: 'add', path: 'members', value: [{ display: 'no id' }] }])).scimType).toBe(
+      'invalidValue'
+    )
   })
 
   it('refuses to change an immutable member sub-attribute', () => {
-    expect(scimError(() => patchGroup(group(), [{ op: 'replace', path: 'members[value eq "u1"].type', value: 'Group' }])).scimType).toBe('mutability')
+    expect(scimError(() => patchGroup(group(), [{ op: 'replace', path: 'members[value eq "u1"].type', value: 'Group' }])).scimType).toBe(
+      'mutability'
+    )
   })
 
   it('refuses to change the id or blank the displayName', () => {

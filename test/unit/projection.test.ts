@@ -9,7 +9,13 @@ const stored = {
   version: 3,
   created: '2026-01-01T00:00:00.000Z',
   lastModified: '2026-01-02T00:00:00.000Z',
-  doc: { userName: 'a', externalId: 'e1', name: { givenName: 'A', familyName: 'B' }, active: true, [ENTERPRISE_USER_SCHEMA]: { department: 'D', costCenter: 'C' } },
+  doc: {
+    userName: 'a',
+    externalId: 'e1',
+    name: { givenName: 'A', familyName: 'B' },
+    active: true,
+    [ENTERPRISE_USER_SCHEMA]: { department: 'D', costCenter: 'C' },
+  },
   groups: [{ value: 'g1', display: 'G' }],
 }
 const full = renderUser(stored, 'https://h/scim/v2')
@@ -26,7 +32,11 @@ describe('render + project', () => {
   })
 
   it('returns only the requested attributes, plus those always returned', () => {
-    const p = parseProjection(USER_RESOURCE, 'userName,name.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', undefined)
+    const p = parseProjection(
+      USER_RESOURCE,
+      'userName,name.givenName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department',
+      undefined
+    )
     expect(project(USER_RESOURCE, full, p)).toEqual({
       schemas: full.schemas,
       id: 'u1',
@@ -51,7 +61,10 @@ describe('render + project', () => {
     expect(includesAttribute(parseProjection(GROUP_RESOURCE, undefined, 'members'), 'members')).toBe(false)
     expect(includesAttribute(parseProjection(GROUP_RESOURCE, 'displayName', undefined), 'members')).toBe(false)
     expect(includesAttribute(parseProjection(GROUP_RESOURCE, 'members', undefined), 'members')).toBe(true)
-    const g = renderGroup({ ...stored, doc: { displayName: 'G' }, members: [{ value: 'u1', type: 'User', display: 'A' }] }, 'https://h/scim/v2')
+    const g = renderGroup(
+      { ...stored, doc: { displayName: 'G' }, members: [{ value: 'u1', type: 'User', display: 'A' }] },
+      'https://h/scim/v2'
+    )
     expect(g.members).toEqual([{ value: 'u1', $ref: 'https://h/scim/v2/Users/u1', display: 'A', type: 'User' }])
   })
 })

@@ -8,7 +8,14 @@ import { applyPatch, type PatchOperation } from '../../src/scim/patch'
 import { parseResource, type ScimObject } from '../../src/scim/resource'
 import { USER_RESOURCE } from '../../src/scim/schemas/registry'
 
-const attrPath = fc.constantFrom('userName', 'name.familyName', 'emails.value', 'meta.lastModified', `${ENTERPRISE_USER_SCHEMA}:department`, 'x$y-z')
+const attrPath = fc.constantFrom(
+  'userName',
+  'name.familyName',
+  'emails.value',
+  'meta.lastModified',
+  `${ENTERPRISE_USER_SCHEMA}:department`,
+  'x$y-z'
+)
 const value = fc.oneof(fc.string({ maxLength: 6 }), fc.integer({ min: -99, max: 99 }), fc.boolean(), fc.constant(null))
 const filter: fc.Arbitrary<Filter> = fc.letrec<{ f: Filter }>((tie) => ({
   f: fc.oneof(
@@ -17,7 +24,11 @@ const filter: fc.Arbitrary<Filter> = fc.letrec<{ f: Filter }>((tie) => ({
     fc.record({ op: fc.constant('pr'), attr: attrPath }) as fc.Arbitrary<Filter>,
     fc.record({ op: fc.constantFrom('and', 'or'), left: tie('f'), right: tie('f') }) as fc.Arbitrary<Filter>,
     fc.record({ op: fc.constant('not'), filter: tie('f') }) as fc.Arbitrary<Filter>,
-    fc.record({ op: fc.constant('[]'), attr: fc.constantFrom('emails', 'addresses'), filter: fc.record({ op: fc.constant('eq'), attr: fc.constantFrom('type', 'value'), value }) }) as fc.Arbitrary<Filter>
+    fc.record({
+      op: fc.constant('[]'),
+      attr: fc.constantFrom('emails', 'addresses'),
+      filter: fc.record({ op: fc.constant('eq'), attr: fc.constantFrom('type', 'value'), value }),
+    }) as fc.Arbitrary<Filter>
   ),
 })).f
 
@@ -75,18 +86,24 @@ const patchValue = fc.oneof(
   fc.integer(),
   fc.constant(null),
   fc.record({ givenName: fc.string({ maxLength: 4 }) }),
-  fc.array(fc.record({ value: fc.constantFrom('a@x.com', 'b@x.com'), type: fc.constantFrom('work', 'home'), primary: fc.boolean() }), { maxLength: 3 }),
+  fc.array(fc.record({ value: fc.constantFrom('a@x.com', 'b@x.com'), type: fc.constantFrom('work', 'home'), primary: fc.boolean() }), {
+    maxLength: 3,
+  }),
   fc.record({ displayName: fc.string({ maxLength: 4 }), 'name.familyName': fc.string({ maxLength: 4 }) }),
   fc.record({ active: fc.constantFrom(true, 'False') })
 )
-const operation: fc.Arbitrary<PatchOperation> = fc.record(
-  { op: fc.constantFrom('add', 'replace', 'remove'), path: paths, value: patchValue },
-  { requiredKeys: ['op'] }
-).map((o) => ({ op: o.op, ...(o.path !== undefined ? { path: o.path } : {}), ...(o.value !== undefined ? { value: o.value } : {}) }))
+const operation: fc.Arbitrary<PatchOperation> = fc
+  .record({ op: fc.constantFrom('add', 'replace', 'remove'), path: paths, value: patchValue }, { requiredKeys: ['op'] })
+  .map((o) => ({ op: o.op, ...(o.path !== undefined ? { path: o.path } : {}), ...(o.value !== undefined ? { value: o.value } : {}) }))
 
 describe('PATCH', () => {
   const start = (): ScimObject =>
-    parseResource(USER_RESOURCE, { userName: 'p@example.com', name: { givenName: 'P' }, active: true, emails: [{ value: 'p@example.com', type: 'work', primary: true }] })
+    parseResource(USER_RESOURCE, {
+      userName: 'p@example.com',
+      name: { givenName: 'P' },
+      active: true,
+      emails: [{ value: 'p@example.com', type: 'work', primary: true }],
+    })
 
   it('random operation sequences yield a valid resource, or a ScimError and no change', () => {
     fc.assert(

@@ -60,18 +60,49 @@ describe('parseResource', () => {
     ['wrong type', { userName: 'u', active: 'sometimes' }, 'invalidValue', 'must be a boolean'],
     ['a number for a string', { userName: 42 }, 'invalidValue', '"userName" must be a string, not a number'],
     ['an object for a string', { userName: 'u', title: { x: 1 } }, 'invalidValue', '"title" must be a string, not an object'],
-    ['an array for a sub-attribute string', { userName: 'u', name: { givenName: ['A'] } }, 'invalidValue', '"name.givenName" must be a string, not an array'],
-    ['an object for a boolean', { userName: 'u', active: { v: true } }, 'invalidValue', '"active" must be a boolean (true or false), not an object'],
+    [
+      'an array for a sub-attribute string',
+      { userName: 'u', name: { givenName: ['A'] } },
+      'invalidValue',
+      '"name.givenName" must be a string, not an array',
+    ],
+    [
+      'an object for a boolean',
+      { userName: 'u', active: { v: true } },
+      'invalidValue',
+      '"active" must be a boolean (true or false), not an object',
+    ],
     ['a number for a boolean', { userName: 'u', active: 1 }, 'invalidValue', 'must be a boolean'],
     ['a NUL in userName', { userName: 'a\u0000b' }, 'invalidValue', 'control character'],
     ['a line feed in externalId', { userName: 'u', externalId: 'x\ny' }, 'invalidValue', 'control character'],
     ['a lone surrogate in userName', { userName: 'a\uD800b' }, 'invalidValue', 'unpaired UTF-16 surrogate'],
     ['a lone surrogate in any string', { userName: 'u', title: '\uDC00' }, 'invalidValue', '"title" contains an unpaired'],
     ['a userName over the length limit', { userName: 'x'.repeat(1025) }, 'invalidValue', 'longer than 1024 characters'],
-    ['too many emails', { userName: 'u', emails: Array.from({ length: 101 }, (_, i) => ({ value: `e${i}@x.com` })) }, 'invalidValue', '"emails" has 101 values; at most 100'],
-    ['core attributes given twice, differently', { userName: 'u', [USER_SCHEMA]: { userName: 'v' } }, 'invalidValue', 'both at the top level and under'],
+    [
+      'too many emails',
+      { userName: 'u', emails: Array.from({ length: 101 }, (_, i) => ({ value: `e${i}@x.com` })) },
+      'invalidValue',
+      '"emails" has 101 values; at most 100',
+    ],
+    [
+      'core attributes given twice, differently',
+      { userName: 'u', [USER_SCHEMA]: { userName: 'v' } },
+      'invalidValue',
+      'both at the top level and under',
+    ],
     ['array for a single value', { userName: ['a', 'b'] }, 'invalidValue', 'single value'],
-    ['two primaries', { userName: 'u', emails: [{ value: 'a', primary: true }, { value: 'b', primary: true }] }, 'invalidValue', 'primary'],
+    [
+      'two primaries',
+      {
+        userName: 'u',
+        emails: [
+          { value: 'a', primary: true },
+          { value: 'b', primary: true },
+        ],
+      },
+      'invalidValue',
+      'primary',
+    ],
     ['bad schemas', { userName: 'u', schemas: 'x' }, 'invalidSyntax', 'schemas'],
   ])('rejects %s', (_name, input, scimType, detail) => {
     const err = fail(input)
@@ -106,15 +137,18 @@ describe('parseResource', () => {
       userName: 'u',
       name: { givenName: 'A' },
     })
-    expect(parseResource(USER_RESOURCE, { userName: 'u', [USER_SCHEMA.toLowerCase()]: { UserName: 'u', title: 'T' } })).toEqual({ userName: 'u', title: 'T' })
+    expect(parseResource(USER_RESOURCE, { userName: 'u', [USER_SCHEMA.toLowerCase()]: { UserName: 'u', title: 'T' } })).toEqual({
+      userName: 'u',
+      title: 'T',
+    })
   })
 
-  it('keeps Entra\'s string booleans in any case', () => {
+  it("keeps Entra's string booleans in any case", () => {
     expect(parseResource(USER_RESOURCE, { userName: 'u', active: 'False' }).active).toBe(false)
     expect(parseResource(USER_RESOURCE, { userName: 'u', active: 'TRUE' }).active).toBe(true)
   })
 
-  it('takes a bare string as the manager\'s id', () => {
+  it("takes a bare string as the manager's id", () => {
     expect(parseResource(USER_RESOURCE, { userName: 'u', [ENTERPRISE_USER_SCHEMA]: { manager: 'm-1' } })).toEqual({
       userName: 'u',
       [ENTERPRISE_USER_SCHEMA]: { manager: { value: 'm-1' } },
@@ -122,7 +156,9 @@ describe('parseResource', () => {
   })
 
   it('drops empty multi-valued attributes and empty objects (RFC 7643 §2.5)', () => {
-    expect(parseResource(USER_RESOURCE, { userName: 'u', emails: [], name: {}, [ENTERPRISE_USER_SCHEMA]: { manager: {} } })).toEqual({ userName: 'u' })
+    expect(parseResource(USER_RESOURCE, { userName: 'u', emails: [], name: {}, [ENTERPRISE_USER_SCHEMA]: { manager: {} } })).toEqual({
+      userName: 'u',
+    })
   })
 
   it('applies the limits it is given, and exempts group members from the value cap', () => {
@@ -130,7 +166,9 @@ describe('parseResource', () => {
     expect(() => parseResource(USER_RESOURCE, { userName: 'abcdef' }, limits)).toThrow(/longer than 5 characters/)
     // Characters, not UTF-16 units: five emoji are five characters.
     expect(parseResource(USER_RESOURCE, { userName: '😀😀😀😀😀' }, limits).userName).toBe('😀😀😀😀😀')
-    expect(() => parseResource(USER_RESOURCE, { userName: 'u', phoneNumbers: [{ value: '1' }, { value: '2' }, { value: '3' }] }, limits)).toThrow(/at most 2/)
+    expect(() =>
+      parseResource(USER_RESOURCE, { userName: 'u', phoneNumbers: [{ value: '1' }, { value: '2' }, { value: '3' }] }, limits)
+    ).toThrow(/at most 2/)
     const members = Array.from({ length: 5 }, (_, i) => ({ value: `m${i}` }))
     expect((parseResource(GROUP_RESOURCE, { displayName: 'G', members }, limits).members as unknown[]).length).toBe(5)
   })

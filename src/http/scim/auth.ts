@@ -31,5 +31,7 @@ export const scimAuth = () =>
     const now = Date.now()
     if (now - (lastTouched.get(entry.integrationId) ?? 0) < ACTIVITY_INTERVAL_MS) return
     lastTouched.set(entry.integrationId, now)
-    c.executionCtx.waitUntil(touchActivity(c.get('db'), entry.integrationId, nowIso()).catch((e) => console.error('lastActivityAt update failed', String(e))))
+    c.executionCtx.waitUntil(
+      touchActivity(c.get('db'), entry.integrationId, nowIso()).catch((e) => console.error('lastActivityAt update failed', String(e)))
+    )
   })

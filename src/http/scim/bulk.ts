@@ -53,7 +53,8 @@ function resolve<T>(value: T, ids: Map<string, string>): T {
 /** In a path, a reference is a segment: /Users/bulkId:alice. */
 const PATH_REFERENCE = /(?<=\/)bulkId:([^/?#]+)/g
 const pathReferences = (path: string) => new Set([...path.matchAll(PATH_REFERENCE)].map((m) => m[1]!))
-const resolvePathReferences = (path: string, ids: Map<string, string>) => path.replace(PATH_REFERENCE, (whole, id: string) => ids.get(id) ?? whole)
+const resolvePathReferences = (path: string, ids: Map<string, string>) =>
+  path.replace(PATH_REFERENCE, (whole, id: string) => ids.get(id) ?? whole)
 
 const errorBody = (e: ScimError) => e.toJSON()
 
@@ -64,90 +65,106 @@ const errorBody = (e: ScimError) => e.toJSON()
  * stays unresolved (a cycle, or a bulkId no operation defines) fails with 409.
  */
 /** Runs a request through the whole app, as if it had arrived on its own. */
-export type Dispatch = (request: Request, env: Env, ctx: Context<AppEnv>["executionCtx"]) => Promise<Response>
+export type Dispatch = (request: Request, env: Env, ctx: Context<AppEnv>['executionCtx']) => Promise<Response>
 
-export const createBulkRoutes = (dispatch: Dispatch) => new Hono<AppEnv>({ strict: false }).post('/Bulk', async (c) => {
-  const request = parseWith(bulkRequestSchema, await readJson(c))
-  if (request.Operations.length > MAX_BULK_OPERATIONS)
-    throw payloadTooLarge(`The bulk request has ${request.Operations.length} operations; at most ${MAX_BULK_OPERATIONS} are accepted (see maxOperations in /ServiceProviderConfig).`)
-  const operations: Operation[] = request.Operations.map((raw, i) => {
-    const op = operationSchema.safeParse(raw)
-    if (!op.success) throw invalidSyntax(`Operations[${i}] ${op.error.issues[0]!.message}.`)
-    if (op.data.method === 'POST' && !op.data.bulkId) throw invalidValue(`Operations[${i}]: a POST needs a "bulkId".`)
-    return op.data
-  })
-  const defined = new Set(operations.flatMap((o) => (o.bulkId ? [o.bulkId] : [])))
-  const ids = new Map<string, string>()
-  const base = scimBaseUrl(c)
-  const results: (Record<string, unknown> | undefined)[] = operations.map(() => undefined)
-  let errors = 0
-  const limit = request.failOnErrors ?? Infinity
+export const createBulkRoutes = (dispatch: Dispatch) =>
+  new Hono<AppEnv>({ strict: false }).post('/Bulk', async (c) => {
+    const request = parseWith(bulkRequestSchema, await readJson(c))
+    if (request.Operations.length > MAX_BULK_OPERATIONS)
+      throw payloadTooLarge(
+        `The bulk request has ${request.Operations.length} operations; at most ${MAX_BULK_OPERATIONS} are accepted (see maxOperations in /ServiceProviderConfig).`
+      )
+    const operations: Operation[] = request.Operations.map((raw, i) => {
+      const op = operationSchema.safeParse(raw)
+      if (!op.success) throw invalidSyntax(`Operations[${i}] ${op.error.issues[0]!.message}.`)
+      if (op.data.method === 'POST' && !op.data.bulkId) throw invalidValue(`Operations[${i}]: a POST needs a "bulkId".`)
+      return op.data
+    })
+    const defined = new Set(operations.flatMap((o) => (o.bulkId ? [o.bulkId] : [])))
+    const ids = new Map<string, string>()
+    const base = scimBaseUrl(c)
+    const results: (Record<string, unknown> | undefined)[] = operations.map(() => undefined)
+    let errors = 0
+    const limit = request.failOnErrors ?? Infinity
 
-  const run = async (op: Operation): Promise<Record<string, unknown>> => {
-    const path = resolvePathReferences(op.path, ids)
-    const target = PATH.exec(path)
-    const summary = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) }
-    if (!target || (op.method === 'POST') !== (target[2] === undefined))
-      return { ...summary, status: '400', response: errorBody(new ScimError(400, `"${op.path}" is not a path for ${op.method} in a bulk request.`, 'invalidPath')) }
-    const headers: Record<string, string> = { authorization: c.req.header('authorization') ?? '', 'content-type': 'application/scim+json' }
-    if (op.version) headers['if-match'] = op.version
-    const res = await dispatch(
-      new Request(`${base}${path}`, { method: op.method, headers, body: op.data === undefined ? undefined : JSON.stringify(resolve(op.data, ids)) }),
-      c.env,
-      c.executionCtx
-    )
-    // The operation's own D1 cost counts toward the bulk request's.
-    const cost = c.get('cost')
-    cost.queries += Number(res.headers.get('x-d1-queries') ?? 0)
-    cost.rowsRead += Number(res.headers.get('x-d1-rows-read') ?? 0)
-    cost.rowsWritten += Number(res.headers.get('x-d1-rows-written') ?? 0)
-    const text = await res.text()
-    const body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined
-    const status = String(res.status)
-    if (res.status >= 400) return { ...summary, status, response: body }
-    const location = res.headers.get('location') ?? (op.method === 'DELETE' ? undefined : `${base}${path}`)
-    if (op.method === 'POST' && op.bulkId && body?.id) ids.set(op.bulkId, body.id as string)
-    const version = res.headers.get('etag')
-    return { ...summary, ...(location ? { location } : {}), ...(version ? { version } : {}), status }
-  }
-
-  // Passes over the operations in order: each runs once every bulkId it names is resolved.
-  let progressed = true
-  while (progressed && errors < limit) {
-    progressed = false
-    for (const [i, op] of operations.entries()) {
-      if (results[i] || errors >= limit) continue
-      const needs = [...pathReferences(op.path), ...references(op.data)]
-      const missing = needs.filter((b) => !ids.has(b))
-      if (missing.some((b) => !defined.has(b) || results[operations.findIndex((o) => o.bulkId === b)]?.response)) {
-        // Names a bulkId no operation defines, or one whose operation failed.
-        results[i] = {
-          method: op.method,
-          ...(op.bulkId ? { bulkId: op.bulkId } : {}),
-          status: '409',
-          response: errorBody(new ScimError(409, `Unresolved bulkId reference${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`, 'invalidValue')),
+    const run = async (op: Operation): Promise<Record<string, unknown>> => {
+      const path = resolvePathReferences(op.path, ids)
+      const target = PATH.exec(path)
+      const summary = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) }
+      if (!target || (op.method === 'POST') !== (target[2] === undefined))
+        return {
+          ...summary,
+          status: '400',
+          response: errorBody(new ScimError(400, `"${op.path}" is not a path for ${op.method} in a bulk request.`, 'invalidPath')),
         }
-        errors++
-        progressed = true
-        continue
+      const headers: Record<string, string> = {
+        authorization: c.req.header('authorization') ?? '',
+        'content-type': 'application/scim+json',
       }
-      if (missing.length > 0) continue
-      results[i] = await run(op)
-      if (Number(results[i]!.status) >= 400) errors++
-      progressed = true
+      if (op.version) headers['if-match'] = op.version
+      const res = await dispatch(
+        new Request(`${base}${path}`, {
+          method: op.method,
+          headers,
+          body: op.data === undefined ? undefined : JSON.stringify(resolve(op.data, ids)),
+        }),
+        c.env,
+        c.executionCtx
+      )
+      // The operation's own D1 cost counts toward the bulk request's.
+      const cost = c.get('cost')
+      cost.queries += Number(res.headers.get('x-d1-queries') ?? 0)
+      cost.rowsRead += Number(res.headers.get('x-d1-rows-read') ?? 0)
+      cost.rowsWritten += Number(res.headers.get('x-d1-rows-written') ?? 0)
+      const text = await res.text()
+      const body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined
+      const status = String(res.status)
+      if (res.status >= 400) return { ...summary, status, response: body }
+      const location = res.headers.get('location') ?? (op.method === 'DELETE' ? undefined : `${base}${path}`)
+      if (op.method === 'POST' && op.bulkId && body?.id) ids.set(op.bulkId, body.id as string)
+      const version = res.headers.get('etag')
+      return { ...summary, ...(location ? { location } : {}), ...(version ? { version } : {}), status }
     }
-  }
-  // Whatever could not run waits on a cycle of references.
-  if (errors < limit)
-    for (const [i, op] of operations.entries())
-      if (!results[i]) {
-        results[i] = {
-          method: op.method,
-          ...(op.bulkId ? { bulkId: op.bulkId } : {}),
-          status: '409',
-          response: errorBody(new ScimError(409, 'Circular bulkId references: these operations depend on each other.', 'invalidValue')),
+
+    // Passes over the operations in order: each runs once every bulkId it names is resolved.
+    let progressed = true
+    while (progressed && errors < limit) {
+      progressed = false
+      for (const [i, op] of operations.entries()) {
+        if (results[i] || errors >= limit) continue
+        const needs = [...pathReferences(op.path), ...references(op.data)]
+        const missing = needs.filter((b) => !ids.has(b))
+        if (missing.some((b) => !defined.has(b) || results[operations.findIndex((o) => o.bulkId === b)]?.response)) {
+          // Names a bulkId no operation defines, or one whose operation failed.
+          results[i] = {
+            method: op.method,
+            ...(op.bulkId ? { bulkId: op.bulkId } : {}),
+            status: '409',
+            response: errorBody(
+              new ScimError(409, `Unresolved bulkId reference${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`, 'invalidValue')
+            ),
+          }
+          errors++
+          progressed = true
+          continue
         }
-        if (++errors >= limit) break
+        if (missing.length > 0) continue
+        results[i] = await run(op)
+        if (Number(results[i]!.status) >= 400) errors++
+        progressed = true
       }
-  return scimJson(c, { schemas: [BULK_RESPONSE_SCHEMA], Operations: results.filter((r) => r !== undefined) })
-})
+    }
+    // Whatever could not run waits on a cycle of references.
+    if (errors < limit)
+      for (const [i, op] of operations.entries())
+        if (!results[i]) {
+          results[i] = {
+            method: op.method,
+            ...(op.bulkId ? { bulkId: op.bulkId } : {}),
+            status: '409',
+            response: errorBody(new ScimError(409, 'Circular bulkId references: these operations depend on each other.', 'invalidValue')),
+          }
+          if (++errors >= limit) break
+        }
+    return scimJson(c, { schemas: [BULK_RESPONSE_SCHEMA], Operations: results.filter((r) => r !== undefined) })
+  })

@@ -1,5 +1,13 @@
 import { Hono } from 'hono'
-import { allResourceTypeDocs, allSchemaDocs, findResourceType, findSchema, resourceTypeDoc, schemaDoc, serviceProviderConfig } from '../../scim/discovery'
+import {
+  allResourceTypeDocs,
+  allSchemaDocs,
+  findResourceType,
+  findSchema,
+  resourceTypeDoc,
+  schemaDoc,
+  serviceProviderConfig,
+} from '../../scim/discovery'
 import { notFound } from '../../scim/errors'
 import { maxBodyBytes } from '../body'
 import type { AppEnv } from '../context'

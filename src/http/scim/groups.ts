@@ -23,7 +23,8 @@ const respondWith = (c: Context<AppEnv>, group: GroupRecord, status: 200 | 201 =
 function splitMembers(doc: ScimObject): { doc: ScimObject; members: ScimObject[] | undefined } {
   const { members, ...rest } = doc
   const list = members as ScimObject[] | undefined
-  for (const m of list ?? []) if (typeof m.value !== 'string' || m.value === '') throw invalidValue('Each of "members" needs a "value": the id of a user or group.')
+  for (const m of list ?? [])
+    if (typeof m.value !== 'string' || m.value === '') throw invalidValue('Each of "members" needs a "value": the id of a user or group.')
   return { doc: rest, members: list }
 }
 
@@ -34,7 +35,14 @@ async function list(c: Context<AppEnv>, q: ListQuery) {
   const projection = parseProjection(GROUP_RESOURCE, q.attributes, q.excludedAttributes)
   const page = await listGroups(c.get('session'), q, includesAttribute(projection, 'members'))
   const base = scimBaseUrl(c)
-  return scimJson(c, listResponse(q, page, page.items.map((g) => project(GROUP_RESOURCE, renderGroup(g, base), projection))))
+  return scimJson(
+    c,
+    listResponse(
+      q,
+      page,
+      page.items.map((g) => project(GROUP_RESOURCE, renderGroup(g, base), projection))
+    )
+  )
 }
 
 export const groupRoutes = new Hono<AppEnv>({ strict: false })

@@ -11,18 +11,20 @@ import { userRoutes } from './users'
 /** `/scim/v2`: discovery is public; Users and Groups need an integration's bearer token. */
 export const createScimRoutes = (dispatch: Dispatch) =>
   new Hono<AppEnv>({ strict: false })
-  .route('/', discoveryRoutes)
-  .use('/Users/*', scimAuth())
-  .use('/Users', scimAuth())
-  .use('/Groups/*', scimAuth())
-  .use('/Groups', scimAuth())
-  .use('/.search', scimAuth())
-  .use('/Bulk', scimAuth())
-  .route('/Users', userRoutes)
-  .route('/Groups', groupRoutes)
-  .route('/', rootSearchRoutes)
-  .route('/', createBulkRoutes(dispatch))
-  // A mounted app's notFound is not inherited (hono-base route()), so unknown SCIM paths end here.
-  .all('*', (c) => {
-    throw notFound(`No SCIM endpoint ${c.req.method} ${new URL(c.req.url).pathname}. Resources are /Users and /Groups; see /ResourceTypes.`)
-  })
+    .route('/', discoveryRoutes)
+    .use('/Users/*', scimAuth())
+    .use('/Users', scimAuth())
+    .use('/Groups/*', scimAuth())
+    .use('/Groups', scimAuth())
+    .use('/.search', scimAuth())
+    .use('/Bulk', scimAuth())
+    .route('/Users', userRoutes)
+    .route('/Groups', groupRoutes)
+    .route('/', rootSearchRoutes)
+    .route('/', createBulkRoutes(dispatch))
+    // A mounted app's notFound is not inherited (hono-base route()), so unknown SCIM paths end here.
+    .all('*', (c) => {
+      throw notFound(
+        `No SCIM endpoint ${c.req.method} ${new URL(c.req.url).pathname}. Resources are /Users and /Groups; see /ResourceTypes.`
+      )
+    })

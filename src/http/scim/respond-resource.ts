@@ -12,7 +12,13 @@ export const projectionOf = (c: Context<AppEnv>, rt: ResourceTypeDefinition) =>
   parseProjection(rt, c.req.query('attributes'), c.req.query('excludedAttributes'))
 
 /** A rendered resource, projected as the client asked, with its ETag (and Location when created). */
-export function respondResource(c: Context<AppEnv>, rt: ResourceTypeDefinition, rendered: ScimObject, version: number, status: 200 | 201 = 200) {
+export function respondResource(
+  c: Context<AppEnv>,
+  rt: ResourceTypeDefinition,
+  rendered: ScimObject,
+  version: number,
+  status: 200 | 201 = 200
+) {
   const headers: Record<string, string> = { ETag: etagOf(version) }
   if (status === 201) headers.Location = (rendered.meta as { location: string }).location
   return scimJson(c, project(rt, rendered, projectionOf(c, rt)), status, headers)

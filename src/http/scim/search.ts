@@ -13,7 +13,8 @@ import { scimBaseUrl, scimJson } from '../respond'
 import { listResponse } from './list'
 
 /** Whether every attribute the query's filter names exists in `rt` (RFC 7644 §3.4.3: other types do not match). */
-const searchable = (rt: ResourceTypeDefinition, q: ListQuery) => !q.filter || attributesOf(q.filter).every((a) => resolvePath(rt, a) !== undefined)
+const searchable = (rt: ResourceTypeDefinition, q: ListQuery) =>
+  !q.filter || attributesOf(q.filter).every((a) => resolvePath(rt, a) !== undefined)
 
 /**
  * POST /.search at the root: one result set over Users, then Groups, with index pagination. Sorting
@@ -22,7 +23,8 @@ const searchable = (rt: ResourceTypeDefinition, q: ListQuery) => !q.filter || at
 export const rootSearchRoutes = new Hono<AppEnv>({ strict: false }).post('/.search', async (c) => {
   const q = parseSearchRequest(await readJson(c))
   if (q.sort) throw invalidValue('sortBy is supported on /Users/.search and /Groups/.search, not across resource types.')
-  if (q.page.method !== 'index') throw invalidValue('Cursor pagination is supported on /Users/.search and /Groups/.search, not across resource types.')
+  if (q.page.method !== 'index')
+    throw invalidValue('Cursor pagination is supported on /Users/.search and /Groups/.search, not across resource types.')
   const { startIndex, count } = q.page
   const searchUsers = searchable(USER_RESOURCE, q)
   const searchGroups = searchable(GROUP_RESOURCE, q)
@@ -43,7 +45,11 @@ export const rootSearchRoutes = new Hono<AppEnv>({ strict: false }).post('/.sear
     const remaining = count - resources.length
     const groupStart = Math.max(1, startIndex - total)
     const projection = parseProjection(GROUP_RESOURCE, q.attributes, q.excludedAttributes)
-    const page = await listGroups(session, { ...q, page: { method: 'index', startIndex: groupStart, count: remaining } }, includesAttribute(projection, 'members'))
+    const page = await listGroups(
+      session,
+      { ...q, page: { method: 'index', startIndex: groupStart, count: remaining } },
+      includesAttribute(projection, 'members')
+    )
     total += page.total
     resources.push(...page.items.map((g) => project(GROUP_RESOURCE, renderGroup(g, base), projection)))
   }

@@ -26,7 +26,14 @@ async function list(c: Context<AppEnv>, q: ListQuery) {
   const projection = parseProjection(USER_RESOURCE, q.attributes, q.excludedAttributes)
   const page = await listUsers(c.get('session'), q, includesAttribute(projection, 'groups'))
   const base = scimBaseUrl(c)
-  return scimJson(c, listResponse(q, page, page.items.map((u) => project(USER_RESOURCE, renderUser(u, base), projection))))
+  return scimJson(
+    c,
+    listResponse(
+      q,
+      page,
+      page.items.map((u) => project(USER_RESOURCE, renderUser(u, base), projection))
+    )
+  )
 }
 
 export const userRoutes = new Hono<AppEnv>({ strict: false })

@@ -83,7 +83,8 @@ function compareOrdered<T extends string | number>(op: CompareOp, a: T, e: T): b
 function compareOne(op: CompareOp, actual: unknown, expected: FilterValue, def: AttributeDefinition): boolean {
   if (typeof actual === 'string' && typeof expected === 'string') return compareStrings(op, actual, expected, def)
   if (typeof actual === 'number' && typeof expected === 'number') return compareOrdered(op, actual, expected)
-  if (typeof actual === 'boolean' && typeof expected === 'boolean') return op === 'eq' ? actual === expected : op === 'ne' && actual !== expected
+  if (typeof actual === 'boolean' && typeof expected === 'boolean')
+    return op === 'eq' ? actual === expected : op === 'ne' && actual !== expected
   return false
 }
 

@@ -3,9 +3,7 @@ import { invalidFilter } from '../errors'
 import { COMPARE_OPS, type CompareOp, type Filter, type FilterValue } from './ast'
 
 type Token =
-  | { kind: 'word'; text: string; pos: number }
-  | { kind: 'string'; text: string; pos: number }
-  | { kind: '(' | ')' | '[' | ']'; pos: number }
+  { kind: 'word'; text: string; pos: number } | { kind: 'string'; text: string; pos: number } | { kind: '(' | ')' | '[' | ']'; pos: number }
 
 const PUNCT = new Set(['(', ')', '[', ']'])
 
@@ -94,8 +92,7 @@ class Parser {
   }
 
   private unary(depth: number, inValuePath: boolean): Filter {
-    if (depth > MAX_FILTER_DEPTH)
-      throw invalidFilter(`The filter nests deeper than ${MAX_FILTER_DEPTH} levels; simplify it.`)
+    if (depth > MAX_FILTER_DEPTH) throw invalidFilter(`The filter nests deeper than ${MAX_FILTER_DEPTH} levels; simplify it.`)
     const t = this.tokens[this.i]
     if (this.peekWord('not')) {
       this.i++
@@ -120,8 +117,7 @@ class Parser {
     const attr = t.text
     if (this.tokens[this.i]?.kind === '[') {
       if (inValuePath) throw this.error(this.tokens[this.i], 'Value filters cannot be nested')
-      if (attr.includes('.') && !attr.toLowerCase().startsWith('urn:'))
-        throw this.error(t, `"${attr}" cannot take a value filter`)
+      if (attr.includes('.') && !attr.toLowerCase().startsWith('urn:')) throw this.error(t, `"${attr}" cannot take a value filter`)
       this.i++
       const inner = this.or(depth + 1, true)
       this.expect(']', 'a closing "]"')

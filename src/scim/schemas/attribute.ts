@@ -1,14 +1,6 @@
 /** RFC 7643 §2.2 / §7: an attribute's characteristics, as data. Discovery, validation, PATCH,
  * filtering and projection all read these definitions; nothing restates them in code. */
-export type AttributeType =
-  | 'string'
-  | 'boolean'
-  | 'decimal'
-  | 'integer'
-  | 'dateTime'
-  | 'reference'
-  | 'binary'
-  | 'complex'
+export type AttributeType = 'string' | 'boolean' | 'decimal' | 'integer' | 'dateTime' | 'reference' | 'binary' | 'complex'
 
 export type Mutability = 'readOnly' | 'readWrite' | 'immutable' | 'writeOnly'
 export type Returned = 'always' | 'never' | 'default' | 'request'

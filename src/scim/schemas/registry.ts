@@ -42,8 +42,7 @@ export interface ResolvedPath {
 }
 
 const lower = (s: string) => s.toLowerCase()
-export const findIn = (defs: readonly AttributeDefinition[] | undefined, name: string) =>
-  defs?.find((d) => lower(d.name) === lower(name))
+export const findIn = (defs: readonly AttributeDefinition[] | undefined, name: string) => defs?.find((d) => lower(d.name) === lower(name))
 
 /** The schemas a resource type's documents may contain, core first. */
 export const schemasOf = (rt: ResourceTypeDefinition) => [rt.schema, ...rt.extensions.map((e) => e.schema)]
@@ -67,8 +66,7 @@ export function resolvePath(rt: ResourceTypeDefinition, text: string): ResolvedP
   }
   const [name, sub, ...more] = rest.split('.')
   if (!name || more.length > 0) return undefined
-  const attribute =
-    findIn(schema.attributes, name) ?? (schema === rt.schema ? findIn(COMMON_ATTRIBUTES, name) : undefined)
+  const attribute = findIn(schema.attributes, name) ?? (schema === rt.schema ? findIn(COMMON_ATTRIBUTES, name) : undefined)
   if (!attribute) return undefined
   if (sub === undefined) return { schema, extension: schema !== rt.schema, attribute }
   const subAttribute = findIn(attribute.subAttributes, sub)

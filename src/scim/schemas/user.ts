@@ -27,7 +27,7 @@ export const userSchema: SchemaDefinition = {
     attr('displayName', 'string', { description: 'The name of the User, suitable for display.' }),
     attr('nickName', 'string', { description: 'The casual way to address the user.' }),
     attr('profileUrl', 'reference', { description: "URL of the user's online profile.", referenceTypes: ['external'] }),
-    attr('title', 'string', { description: "The user's title, such as \"Vice President\"." }),
+    attr('title', 'string', { description: 'The user\'s title, such as "Vice President".' }),
     attr('userType', 'string', { description: 'The relationship between the organization and the user.' }),
     attr('preferredLanguage', 'string', { description: 'Preferred written or spoken language, e.g. "en-US".' }),
     attr('locale', 'string', { description: 'Default location for localizing currency, dates and numbers.' }),
@@ -51,7 +51,10 @@ export const userSchema: SchemaDefinition = {
         attr('region', 'string', { description: 'The state or region component.' }),
         attr('postalCode', 'string', { description: 'The zip code or postal code component.' }),
         attr('country', 'string', { description: 'The country name component (ISO 3166-1 alpha-2).' }),
-        attr('type', 'string', { description: 'A label indicating the function of this address.', canonicalValues: ['work', 'home', 'other'] }),
+        attr('type', 'string', {
+          description: 'A label indicating the function of this address.',
+          canonicalValues: ['work', 'home', 'other'],
+        }),
         attr('primary', 'boolean', { description: 'Whether this is the primary address.' }),
       ],
       { multiValued: true, description: 'Physical mailing addresses for this user.' }
@@ -61,8 +64,12 @@ export const userSchema: SchemaDefinition = {
       [
         attr('value', 'string', { description: 'The id of the group.', caseExact: true, mutability: 'readOnly' }),
         attr('$ref', 'reference', { description: 'The URI of the group.', mutability: 'readOnly', referenceTypes: ['Group'] }),
-        attr('display', 'string', { description: 'The group\'s displayName.', mutability: 'readOnly' }),
-        attr('type', 'string', { description: 'direct or indirect membership.', mutability: 'readOnly', canonicalValues: ['direct', 'indirect'] }),
+        attr('display', 'string', { description: "The group's displayName.", mutability: 'readOnly' }),
+        attr('type', 'string', {
+          description: 'direct or indirect membership.',
+          mutability: 'readOnly',
+          canonicalValues: ['direct', 'indirect'],
+        }),
       ],
       {
         multiValued: true,

@@ -25,7 +25,13 @@ export const GOOGLE_SCOPES = [
 const RATE_LIMIT_REASONS = new Set(['userRateLimitExceeded', 'rateLimitExceeded', 'quotaExceeded'])
 
 const tokenSchema = z.object({ access_token: z.string(), expires_in: z.coerce.number() })
-const errorSchema = z.object({ error: z.union([z.string(), z.object({ message: z.string().optional(), errors: z.array(z.object({ reason: z.string().optional() })).optional() })]), error_description: z.string().optional() })
+const errorSchema = z.object({
+  error: z.union([
+    z.string(),
+    z.object({ message: z.string().optional(), errors: z.array(z.object({ reason: z.string().optional() })).optional() }),
+  ]),
+  error_description: z.string().optional(),
+})
 
 const b64url = (bytes: Uint8Array) => {
   let s = ''
@@ -40,7 +46,10 @@ async function signingKey(pem: string): Promise<CryptoKey> {
     const der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0))
     return await crypto.subtle.importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign'])
   } catch {
-    throw new SyncError('The service account private_key is not a PKCS#8 PEM key (paste private_key from the JSON key file as it is).', 'config')
+    throw new SyncError(
+      'The service account private_key is not a PKCS#8 PEM key (paste private_key from the JSON key file as it is).',
+      'config'
+    )
   }
 }
 
@@ -70,11 +79,23 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
   async function tokenRequest(): Promise<URLSearchParams> {
     const c = settings.credentials
     if (c.kind === 'oauth')
-      return new URLSearchParams({ grant_type: 'refresh_token', refresh_token: c.refreshToken, client_id: c.clientId, client_secret: c.clientSecret })
+      return new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: c.refreshToken,
+        client_id: c.clientId,
+        client_secret: c.clientSecret,
+      })
     key ??= signingKey(c.serviceAccount.private_key)
     const iat = Math.floor(Date.now() / 1000)
     const unsigned = `${text(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${text(
-      JSON.stringify({ iss: c.serviceAccount.client_email, sub: c.adminEmail, scope: GOOGLE_SCOPES.join(' '), aud: settings.tokenUrl, iat, exp: iat + 3600 })
+      JSON.stringify({
+        iss: c.serviceAccount.client_email,
+        sub: c.adminEmail,
+        scope: GOOGLE_SCOPES.join(' '),
+        aud: settings.tokenUrl,
+        iat,
+        exp: iat + 3600,
+      })
     )}`
     const signature = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', await key, new TextEncoder().encode(unsigned)))
     return new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: `${unsigned}.${b64url(signature)}` })
@@ -85,13 +106,24 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
     const body = await tokenRequest()
     const c = settings.credentials
     const value = await withRetries(policy, 'Google sign-in', async () => {
-      const res = await fetcher(settings.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
+      const res = await fetcher(settings.tokenUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      })
       if (res.ok) return { done: true as const, value: tokenSchema.parse(await res.json()) }
       if (res.status === 429 || res.status >= 500)
-        return { done: false as const, waitMs: retryAfterMs(res.headers.get('retry-after')), error: new SyncError(`Google sign-in is unavailable (${res.status}).`, 'unavailable') }
+        return {
+          done: false as const,
+          waitMs: retryAfterMs(res.headers.get('retry-after')),
+          error: new SyncError(`Google sign-in is unavailable (${res.status}).`, 'unavailable'),
+        }
       const { reason, message } = await readError(res)
       if (c.kind === 'oauth')
-        throw new SyncError(`Google refused the admin's authorisation (${reason}): ${message}. It was revoked or has expired: re-authenticate the integration (/connect).`, 'auth')
+        throw new SyncError(
+          `Google refused the admin's authorisation (${reason}): ${message}. It was revoked or has expired: re-authenticate the integration (/connect).`,
+          'auth'
+        )
       const hint =
         reason === 'unauthorized_client'
           ? ` Authorise the service account's client id for the read-only Directory scopes in Admin console → Security → API controls → Domain-wide delegation, and check that ${c.adminEmail} is a super admin.`
@@ -117,9 +149,21 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
         return { done: false as const, waitMs: 0, error: new SyncError('Google rejected the access token.', 'auth') }
       }
       if (res.status === 429 || (res.status === 403 && RATE_LIMIT_REASONS.has(reason)))
-        return { done: false as const, waitMs: retryAfter, error: new SyncError(`Google is rate-limiting this service account (${reason}).`, 'throttled') }
-      if (res.status >= 500) return { done: false as const, waitMs: retryAfter, error: new SyncError(`The Google Directory API is unavailable (${res.status}).`, 'unavailable') }
-      throw new SyncError(`The Google Directory API answered ${res.status} (${reason}): ${message}`, res.status === 403 || res.status === 401 ? 'auth' : 'protocol')
+        return {
+          done: false as const,
+          waitMs: retryAfter,
+          error: new SyncError(`Google is rate-limiting this service account (${reason}).`, 'throttled'),
+        }
+      if (res.status >= 500)
+        return {
+          done: false as const,
+          waitMs: retryAfter,
+          error: new SyncError(`The Google Directory API is unavailable (${res.status}).`, 'unavailable'),
+        }
+      throw new SyncError(
+        `The Google Directory API answered ${res.status} (${reason}): ${message}`,
+        res.status === 403 || res.status === 401 ? 'auth' : 'protocol'
+      )
     })
   }
 
@@ -128,7 +172,11 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
     users: (pageToken?: string) => get('/admin/directory/v1/users', { customer, maxResults: '500', projection: 'full', pageToken }),
     groups: (pageToken?: string) => get('/admin/directory/v1/groups', { customer, maxResults: '200', pageToken }),
     members: (groupId: string, pageToken?: string) =>
-      get(`/admin/directory/v1/groups/${encodeURIComponent(groupId)}/members`, { maxResults: '200', includeDerivedMembership: 'false', pageToken }),
+      get(`/admin/directory/v1/groups/${encodeURIComponent(groupId)}/members`, {
+        maxResults: '200',
+        includeDerivedMembership: 'false',
+        pageToken,
+      }),
   }
 }
 

@@ -20,7 +20,12 @@ export async function googleUsersPage(env: Env, integrationId: string, runId: st
   const users = page.users.map((u) => googleUserSchema.parse(u))
   const items: ImportedUser[] = users.map((u) => ({ kind: 'user', sourceId: u.id, doc: googleUserDoc(u) }))
   const counts = await applyUserPage(session, items, undefined)
-  await recordProgress(db, runId, { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived }, 'full')
+  await recordProgress(
+    db,
+    runId,
+    { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived },
+    'full'
+  )
   return { next: page.nextPageToken, ids: users.map((u) => u.id) }
 }
 

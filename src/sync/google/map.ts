@@ -18,17 +18,26 @@ export type GoogleUser = z.infer<typeof googleUserSchema>
 
 export const usersPageSchema = z.object({ users: z.array(z.unknown()).optional().default([]), nextPageToken: z.string().optional() })
 export const groupsPageSchema = z.object({
-  groups: z.array(z.object({ id: z.string(), email: z.string().optional(), name: z.string().optional() })).optional().default([]),
+  groups: z
+    .array(z.object({ id: z.string(), email: z.string().optional(), name: z.string().optional() }))
+    .optional()
+    .default([]),
   nextPageToken: z.string().optional(),
 })
 export const membersPageSchema = z.object({
-  members: z.array(z.object({ id: z.string().optional(), type: z.string().optional(), status: z.string().optional() })).optional().default([]),
+  members: z
+    .array(z.object({ id: z.string().optional(), type: z.string().optional(), status: z.string().optional() }))
+    .optional()
+    .default([]),
   nextPageToken: z.string().optional(),
 })
 
 export function googleUserDoc(u: GoogleUser): ScimObject {
   const org = u.organizations?.find((o) => o.primary) ?? u.organizations?.[0]
-  const name = { ...(u.name?.givenName ? { givenName: u.name.givenName } : {}), ...(u.name?.familyName ? { familyName: u.name.familyName } : {}) }
+  const name = {
+    ...(u.name?.givenName ? { givenName: u.name.givenName } : {}),
+    ...(u.name?.familyName ? { familyName: u.name.familyName } : {}),
+  }
   const displayName = u.name?.fullName ?? ([u.name?.givenName, u.name?.familyName].filter(Boolean).join(' ') || undefined)
   return parseResource(USER_RESOURCE, {
     userName: u.primaryEmail,
@@ -45,4 +54,8 @@ export function googleUserDoc(u: GoogleUser): ScimObject {
 
 /** Members that are users or groups (not CUSTOMER or EXTERNAL), with their type. */
 export const memberRefs = (members: z.infer<typeof membersPageSchema>['members']) =>
-  members.flatMap((m) => (m.id && (m.type === 'USER' || m.type === 'GROUP') ? [{ sourceId: m.id, type: m.type === 'GROUP' ? ('Group' as const) : ('User' as const) }] : []))
+  members.flatMap((m) =>
+    m.id && (m.type === 'USER' || m.type === 'GROUP')
+      ? [{ sourceId: m.id, type: m.type === 'GROUP' ? ('Group' as const) : ('User' as const) }]
+      : []
+  )

@@ -62,8 +62,15 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
       }
       const { code, message } = await errorCode(res)
       if (res.status === 429 || res.status >= 500)
-        return { done: false as const, waitMs: retryAfterMs(res.headers.get('retry-after')), error: new SyncError(`Microsoft sign-in is unavailable (${res.status}).`, 'unavailable') }
-      throw new SyncError(`Microsoft sign-in refused the app's credentials (${code}): ${message} Check the tenant id, client id and secret, or re-run the consent.`, 'auth')
+        return {
+          done: false as const,
+          waitMs: retryAfterMs(res.headers.get('retry-after')),
+          error: new SyncError(`Microsoft sign-in is unavailable (${res.status}).`, 'unavailable'),
+        }
+      throw new SyncError(
+        `Microsoft sign-in refused the app's credentials (${code}): ${message} Check the tenant id, client id and secret, or re-run the consent.`,
+        'auth'
+      )
     })
     token = { value: value.access_token, expires: Date.now() + value.expires_in * 1000 }
     return token.value
@@ -75,7 +82,9 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
     let refreshed = false
     return withRetries(policy, 'Microsoft Graph', async () => {
       // Larger pages mean fewer steps; Graph may still send smaller ones.
-      const res = await fetcher(url, { headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json', prefer: 'odata.maxpagesize=500' } })
+      const res = await fetcher(url, {
+        headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json', prefer: 'odata.maxpagesize=500' },
+      })
       if (res.ok) {
         const parsed = pageSchema.safeParse(await res.json())
         if (!parsed.success) throw new SyncError(`Microsoft Graph returned an unexpected page from ${new URL(url).pathname}.`, 'protocol')
@@ -90,10 +99,23 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
         token = undefined
         return { done: false as const, waitMs: 0, error: new SyncError(`Microsoft Graph rejected the access token (${code}).`, 'auth') }
       }
-      if (res.status === 429) return { done: false as const, waitMs: retryAfter ?? policy.baseDelayMs, error: new SyncError('Microsoft Graph is throttling this app (429).', 'throttled') }
-      if (res.status >= 500) return { done: false as const, waitMs: retryAfter, error: new SyncError(`Microsoft Graph is unavailable (${res.status}).`, 'unavailable') }
+      if (res.status === 429)
+        return {
+          done: false as const,
+          waitMs: retryAfter ?? policy.baseDelayMs,
+          error: new SyncError('Microsoft Graph is throttling this app (429).', 'throttled'),
+        }
+      if (res.status >= 500)
+        return {
+          done: false as const,
+          waitMs: retryAfter,
+          error: new SyncError(`Microsoft Graph is unavailable (${res.status}).`, 'unavailable'),
+        }
       if (res.status === 401 || res.status === 403)
-        throw new SyncError(`Microsoft Graph refused access (${code}): ${message} The app needs the User.Read.All and GroupMember.Read.All application permissions with admin consent.`, 'auth')
+        throw new SyncError(
+          `Microsoft Graph refused access (${code}): ${message} The app needs the User.Read.All and GroupMember.Read.All application permissions with admin consent.`,
+          'auth'
+        )
       throw new SyncError(`Microsoft Graph answered ${res.status} (${code}): ${message}`, 'protocol')
     })
   }

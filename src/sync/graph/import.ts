@@ -1,4 +1,12 @@
-import { applyGroupPage, applyPendingMembers, applyUserPage, sweepAfterFullListing, type GroupPageResult, type ImportedGroup, type ImportedUser } from '../../directory/imports'
+import {
+  applyGroupPage,
+  applyPendingMembers,
+  applyUserPage,
+  sweepAfterFullListing,
+  type GroupPageResult,
+  type ImportedGroup,
+  type ImportedUser,
+} from '../../directory/imports'
 import { DeltaExpired } from '../errors'
 import { importContext, spent } from '../context'
 import { recordProgress } from '../runs'
@@ -44,11 +52,27 @@ export async function graphUsersPage(env: Env, integrationId: string, runId: str
   const { db, session, graph, cost } = await context(env, integrationId)
   const page = await fetchPage(graph, url)
   if (!page) return { expired: true }
-  const items: ImportedUser[] = page.value.map(userItem).map((i) =>
-    i.kind === 'user' ? { kind: 'user', sourceId: i.user.id, doc: userDoc(i.user) } : { kind: 'removed', sourceId: i.id, reason: i.reason }
-  )
+  const items: ImportedUser[] = page.value
+    .map(userItem)
+    .map((i) =>
+      i.kind === 'user'
+        ? { kind: 'user', sourceId: i.user.id, doc: userDoc(i.user) }
+        : { kind: 'removed', sourceId: i.id, reason: i.reason }
+    )
   const counts = await applyUserPage(session, items, full ? runId : undefined)
-  await recordProgress(db, runId, { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived, usersRemoved: counts.removed }, full ? 'full' : 'delta')
+  await recordProgress(
+    db,
+    runId,
+    {
+      ...spent(cost),
+      pages: 1,
+      usersCreated: counts.created,
+      usersUpdated: counts.updated,
+      usersArchived: counts.archived,
+      usersRemoved: counts.removed,
+    },
+    full ? 'full' : 'delta'
+  )
   return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'] }
 }
 
@@ -60,14 +84,28 @@ export async function graphGroupsPage(env: Env, integrationId: string, runId: st
     const g = groupItem(raw)
     if (!g) return []
     if (g.kind === 'removed') return [{ kind: 'removed', sourceId: g.id }]
-    return [{ kind: 'group', sourceId: g.id, displayName: g.displayName ?? g.id, added: g.added.map((a) => ({ sourceId: a.id, type: a.type })), removed: g.removed }]
+    return [
+      {
+        kind: 'group',
+        sourceId: g.id,
+        displayName: g.displayName ?? g.id,
+        added: g.added.map((a) => ({ sourceId: a.id, type: a.type })),
+        removed: g.removed,
+      },
+    ]
   })
   const result = await applyGroupPage(session, items, full ? runId : undefined)
   await recordProgress(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
   return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'], pending: result.pending }
 }
 
-export async function graphFinishListing(env: Env, integrationId: string, runId: string, pending: GroupPageResult['pending'], sweep: { users: boolean; groups: boolean }) {
+export async function graphFinishListing(
+  env: Env,
+  integrationId: string,
+  runId: string,
+  pending: GroupPageResult['pending'],
+  sweep: { users: boolean; groups: boolean }
+) {
   const { db, session, cost } = await importContext(env, integrationId)
   if (pending.length > 0) await applyPendingMembers(session, pending)
   if (!sweep.users && !sweep.groups) return

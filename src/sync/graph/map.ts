@@ -25,7 +25,11 @@ export type GraphUser = z.infer<typeof graphUserSchema>
 
 export const removedSchema = z.object({ id: z.string(), '@removed': z.object({ reason: z.string() }) })
 
-const memberRefSchema = z.object({ '@odata.type': z.string().optional(), id: z.string(), '@removed': z.object({ reason: z.string() }).optional() })
+const memberRefSchema = z.object({
+  '@odata.type': z.string().optional(),
+  id: z.string(),
+  '@removed': z.object({ reason: z.string() }).optional(),
+})
 export const graphGroupSchema = z.object({
   id: z.string(),
   displayName: z.string().nullish(),
@@ -55,12 +59,20 @@ export type UserItem = { kind: 'user'; user: GraphUser } | { kind: 'removed'; id
 
 export function userItem(raw: Record<string, unknown>): UserItem {
   const removed = removedSchema.safeParse(raw)
-  if (removed.success) return { kind: 'removed', id: removed.data.id, reason: removed.data['@removed'].reason === 'changed' ? 'changed' : 'deleted' }
+  if (removed.success)
+    return { kind: 'removed', id: removed.data.id, reason: removed.data['@removed'].reason === 'changed' ? 'changed' : 'deleted' }
   return { kind: 'user', user: graphUserSchema.parse(raw) }
 }
 
 export type GroupItem =
-  | { kind: 'group'; id: string; displayName?: string; description?: string; added: { id: string; type: 'User' | 'Group' }[]; removed: string[] }
+  | {
+      kind: 'group'
+      id: string
+      displayName?: string
+      description?: string
+      added: { id: string; type: 'User' | 'Group' }[]
+      removed: string[]
+    }
   | { kind: 'removed'; id: string }
 
 export function groupItem(raw: Record<string, unknown>): GroupItem | undefined {
