@@ -4,7 +4,7 @@ import { deleteToken, putToken } from '../auth/token-store'
 import { generateToken } from '../auth/token'
 import { createIntegration, deleteIntegration, getIntegration, listIntegrations, replaceToken } from '../directory/integrations'
 import type { IntegrationRow } from '../directory/schema'
-import { invalidValue, notFound, ScimError } from '../scim/errors'
+import { internalError, invalidValue, notFound, parseWith } from '../scim/errors'
 import { adminConsentUrl, googleConsentUrl } from '../sync/consent'
 import { seal } from '../auth/seal'
 import { getRun, isNative, lastRun, nextScheduledRun, runView, startRun } from '../sync/runs'
@@ -12,7 +12,6 @@ import { sealContext } from '../sync/source'
 import { readJson } from '../http/body'
 import type { AppEnv } from '../http/context'
 import { scimBaseUrl } from '../http/respond'
-import { parseWith } from '../http/validate'
 import { adminAuth } from './auth'
 
 const name = z
@@ -102,7 +101,7 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     }
     const sealed = (secrets: Record<string, string>) =>
       seal(c.env.ENCRYPTION_KEY, JSON.stringify(secrets), sealContext(id)).catch((e: unknown) => {
-        throw new ScimError(500, `Secrets cannot be stored: ${(e as Error).message}`)
+        throw internalError(`Secrets cannot be stored: ${(e as Error).message}`)
       })
     const native =
       input.kind === 'entra' && input.tenantId && input.clientId && input.clientSecret

@@ -1,7 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm'
 import * as z from 'zod'
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
-import { ScimError, invalidFilter, invalidValue } from '../scim/errors'
+import { invalidCursor, invalidFilter, invalidValue } from '../scim/errors'
 import { stringify, type Filter } from '../scim/filter/ast'
 import { pathText, resolvePath } from '../scim/schemas/registry'
 import { compileFilter, sortColumn, type FilterTarget } from './filter-sql'
@@ -62,7 +62,7 @@ function decode(text: string): Cursor {
     const json = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
     return cursorSchema.parse(JSON.parse(json))
   } catch {
-    throw new ScimError(400, 'The cursor is not one this service issued. Start again with an empty cursor (?cursor=).', 'invalidCursor')
+    throw invalidCursor('The cursor is not one this service issued. Start again with an empty cursor (?cursor=).')
   }
 }
 
@@ -154,11 +154,7 @@ export async function listRows<Row extends { id: string; sortKey: string | numbe
   const q = fingerprint(spec)
   const position = cursor === '' ? undefined : decode(cursor)
   if (position && position.q !== q)
-    throw new ScimError(
-      400,
-      'The cursor belongs to a different query: keep filter, sortBy and sortOrder as on the first page.',
-      'invalidCursor'
-    )
+    throw invalidCursor('The cursor belongs to a different query: keep filter, sortBy and sortOrder as on the first page.')
   // A "before" cursor reads backwards (the mirrored order) and turns the page round.
   const backwards = position?.d === 'before'
   const direction = backwards ? !descending : descending

@@ -1,11 +1,10 @@
 import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm'
 import { SQLiteSyncDialect, type SQLiteTable } from 'drizzle-orm/sqlite-core'
-import { notFound, ScimError, unauthorized } from '../scim/errors'
+import { forbidden, notFound, unauthorized } from '../scim/errors'
 import type { Db } from './db'
 
 const readOnlyIntegration = () =>
-  new ScimError(
-    403,
+  forbidden(
     'This integration imports its directory from Microsoft Entra ID or Google Workspace; its token reads over SCIM and cannot change users or groups.'
   )
 

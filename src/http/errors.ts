@@ -1,6 +1,6 @@
 import type { ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
-import { ScimError, internalError, notFound } from '../scim/errors'
+import { ScimError, clientError, internalError, notFound } from '../scim/errors'
 
 /**
  * Every error leaves as RFC 7644 error JSON. Anything that is not a ScimError is a bug on our side:
@@ -8,7 +8,7 @@ import { ScimError, internalError, notFound } from '../scim/errors'
  */
 export const renderError: ErrorHandler = (err, c) => {
   if (err instanceof ScimError) return err.getResponse()
-  if (err instanceof HTTPException && err.status < 500) return new ScimError(err.status, err.message || 'Bad request.').getResponse()
+  if (err instanceof HTTPException && err.status < 500) return clientError(err.status, err.message || 'Bad request.').getResponse()
   console.error(
     JSON.stringify({
       msg: 'unhandled error',

@@ -1,6 +1,6 @@
 import * as z from 'zod'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SEARCH_REQUEST_SCHEMA } from './constants'
-import { ScimError, invalidValue } from './errors'
+import { invalidCount, invalidValue, parseWith } from './errors'
 import type { Filter } from './filter/ast'
 import { parseFilter } from './filter/parse'
 
@@ -27,18 +27,18 @@ interface RawQuery {
   excludedAttributes?: string
 }
 
-const integer = (name: string) =>
+const integer = () =>
   z
     .string()
     .trim()
-    .regex(/^[+-]?\d+$/, { error: `"${name}" must be an integer.` })
+    .regex(/^[+-]?\d+$/, { error: 'must be an integer.' })
     .transform(Number)
     .optional()
 
 const queryStringSchema = z.object({
   filter: z.string().optional(),
-  startIndex: integer('startIndex'),
-  count: integer('count'),
+  startIndex: integer(),
+  count: integer(),
   cursor: z.string().optional(),
   sortBy: z.string().optional(),
   sortOrder: z.string().optional(),
@@ -46,40 +46,33 @@ const queryStringSchema = z.object({
   excludedAttributes: z.string().optional(),
 })
 
-const int = (name: string) =>
-  z
-    .number({ error: `"${name}" must be an integer.` })
-    .int({ error: `"${name}" must be an integer.` })
-    .optional()
-const str = (name: string) => z.string({ error: `"${name}" must be a string.` }).optional()
+const int = () => z.number({ error: 'must be an integer.' }).int({ error: 'must be an integer.' }).optional()
+const str = () => z.string({ error: 'must be a string.' }).optional()
 const attributeList = z.union([z.string(), z.array(z.string()).transform((a) => a.join(','))]).optional()
 
 const searchRequestSchema = z.object({
   schemas: z.array(z.string()).optional(),
-  filter: str('filter'),
-  startIndex: int('startIndex'),
-  count: int('count'),
-  cursor: str('cursor'),
-  sortBy: str('sortBy'),
-  sortOrder: str('sortOrder'),
+  filter: str(),
+  startIndex: int(),
+  count: int(),
+  cursor: str(),
+  sortBy: str(),
+  sortOrder: str(),
   attributes: attributeList,
   excludedAttributes: attributeList,
 })
 
 /** Parses the query string of GET /Users or /Groups. */
 export function parseListQuery(query: Record<string, string>): ListQuery {
-  const parsed = queryStringSchema.safeParse(query)
-  if (!parsed.success) throw invalidValue(parsed.error.issues[0]!.message)
-  return toListQuery(parsed.data)
+  return toListQuery(parseWith(queryStringSchema, query, invalidValue))
 }
 
 /** Parses a SearchRequest body (POST …/.search, RFC 7644 §3.4.3) into the same query a GET takes. */
 export function parseSearchRequest(body: unknown): ListQuery {
-  const parsed = searchRequestSchema.safeParse(body)
-  if (!parsed.success) throw invalidValue(parsed.error.issues[0]!.message)
-  if (parsed.data.schemas && !parsed.data.schemas.includes(SEARCH_REQUEST_SCHEMA))
+  const request = parseWith(searchRequestSchema, body, invalidValue)
+  if (request.schemas && !request.schemas.includes(SEARCH_REQUEST_SCHEMA))
     throw invalidValue(`A SearchRequest's "schemas" must contain "${SEARCH_REQUEST_SCHEMA}".`)
-  return toListQuery(parsed.data)
+  return toListQuery(request)
 }
 
 /**
@@ -100,8 +93,7 @@ function toListQuery(q: RawQuery): ListQuery {
   if (q.cursor !== undefined) {
     if (q.startIndex !== undefined)
       throw invalidValue('Use either "startIndex" (index pagination) or "cursor" (cursor pagination), not both.')
-    if (q.count !== undefined && q.count < 1)
-      throw new ScimError(400, `"count" must be between 1 and ${MAX_PAGE_SIZE} with cursor pagination.`, 'invalidCount')
+    if (q.count !== undefined && q.count < 1) throw invalidCount(`"count" must be between 1 and ${MAX_PAGE_SIZE} with cursor pagination.`)
     page = { method: 'cursor', cursor: q.cursor.trim(), count: Math.min(MAX_PAGE_SIZE, q.count ?? DEFAULT_PAGE_SIZE) }
   } else {
     page = {

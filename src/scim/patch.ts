@@ -1,6 +1,6 @@
 import * as z from 'zod'
 import { DEFAULT_VALUE_LIMITS, PATCH_OP_SCHEMA, type ValueLimits } from './constants'
-import { invalidPath, invalidSyntax, invalidValue, mutability, noTarget, ScimError } from './errors'
+import { invalidPath, invalidSyntax, invalidValue, mutability, noTarget, parseWith, ScimError } from './errors'
 import type { Filter } from './filter/ast'
 import { elementScope, evaluate } from './filter/evaluate'
 import { parseFilter } from './filter/parse'
@@ -19,16 +19,16 @@ export type PatchOpName = 'add' | 'replace' | 'remove'
 
 const operationSchema = z.object({
   op: z
-    .string({ error: 'Each operation needs an "op" (add, replace or remove).' })
+    .string({ error: 'each operation needs an "op": add, replace or remove.' })
     .transform((s) => s.trim().toLowerCase())
-    .pipe(z.enum(['add', 'replace', 'remove'], { error: '"op" must be add, replace or remove.' })),
-  path: z.string({ error: '"path" must be a string.' }).optional(),
+    .pipe(z.enum(['add', 'replace', 'remove'], { error: 'must be add, replace or remove.' })),
+  path: z.string({ error: 'must be a string.' }).optional(),
   value: z.unknown().optional(),
 })
 
 const patchRequestSchema = z.object({
   schemas: z.array(z.string()).optional(),
-  Operations: z.array(z.unknown(), { error: 'A PatchOp needs an "Operations" array.' }),
+  Operations: z.array(z.unknown(), { error: 'a PatchOp needs an "Operations" array.' }),
 })
 
 export type PatchOperation = z.infer<typeof operationSchema>
@@ -36,15 +36,16 @@ export type PatchOperation = z.infer<typeof operationSchema>
 /** Parses a PatchOp message body (RFC 7644 §3.5.2), tolerating key case ("operations", "OP", "Value"). */
 export function parsePatchRequest(body: unknown): PatchOperation[] {
   if (!isObject(body)) throw invalidSyntax('The request body must be a PatchOp JSON object.')
-  const req = patchRequestSchema.safeParse(lowerKeys(body, { operations: 'Operations', schemas: 'schemas' }))
-  if (!req.success) throw invalidSyntax(req.error.issues[0]!.message)
-  if (req.data.schemas && !req.data.schemas.includes(PATCH_OP_SCHEMA))
-    throw invalidSyntax(`A PatchOp's "schemas" must contain "${PATCH_OP_SCHEMA}".`)
-  return req.data.Operations.map((raw, i) => {
-    const op = operationSchema.safeParse(isObject(raw) ? lowerKeys(raw, { op: 'op', path: 'path', value: 'value' }) : raw)
-    if (!op.success) throw invalidSyntax(`Operations[${i}]: ${op.error.issues[0]!.message}`)
-    return op.data
-  })
+  const req = parseWith(patchRequestSchema, lowerKeys(body, { operations: 'Operations', schemas: 'schemas' }), invalidSyntax)
+  if (req.schemas && !req.schemas.includes(PATCH_OP_SCHEMA)) throw invalidSyntax(`A PatchOp's "schemas" must contain "${PATCH_OP_SCHEMA}".`)
+  return req.Operations.map((raw, i) =>
+    parseWith(
+      operationSchema,
+      isObject(raw) ? lowerKeys(raw, { op: 'op', path: 'path', value: 'value' }) : raw,
+      invalidSyntax,
+      `Operations[${i}]`
+    )
+  )
 }
 
 function lowerKeys(obj: ScimObject, names: Record<string, string>): ScimObject {
@@ -164,7 +165,7 @@ class PatchEngine {
       if (!isObject(op.value)) throw invalidValue('An operation without "path" needs a "value" object of attributes.')
       for (const [key, value] of Object.entries(op.value)) this.applyKey(op.op, key, value)
     } catch (e) {
-      if (e instanceof ScimError) throw new ScimError(e.status, `Operations[${index}]: ${e.detail}`, e.scimType)
+      if (e instanceof ScimError) throw e.within(`Operations[${index}]: `)
       throw e
     }
   }

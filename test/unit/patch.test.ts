@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ENTERPRISE_USER_SCHEMA } from '../../src/scim/constants'
-import { ScimError } from '../../src/scim/errors'
+import { scimError } from '../helpers/scim-error'
 import { applyPatch, parsePatchRequest } from '../../src/scim/patch'
 import { parseResource, type ScimObject } from '../../src/scim/resource'
 import { GROUP_RESOURCE, USER_RESOURCE } from '../../src/scim/schemas/registry'
@@ -23,16 +23,6 @@ const patchUser = (doc: ScimObject, ops: unknown[]) =>
   applyPatch(doc, parsePatchRequest({ schemas: [PATCH], Operations: ops }), { rt: USER_RESOURCE, id: 'u1' })
 const patchGroup = (doc: ScimObject, ops: unknown[]) =>
   applyPatch(doc, parsePatchRequest({ schemas: [PATCH], Operations: ops }), { rt: GROUP_RESOURCE, id: 'g1', external: ['members'] })
-
-function scimError(fn: () => unknown): ScimError {
-  try {
-    fn()
-  } catch (e) {
-    if (e instanceof ScimError) return e
-    throw e
-  }
-  throw new Error('expected a ScimError')
-}
 
 describe('parsePatchRequest', () => {
   it('accepts op names in any case and an empty Operations array', () => {

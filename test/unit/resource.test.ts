@@ -2,16 +2,10 @@ import { describe, expect, it } from 'vitest'
 import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA } from '../../src/scim/constants'
 import { ScimError } from '../../src/scim/errors'
 import { parseResource } from '../../src/scim/resource'
+import { scimError } from '../helpers/scim-error'
 import { GROUP_RESOURCE, USER_RESOURCE } from '../../src/scim/schemas/registry'
 
-const fail = (input: unknown) => {
-  try {
-    parseResource(USER_RESOURCE, input)
-  } catch (e) {
-    return e as ScimError
-  }
-  throw new Error('expected parseResource to fail')
-}
+const fail = (input: unknown) => scimError(() => parseResource(USER_RESOURCE, input))
 
 describe('parseResource', () => {
   it('canonicalises attribute names case-insensitively and keeps values as sent', () => {

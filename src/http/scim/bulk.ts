@@ -1,27 +1,34 @@
 import { Hono, type Context } from 'hono'
 import * as z from 'zod'
 import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, MAX_BULK_OPERATIONS } from '../../scim/constants'
-import { invalidSyntax, invalidValue, payloadTooLarge, ScimError } from '../../scim/errors'
+import {
+  invalidPath,
+  invalidSyntax,
+  invalidValue,
+  parseWith,
+  payloadTooLarge,
+  unresolvedReference,
+  type ScimError,
+} from '../../scim/errors'
 import { readJson } from '../body'
 import type { AppEnv } from '../context'
 import { scimBaseUrl, scimJson } from '../respond'
-import { parseWith } from '../validate'
 
 const operationSchema = z.object({
   method: z
-    .string({ error: 'needs a "method"' })
+    .string({ error: 'needs a "method".' })
     .transform((m) => m.toUpperCase())
-    .pipe(z.enum(['POST', 'PUT', 'PATCH', 'DELETE'], { error: 'must be POST, PUT, PATCH or DELETE' })),
+    .pipe(z.enum(['POST', 'PUT', 'PATCH', 'DELETE'], { error: 'must be POST, PUT, PATCH or DELETE.' })),
   bulkId: z.string().optional(),
   version: z.string().optional(),
-  path: z.string({ error: 'needs a "path"' }),
+  path: z.string({ error: 'needs a "path".' }),
   data: z.unknown().optional(),
 })
 
 const bulkRequestSchema = z.object({
-  schemas: z.array(z.string()).refine((s) => s.includes(BULK_REQUEST_SCHEMA), { error: `must contain "${BULK_REQUEST_SCHEMA}"` }),
+  schemas: z.array(z.string()).refine((s) => s.includes(BULK_REQUEST_SCHEMA), { error: `must contain "${BULK_REQUEST_SCHEMA}".` }),
   failOnErrors: z.number().int().min(0).optional(),
-  Operations: z.array(z.unknown(), { error: 'must be an array of operations' }),
+  Operations: z.array(z.unknown(), { error: 'must be an array of operations.' }),
 })
 
 type Operation = z.infer<typeof operationSchema>
@@ -75,10 +82,9 @@ export const createBulkRoutes = (dispatch: Dispatch) =>
         `The bulk request has ${request.Operations.length} operations; at most ${MAX_BULK_OPERATIONS} are accepted (see maxOperations in /ServiceProviderConfig).`
       )
     const operations: Operation[] = request.Operations.map((raw, i) => {
-      const op = operationSchema.safeParse(raw)
-      if (!op.success) throw invalidSyntax(`Operations[${i}] ${op.error.issues[0]!.message}.`)
-      if (op.data.method === 'POST' && !op.data.bulkId) throw invalidValue(`Operations[${i}]: a POST needs a "bulkId".`)
-      return op.data
+      const op = parseWith(operationSchema, raw, invalidSyntax, `Operations[${i}]`)
+      if (op.method === 'POST' && !op.bulkId) throw invalidValue(`Operations[${i}]: a POST needs a "bulkId".`)
+      return op
     })
     const defined = new Set(operations.flatMap((o) => (o.bulkId ? [o.bulkId] : [])))
     const ids = new Map<string, string>()
@@ -95,7 +101,7 @@ export const createBulkRoutes = (dispatch: Dispatch) =>
         return {
           ...summary,
           status: '400',
-          response: errorBody(new ScimError(400, `"${op.path}" is not a path for ${op.method} in a bulk request.`, 'invalidPath')),
+          response: errorBody(invalidPath(`"${op.path}" is not a path for ${op.method} in a bulk request.`)),
         }
       const headers: Record<string, string> = {
         authorization: c.req.header('authorization') ?? '',
@@ -140,9 +146,7 @@ export const createBulkRoutes = (dispatch: Dispatch) =>
             method: op.method,
             ...(op.bulkId ? { bulkId: op.bulkId } : {}),
             status: '409',
-            response: errorBody(
-              new ScimError(409, `Unresolved bulkId reference${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`, 'invalidValue')
-            ),
+            response: errorBody(unresolvedReference(`Unresolved bulkId reference${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}.`)),
           }
           errors++
           progressed = true
@@ -162,7 +166,7 @@ export const createBulkRoutes = (dispatch: Dispatch) =>
             method: op.method,
             ...(op.bulkId ? { bulkId: op.bulkId } : {}),
             status: '409',
-            response: errorBody(new ScimError(409, 'Circular bulkId references: these operations depend on each other.', 'invalidValue')),
+            response: errorBody(unresolvedReference('Circular bulkId references: these operations depend on each other.')),
           }
           if (++errors >= limit) break
         }
