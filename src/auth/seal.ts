@@ -5,12 +5,7 @@
  * so a sealed secret copied onto another integration's row does not open.
  */
 
-const b64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
-const fromB64 = (text: string) => Uint8Array.from(atob(text.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))
+import { fromBase64 as fromB64, toBase64Url as b64url } from '../base64url'
 
 export class SealError extends Error {
   override name = 'SealError'

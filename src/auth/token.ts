@@ -1,11 +1,6 @@
+import { toBase64Url } from '../base64url'
 /** Bearer tokens: `scim_<tokenId>_<secret>`. The secret carries 256 random bits; the id is public. */
 export const TOKEN_PREFIX = 'scim_'
-
-const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, '-')
-    .replace(/\//g, '_')
-    .replace(/=+$/, '')
 
 const randomBytes = (n: number) => crypto.getRandomValues(new Uint8Array(n))
 
@@ -21,8 +16,8 @@ export async function sha256Hex(text: string): Promise<string> {
 }
 
 export async function generateToken(): Promise<NewToken> {
-  const tokenId = base64url(randomBytes(9))
-  const token = `${TOKEN_PREFIX}${tokenId}_${base64url(randomBytes(32))}`
+  const tokenId = toBase64Url(randomBytes(9))
+  const token = `${TOKEN_PREFIX}${tokenId}_${toBase64Url(randomBytes(32))}`
   return { token, tokenId, hash: await sha256Hex(token) }
 }
 

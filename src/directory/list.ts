@@ -1,8 +1,10 @@
 import { sql, type SQL } from 'drizzle-orm'
+import { textFromBase64Url, toBase64Url } from '../base64url'
 import * as z from 'zod'
 import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core'
 import { invalidCursor, invalidFilter, invalidValue } from '../scim/errors'
 import { stringify, type Filter } from '../scim/filter/ast'
+import type { ListQuery } from '../scim/list-query'
 import { pathText, resolvePath } from '../scim/schemas/registry'
 import { compileFilter, sortColumn, type FilterTarget } from './filter-sql'
 import type { DirectorySession } from './session'
@@ -14,11 +16,8 @@ import type { DirectorySession } from './session'
  * where OFFSET would cost O(position).
  */
 
-export interface ListSpec {
-  filter?: Filter
-  sort?: { by: string; descending: boolean }
-  page: { method: 'index'; startIndex: number; count: number } | { method: 'cursor'; cursor: string; count: number }
-}
+/** What listing needs of a parsed SCIM list query (projection is the HTTP layer's). */
+export type ListSpec = Pick<ListQuery, 'filter' | 'sort' | 'page'>
 
 export interface Listed<Row> {
   rows: Row[]
@@ -55,11 +54,11 @@ const cursorSchema = z.object({
 })
 type Cursor = z.infer<typeof cursorSchema>
 
-const encode = (c: Cursor) => btoa(JSON.stringify(c)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+const encode = (c: Cursor) => toBase64Url(JSON.stringify(c))
 
 function decode(text: string): Cursor {
   try {
-    const json = atob(text.replace(/-/g, '+').replace(/_/g, '/'))
+    const json = textFromBase64Url(text)
     return cursorSchema.parse(JSON.parse(json))
   } catch {
     throw invalidCursor('The cursor is not one this service issued. Start again with an empty cursor (?cursor=).')

@@ -1,20 +1,9 @@
 import { conflict } from '../scim/errors'
+import type { StoredResource, Reference } from '../scim/render'
 import type { ScimObject } from '../scim/resource'
 
-/** A resource as the directory keeps it: the validated document plus what the server owns. */
-export interface StoredResource {
-  id: string
-  doc: ScimObject
-  version: number
-  created: string
-  lastModified: string
-}
-
-export interface Reference {
-  value: string
-  display?: string
-  type?: 'User' | 'Group'
-}
+// The SCIM layer defines what a stored resource and a reference are; the directory fills them.
+export type { Reference, StoredResource }
 
 export interface UserRecord extends StoredResource {
   /** The groups the user is a direct member of; undefined when not asked for. */

@@ -1,10 +1,7 @@
+import { config } from '../config'
 import type { Context } from 'hono'
 import { invalidSyntax, payloadTooLarge, unsupportedMediaType } from '../scim/errors'
 import type { AppEnv } from './context'
-
-export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
-
-export const maxBodyBytes = (env: Env) => Number(env.MAX_BODY_BYTES) || DEFAULT_MAX_BODY_BYTES
 
 const JSON_TYPE = /^application\/(?:scim\+)?json\s*(?:;|$)/i
 
@@ -17,7 +14,7 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   const type = c.req.header('content-type')
   if (type !== undefined && !JSON_TYPE.test(type.trim()))
     throw unsupportedMediaType(`Send the body as application/scim+json or application/json, not "${type}".`)
-  const limit = maxBodyBytes(c.env)
+  const limit = config(c.env).maxBodyBytes
   const tooLarge = () => payloadTooLarge(`The request body is larger than ${limit} bytes, the most this endpoint accepts.`)
   if (Number(c.req.header('content-length')) > limit) throw tooLarge()
   const stream = c.req.raw.body

@@ -1,8 +1,8 @@
 import { ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA } from './constants'
 import { isEmptyValue, isObject, type ScimObject } from './resource'
 
-/** What rendering needs of a stored resource; the directory's records have this shape. */
-export interface Renderable {
+/** A resource as the directory keeps it: the validated document plus what the server owns. */
+export interface StoredResource {
   id: string
   doc: ScimObject
   version: number
@@ -10,7 +10,8 @@ export interface Renderable {
   lastModified: string
 }
 
-interface Ref {
+/** A member of a group, or a group of a user. */
+export interface Reference {
   value: string
   display?: string
   type?: 'User' | 'Group'
@@ -33,11 +34,11 @@ function assigned(doc: ScimObject): ScimObject {
   return out
 }
 
-function meta(resourceType: 'User' | 'Group', r: Renderable, location: string) {
+function meta(resourceType: 'User' | 'Group', r: StoredResource, location: string) {
   return { resourceType, created: r.created, lastModified: r.lastModified, location, version: etagOf(r.version) }
 }
 
-export function renderUser(r: Renderable & { groups?: Ref[] }, baseUrl: string): ScimObject {
+export function renderUser(r: StoredResource & { groups?: Reference[] }, baseUrl: string): ScimObject {
   const { externalId, ...rest } = assigned(r.doc)
   const location = `${baseUrl}/Users/${r.id}`
   return {
@@ -52,7 +53,7 @@ export function renderUser(r: Renderable & { groups?: Ref[] }, baseUrl: string):
   }
 }
 
-export function renderGroup(r: Renderable & { members?: Ref[] }, baseUrl: string): ScimObject {
+export function renderGroup(r: StoredResource & { members?: Reference[] }, baseUrl: string): ScimObject {
   const { externalId, ...rest } = assigned(r.doc)
   return {
     schemas: [GROUP_SCHEMA],

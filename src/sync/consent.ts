@@ -1,4 +1,5 @@
 import * as z from 'zod'
+import { textFromBase64Url } from '../base64url'
 import { open, seal } from '../auth/seal'
 import { invalidValue } from '../scim/errors'
 import { GOOGLE_SCOPES } from './google/client'
@@ -120,7 +121,7 @@ export async function completeGoogleConsent(
   // The ID token comes straight from Google's token endpoint over TLS; its claims are read, not re-verified.
   const claims = (() => {
     try {
-      return JSON.parse(atob(tokens.data.id_token!.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as { email?: string }
+      return JSON.parse(textFromBase64Url(tokens.data.id_token!.split('.')[1]!)) as { email?: string }
     } catch {
       return {}
     }

@@ -1,3 +1,4 @@
+import { config } from '../config'
 import * as z from 'zod'
 import { open } from '../auth/seal'
 import { SyncError } from './errors'
@@ -33,8 +34,7 @@ export const googleSecretsSchema = z.union([z.object({ privateKey: z.string() })
 const clients = new Map<string, { key: string; client: GraphClient }>()
 const googleClients = new Map<string, { key: string; client: GoogleClient }>()
 
-const retryPolicy = (env: Env) =>
-  defaultRetryPolicy({ baseDelayMs: Number(env.SYNC_RETRY_BASE_MS) || 1000, maxWaitMs: Number(env.SYNC_MAX_WAIT_MS) || 60_000 })
+const retryPolicy = (env: Env) => defaultRetryPolicy({ baseDelayMs: config(env).sync.retryBaseMs, maxWaitMs: config(env).sync.maxWaitMs })
 
 /** A Directory API client for a Google integration, kept per isolate so its access token is reused. */
 export async function googleFor(env: Env, row: IntegrationRow): Promise<GoogleClient> {

@@ -1,4 +1,5 @@
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from 'cloudflare:workers'
+import { config as settings } from '../config'
 import { createDb } from '../directory/db'
 import type { GroupPageResult } from '../directory/imports'
 import { getIntegration } from '../directory/integrations'
@@ -26,8 +27,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     const env = this.env
     const config: WorkflowStepConfig = {
       retries: {
-        limit: Number(env.SYNC_STEP_RETRIES) || 3,
-        delay: (env.SYNC_STEP_DELAY || '10 seconds') as WorkflowSleepDuration,
+        limit: settings(env).sync.stepRetries,
+        delay: settings(env).sync.stepDelay,
         backoff: 'exponential',
       },
       timeout: '10 minutes',

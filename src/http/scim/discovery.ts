@@ -9,7 +9,7 @@ import {
   serviceProviderConfig,
 } from '../../scim/discovery'
 import { notFound } from '../../scim/errors'
-import { maxBodyBytes } from '../body'
+import { config } from '../../config'
 import type { AppEnv } from '../context'
 import { scimBaseUrl, scimJson } from '../respond'
 import { listResponse } from './list'
@@ -18,7 +18,7 @@ const ALL = { page: { method: 'index', startIndex: 1, count: Number.MAX_SAFE_INT
 
 /** RFC 7644 §4 discovery, generated from the schema registry. Public: it describes no one's data. */
 export const discoveryRoutes = new Hono<AppEnv>({ strict: false })
-  .get('/ServiceProviderConfig', (c) => scimJson(c, serviceProviderConfig(scimBaseUrl(c), maxBodyBytes(c.env))))
+  .get('/ServiceProviderConfig', (c) => scimJson(c, serviceProviderConfig(scimBaseUrl(c), config(c.env).maxBodyBytes)))
   .get('/Schemas', (c) => {
     const docs = allSchemaDocs(scimBaseUrl(c))
     return scimJson(c, listResponse(ALL, { total: docs.length }, docs))

@@ -9,7 +9,7 @@ import { etagOf, renderGroup } from '../../scim/render'
 import { parseResource, type ScimObject } from '../../scim/resource'
 import { GROUP_RESOURCE } from '../../scim/schemas/registry'
 import { readJson } from '../body'
-import { valueLimits } from '../limits'
+import { config } from '../../config'
 import type { AppEnv } from '../context'
 import { scimBaseUrl, scimJson } from '../respond'
 import { listResponse } from './list'
@@ -49,7 +49,7 @@ export const groupRoutes = new Hono<AppEnv>({ strict: false })
   .get('/', async (c) => list(c, parseListQuery(c.req.query())))
   .post('/.search', async (c) => list(c, parseSearchRequest(await readJson(c))))
   .post('/', async (c) => {
-    const { doc, members } = splitMembers(parseResource(GROUP_RESOURCE, await readJson(c), valueLimits(c.env)))
+    const { doc, members } = splitMembers(parseResource(GROUP_RESOURCE, await readJson(c), config(c.env).limits))
     return respondWith(c, await createGroup(c.get('session'), doc, members ?? []), 201)
   })
   .get('/:id', async (c) => {
@@ -60,7 +60,7 @@ export const groupRoutes = new Hono<AppEnv>({ strict: false })
   })
   .put('/:id', async (c) => {
     const id = c.req.param('id')
-    const { doc, members } = splitMembers(parseResource(GROUP_RESOURCE, await readJson(c), valueLimits(c.env)))
+    const { doc, members } = splitMembers(parseResource(GROUP_RESOURCE, await readJson(c), config(c.env).limits))
     // A PUT without "members" keeps the membership: nothing is dropped because a client left it out.
     const changes: CollectionChange[] = members ? [{ kind: 'clear' }, { kind: 'add', values: members }] : []
     await updateGroup(c.get('session'), id, (current) => {
@@ -76,7 +76,7 @@ export const groupRoutes = new Hono<AppEnv>({ strict: false })
     const operations = parsePatchRequest(await readJson(c))
     const { record } = await updateGroup(c.get('session'), id, (current) => {
       checkIfMatch(c.req.header('if-match'), current.version, `Group "${id}"`)
-      const result = applyPatch(current.doc, operations, { rt: GROUP_RESOURCE, id, external: ['members'], limits: valueLimits(c.env) })
+      const result = applyPatch(current.doc, operations, { rt: GROUP_RESOURCE, id, external: ['members'], limits: config(c.env).limits })
       return result.modified ? { doc: result.doc, changes: result.changes } : undefined
     })
     // 204 unless the client asked for attributes back: returning a large group's members after

@@ -9,7 +9,7 @@ import { parseResource } from '../../scim/resource'
 import { USER_RESOURCE } from '../../scim/schemas/registry'
 import type { UserRecord } from '../../directory/records'
 import { readJson } from '../body'
-import { valueLimits } from '../limits'
+import { config } from '../../config'
 import type { AppEnv } from '../context'
 import { scimBaseUrl, scimJson } from '../respond'
 import { listResponse } from './list'
@@ -40,7 +40,7 @@ export const userRoutes = new Hono<AppEnv>({ strict: false })
   .get('/', async (c) => list(c, parseListQuery(c.req.query())))
   .post('/.search', async (c) => list(c, parseSearchRequest(await readJson(c))))
   .post('/', async (c) => {
-    const doc = parseResource(USER_RESOURCE, await readJson(c), valueLimits(c.env))
+    const doc = parseResource(USER_RESOURCE, await readJson(c), config(c.env).limits)
     // A user created without `active` is active (Entra and Okta omit it at times).
     const { user } = await createUser(c.get('session'), { ...doc, active: doc.active ?? true })
     // 201 for a restored user too: to the client this POST created the account it asked for.
@@ -54,7 +54,7 @@ export const userRoutes = new Hono<AppEnv>({ strict: false })
   })
   .put('/:id', async (c) => {
     const id = c.req.param('id')
-    const doc = parseResource(USER_RESOURCE, await readJson(c), valueLimits(c.env))
+    const doc = parseResource(USER_RESOURCE, await readJson(c), config(c.env).limits)
     const user = await updateUser(c.get('session'), id, (current) => {
       checkIfMatch(c.req.header('if-match'), current.version, `User "${id}"`)
       // A PUT that leaves out `active` does not un-archive or archive anyone.
@@ -68,7 +68,7 @@ export const userRoutes = new Hono<AppEnv>({ strict: false })
     const operations = parsePatchRequest(await readJson(c))
     const user = await updateUser(c.get('session'), id, (current) => {
       checkIfMatch(c.req.header('if-match'), current.version, `User "${id}"`)
-      const result = applyPatch(current.doc, operations, { rt: USER_RESOURCE, id, limits: valueLimits(c.env) })
+      const result = applyPatch(current.doc, operations, { rt: USER_RESOURCE, id, limits: config(c.env).limits })
       return result.modified ? result.doc : undefined
     })
     return respondWith(c, user)

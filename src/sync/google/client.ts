@@ -1,4 +1,5 @@
 import * as z from 'zod'
+import { fromBase64, toBase64Url } from '../../base64url'
 import { SyncError } from '../errors'
 import { retryAfterMs, withRetries, type RetryPolicy } from '../retry'
 
@@ -33,17 +34,10 @@ const errorSchema = z.object({
   error_description: z.string().optional(),
 })
 
-const b64url = (bytes: Uint8Array) => {
-  let s = ''
-  for (const b of bytes) s += String.fromCharCode(b)
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
-}
-const text = (s: string) => b64url(new TextEncoder().encode(s))
-
 async function signingKey(pem: string): Promise<CryptoKey> {
   const body = pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '').replace(/\s+/g, '')
   try {
-    const der = Uint8Array.from(atob(body), (c) => c.charCodeAt(0))
+    const der = fromBase64(body)
     return await crypto.subtle.importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign'])
   } catch {
     throw new SyncError(
@@ -87,7 +81,7 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
       })
     key ??= signingKey(c.serviceAccount.private_key)
     const iat = Math.floor(Date.now() / 1000)
-    const unsigned = `${text(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${text(
+    const unsigned = `${toBase64Url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${toBase64Url(
       JSON.stringify({
         iss: c.serviceAccount.client_email,
         sub: c.adminEmail,
@@ -98,7 +92,10 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
       })
     )}`
     const signature = new Uint8Array(await crypto.subtle.sign('RSASSA-PKCS1-v1_5', await key, new TextEncoder().encode(unsigned)))
-    return new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: `${unsigned}.${b64url(signature)}` })
+    return new URLSearchParams({
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      assertion: `${unsigned}.${toBase64Url(signature)}`,
+    })
   }
 
   async function accessToken(): Promise<string> {
