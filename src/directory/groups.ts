@@ -7,6 +7,7 @@ import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import type { FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
 import { groupBy, toStored, untilGuardHolds, type GroupRecord, type Page, type Reference } from './records'
+import { removeGroups } from './lifecycle'
 import { touchGroupsListing } from './memberships'
 import { groupMembers, groups, users, type GroupRow } from './schema'
 import { columnList, type DirectorySession, type Statement } from './session'
@@ -255,15 +256,7 @@ export async function deleteGroup(s: DirectorySession, id: string, precondition:
     if (version === undefined) throw notFound(`No group with id "${id}" in this integration.`)
     precondition(version)
     const sameVersion = sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${version})`
-    const results = await s.write(
-      ...touchGroupsListing([id], nowIso(), sameVersion),
-      s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, id), sameVersion)),
-      s.db.delete(groupMembers).where(and(eq(groupMembers.memberId, id), eq(groupMembers.integrationId, s.integrationId), sameVersion)),
-      s.db
-        .delete(groups)
-        .where(and(byId(s, id), eq(groups.version, version)))
-        .returning({ id: groups.id })
-    )
+    const results = await s.write(...removeGroups(s, [id], nowIso(), sameVersion))
     // true once the guarded delete removed the row; undefined sends untilGuardHolds round again.
     return results[results.length - 1]!.length === 1 ? true : undefined
   })

@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { ScimObject } from '../scim/resource'
 import { chunks, foldKey, nowIso } from './db'
 import { columnsOf, emailRows } from './users'
+import { archiveUsers, removeGroups, removeUsers } from './lifecycle'
 import { memberDisplay, touchGroupsListing } from './memberships'
 import { groupMembers, groups, userEmails, users } from './schema'
 import type { DirectorySession, Statement } from './session'
@@ -36,14 +37,10 @@ interface ExistingUser {
   userNameKey: string
   data: string
   active: number
-  seenRun: string | null
 }
 
-/**
- * Applies one page of users. `runId` marks the users a full listing saw (for the sweep); pass
- * undefined for delta pages, which then write only what changed.
- */
-export async function applyUserPage(s: DirectorySession, items: ImportedUser[], runId: string | undefined): Promise<ImportCounts> {
+/** Applies one page of users, writing only what changed. */
+export async function applyUserPage(s: DirectorySession, items: ImportedUser[]): Promise<ImportCounts> {
   const counts = noCounts()
   // Graph may repeat an item within a listing; the last one wins.
   const latest = new Map(items.map((i) => [i.sourceId, i]))
@@ -51,11 +48,11 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
   const names = [...latest.values()].flatMap((i) => (i.kind === 'user' ? [foldKey(i.doc.userName as string)] : []))
   const lookups = [
     ...chunks(ids).map(
-      (part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active, seen_run AS seenRun
+      (part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active
       FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.externalId, part)}`
     ),
     ...chunks(names).map(
-      (part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active, seen_run AS seenRun
+      (part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active
       FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.userNameKey, part)}`
     ),
   ]
@@ -65,7 +62,6 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
 
   const now = nowIso()
   const writes: Statement[] = []
-  const seen: string[] = []
   const inserts: (typeof users.$inferInsert)[] = []
   const emailInserts: (typeof userEmails.$inferInsert)[] = []
 
@@ -74,22 +70,11 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
     if (item.kind === 'removed') {
       if (!current) continue
       if (item.reason === 'deleted') {
-        writes.push(
-          ...touchGroupsListing([current.id], now),
-          s.db.delete(userEmails).where(eq(userEmails.userId, current.id)),
-          s.db.delete(groupMembers).where(eq(groupMembers.memberId, current.id)),
-          s.db.delete(users).where(eq(users.id, current.id))
-        )
+        writes.push(...removeUsers(s, [current.id], now))
         counts.removed++
       } else if (current.active) {
         // Soft-deleted at the source (restorable there): archived here, not lost.
-        const doc = { ...(JSON.parse(current.data) as ScimObject), active: false }
-        writes.push(
-          s.db
-            .update(users)
-            .set({ active: false, data: JSON.stringify(doc), version: sql`${users.version} + 1`, updatedAt: now })
-            .where(eq(users.id, current.id))
-        )
+        writes.push(...archiveUsers(s, [current.id], now))
         counts.archived++
       }
       continue
@@ -99,21 +84,18 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
     const target = current ?? byName.get(cols.userNameKey)
     if (!target) {
       const id = crypto.randomUUID()
-      inserts.push({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now, seenRun: runId ?? null })
+      inserts.push({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now })
       emailInserts.push(...emailRows(s.integrationId, id, item.doc))
       counts.created++
       continue
     }
-    if (target.data === cols.data) {
-      if (runId && target.seenRun !== runId) seen.push(target.id)
-      continue
-    }
+    if (target.data === cols.data) continue
     if (memberDisplay(JSON.parse(target.data) as ScimObject) !== memberDisplay(item.doc))
       writes.push(...touchGroupsListing([target.id], now))
     writes.push(
       s.db
         .update(users)
-        .set({ ...cols, version: sql`${users.version} + 1`, updatedAt: now, ...(runId ? { seenRun: runId } : {}) })
+        .set({ ...cols, version: sql`${users.version} + 1`, updatedAt: now })
         .where(eq(users.id, target.id)),
       s.db.delete(userEmails).where(eq(userEmails.userId, target.id)),
       ...chunks(emailRows(s.integrationId, target.id, item.doc), 15).map((rows) => s.db.insert(userEmails).values(rows))
@@ -123,8 +105,7 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[], 
   }
   writes.push(
     ...chunks(inserts, 7).map((rows) => s.db.insert(users).values(rows)),
-    ...chunks(emailInserts, 15).map((rows) => s.db.insert(userEmails).values(rows)),
-    ...chunks(seen).map((part) => s.db.update(users).set({ seenRun: runId! }).where(inArray(users.id, part)))
+    ...chunks(emailInserts, 15).map((rows) => s.db.insert(userEmails).values(rows))
   )
   await s.write(...writes)
   return counts
@@ -150,15 +131,15 @@ export interface GroupPageResult {
   pending: { groupSourceId: string; memberSourceId: string }[]
 }
 
-/** Applies one page of groups and membership changes; `runId` marks groups a full listing saw. */
-export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[], runId: string | undefined): Promise<GroupPageResult> {
+/** Applies one page of groups and membership changes. */
+export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]): Promise<GroupPageResult> {
   const known = await resolveSources(
     s,
     items.flatMap((i) => (i.kind === 'group' ? [i.sourceId, ...i.added.map((a) => a.sourceId), ...i.removed] : [i.sourceId]))
   )
-  const existingRows = await s.read<{ id: string; externalId: string; displayName: string; data: string; seenRun: string | null }>(
+  const existingRows = await s.read<{ id: string; externalId: string; displayName: string; data: string }>(
     ...chunks([...new Set(items.map((i) => i.sourceId))]).map(
-      (part) => sql`SELECT id, external_id AS externalId, display_name AS displayName, data, seen_run AS seenRun FROM ${groups}
+      (part) => sql`SELECT id, external_id AS externalId, display_name AS displayName, data FROM ${groups}
         WHERE ${groups.integrationId} = ${s.integrationId} AND ${inArray(groups.externalId, part)}`
     )
   )
@@ -186,12 +167,7 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
     const current = existing.get(item.sourceId)
     if (item.kind === 'removed') {
       if (!current) continue
-      writes.push(
-        ...touchGroupsListing([current.id], now),
-        s.db.delete(groupMembers).where(eq(groupMembers.groupId, current.id)),
-        s.db.delete(groupMembers).where(eq(groupMembers.memberId, current.id)),
-        s.db.delete(groups).where(eq(groups.id, current.id))
-      )
+      writes.push(...removeGroups(s, [current.id], now))
       existing.delete(item.sourceId)
       result.changed++
       continue
@@ -213,10 +189,9 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
           version: 1,
           createdAt: now,
           updatedAt: now,
-          seenRun: runId ?? null,
         })
       )
-      existing.set(item.sourceId, { id, externalId: item.sourceId, displayName: name, data: '', seenRun: runId ?? null })
+      existing.set(item.sourceId, { id, externalId: item.sourceId, displayName: name, data: '' })
       known.set(item.sourceId, { id, type: 'Group' })
       result.changed++
     } else if (
@@ -234,13 +209,10 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
             data: JSON.stringify({ displayName: item.displayName, externalId: item.sourceId }),
             version: sql`${groups.version} + 1`,
             updatedAt: now,
-            ...(runId ? { seenRun: runId } : {}),
           })
           .where(eq(groups.id, current.id))
       )
       result.changed++
-    } else if (runId && current.seenRun !== runId) {
-      writes.push(s.db.update(groups).set({ seenRun: runId }).where(eq(groups.id, current.id)))
     }
     const add = item.added.flatMap((m) => {
       const member = known.get(m.sourceId)
@@ -286,33 +258,6 @@ export async function applyPendingMembers(s: DirectorySession, pending: GroupPag
 }
 
 /**
- * After a *completed* full listing: archives the active users it did not contain and removes the
- * groups it did not contain. Never called for a run that stopped part-way.
- */
-export async function sweepAfterFullListing(
-  s: DirectorySession,
-  runId: string,
-  completed: { users: boolean; groups: boolean }
-): Promise<{ archived: number; groupsRemoved: number }> {
-  const [unseen] = await s.read<{ id: string }>(
-    sql`SELECT ${groups.id} AS id FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId} AND (${groups.seenRun} IS NULL OR ${groups.seenRun} <> ${runId})`
-  )
-  const gone = completed.groups ? unseen!.map((g) => g.id) : []
-  const [archived] = await s.write(
-    sql`UPDATE ${users} SET active = 0, data = json_set(data, '$.active', json('false')), version = version + 1, updated_at = ${nowIso()}
-      WHERE ${users.integrationId} = ${s.integrationId} AND active = 1 AND (${users.seenRun} IS NULL OR ${users.seenRun} <> ${runId})
-      AND ${completed.users ? sql`1` : sql`0`} RETURNING id`,
-    ...touchGroupsListing(gone, nowIso()),
-    ...chunks(gone).flatMap((part) => [
-      s.db.delete(groupMembers).where(inArray(groupMembers.groupId, part)),
-      s.db.delete(groupMembers).where(inArray(groupMembers.memberId, part)),
-      s.db.delete(groups).where(inArray(groups.id, part)),
-    ])
-  )
-  return { archived: archived!.length, groupsRemoved: gone.length }
-}
-
-/**
  * Sets a group's membership to exactly `members` (a source that lists members instead of sending
  * changes, like Google). Reads the current membership, writes only the difference.
  */
@@ -348,33 +293,29 @@ export async function replaceGroupMembers(s: DirectorySession, groupSourceId: st
 }
 
 /**
- * After a *completed* full listing from a source without deltas: archives the active users and
- * removes the groups whose source ids the listing did not contain. Reads every row of the
- * integration once (the listing itself read them all at the source) and writes only the changes,
- * so an unchanged directory costs no writes.
+ * After a *completed* full listing (Google's every run, Graph's first run or resync): archives the
+ * active users and removes the groups whose source ids the listing did not contain. `undefined`
+ * for a kind whose listing was not a complete one (a delta) leaves that kind alone. Reads every row
+ * of the integration once (the listing itself read them all at the source) and writes only the
+ * changes, so an unchanged directory costs no writes. Never called for a run that stopped part-way.
  */
 export async function sweepUnlisted(
   s: DirectorySession,
-  listedUsers: Set<string>,
-  listedGroups: Set<string>
+  listed: { users?: Set<string>; groups?: Set<string> }
 ): Promise<{ archived: number; groupsRemoved: number }> {
   const [userRows, groupRows] = await s.read<{ id: string; externalId: string | null; active?: number }>(
-    sql`SELECT id, external_id AS externalId, active FROM ${users} WHERE ${users.integrationId} = ${s.integrationId}`,
-    sql`SELECT id, external_id AS externalId FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId}`
+    listed.users
+      ? sql`SELECT id, external_id AS externalId, active FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND active = 1`
+      : sql`SELECT 1 WHERE 0`,
+    listed.groups
+      ? sql`SELECT id, external_id AS externalId FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId}`
+      : sql`SELECT 1 WHERE 0`
   )
-  const archive = userRows!.filter((u) => u.active && (u.externalId === null || !listedUsers.has(u.externalId))).map((u) => u.id)
-  const gone = groupRows!.filter((g) => g.externalId === null || !listedGroups.has(g.externalId)).map((g) => g.id)
-  await s.write(
-    ...chunks(archive).map(
-      (part) =>
-        sql`UPDATE ${users} SET active = 0, data = json_set(data, '$.active', json('false')), version = version + 1, updated_at = ${nowIso()} WHERE ${inArray(users.id, part)}`
-    ),
-    ...touchGroupsListing(gone, nowIso()),
-    ...chunks(gone).flatMap((part) => [
-      s.db.delete(groupMembers).where(inArray(groupMembers.groupId, part)),
-      s.db.delete(groupMembers).where(inArray(groupMembers.memberId, part)),
-      s.db.delete(groups).where(inArray(groups.id, part)),
-    ])
-  )
+  const unlisted = (rows: { id: string; externalId: string | null }[], ids: Set<string> | undefined) =>
+    ids ? rows.filter((r) => r.externalId === null || !ids.has(r.externalId)).map((r) => r.id) : []
+  const archive = unlisted(userRows!, listed.users)
+  const gone = unlisted(groupRows!, listed.groups)
+  const now = nowIso()
+  await s.write(...archiveUsers(s, archive, now), ...removeGroups(s, gone, now))
   return { archived: archive.length, groupsRemoved: gone.length }
 }

@@ -56,8 +56,6 @@ export const users = sqliteTable(
     version: integer('version').notNull().default(1),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
-    /** The last full import run that listed this user (native imports archive the ones a full run did not list). */
-    seenRun: text('seen_run'),
   },
   (t) => [
     uniqueIndex('users_user_name').on(t.integrationId, t.userNameKey),
@@ -97,7 +95,6 @@ export const groups = sqliteTable(
     version: integer('version').notNull().default(1),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
-    seenRun: text('seen_run'),
   },
   (t) => [
     uniqueIndex('groups_display_name').on(t.integrationId, t.displayNameKey),

@@ -6,6 +6,7 @@ import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import type { FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
 import { toStored, untilGuardHolds, type Page, type Reference, type UserRecord } from './records'
+import { removeUsers } from './lifecycle'
 import { memberDisplay, touchGroupsListing } from './memberships'
 import { groupMembers, userEmails, users, type UserRow } from './schema'
 import { columnList, type DirectorySession } from './session'
@@ -216,15 +217,7 @@ export async function deleteUser(s: DirectorySession, id: string, precondition: 
     if (version === undefined) throw notFound(`No user with id "${id}" in this integration.`)
     precondition(version)
     const sameVersion = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${id} AND ${users.version} = ${version})`
-    const results = await s.write(
-      ...touchGroupsListing([id], nowIso(), sameVersion),
-      s.db.delete(userEmails).where(and(eq(userEmails.userId, id), sameVersion)),
-      s.db.delete(groupMembers).where(and(eq(groupMembers.memberId, id), eq(groupMembers.integrationId, s.integrationId), sameVersion)),
-      s.db
-        .delete(users)
-        .where(and(eq(users.integrationId, s.integrationId), eq(users.id, id), eq(users.version, version)))
-        .returning({ id: users.id })
-    )
+    const results = await s.write(...removeUsers(s, [id], nowIso(), sameVersion))
     // true once the guarded delete removed the row; undefined sends untilGuardHolds round again.
     return results[results.length - 1]!.length === 1 ? true : undefined
   })

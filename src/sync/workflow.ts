@@ -16,7 +16,7 @@ export interface SyncParams {
 const MAX_PENDING = 5000
 
 /**
- * One import run of an Entra integration. Every page is a durable step: a crash or a deploy resumes
+ * One import run of a native integration (Entra through Microsoft Graph, or Google Workspace). Every page is a durable step: a crash or a deploy resumes
  * at the first unfinished page, a failing page is retried with backoff, and a run that cannot finish
  * ends failed with the reason, having archived and removed nothing it did not reach (the sweep runs
  * only after complete listings; delta links advance only when the whole run succeeded).
@@ -54,6 +54,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
       let url = start
       let full = startFull
       let resyncs = 0
+      // What a full listing contained, page by page, for the sweep (step outputs survive a resume).
+      let listed: string[] = []
       for (let n = 0; ; n++) {
         const name = `${kind}${resyncs ? ` resync ${resyncs}` : ''} ${full ? 'full' : 'delta'} page ${n}`
         const outcome: PageOutcome = await step.do(name, config, () =>
@@ -64,11 +66,13 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
           if (++resyncs > 2) throw new Error(`Microsoft Graph kept expiring the ${kind} delta token; try again later.`)
           url = fresh
           full = true
+          listed = []
           n = -1
           continue
         }
+        if (full) listed.push(...(outcome.listed ?? []))
         for (const p of outcome.pending ?? []) if (pending.length < MAX_PENDING) pending.push(p)
-        if (outcome.deltaLink) return { deltaLink: outcome.deltaLink, full }
+        if (outcome.deltaLink) return { deltaLink: outcome.deltaLink, listed: full ? listed : undefined }
         if (!outcome.next) throw new Error(`Microsoft Graph ended the ${kind} listing without a deltaLink.`)
         url = outcome.next
       }
@@ -77,7 +81,10 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     const users = await walk('users', plan.users, plan.usersFull, plan.freshUsers)
     const groups = await walk('groups', plan.groups, plan.groupsFull, plan.freshGroups)
     await step.do('finish listing', config, () =>
-      graphFinishListing(env, integrationId, runId, pending, { users: users.full, groups: groups.full })
+      graphFinishListing(env, integrationId, runId, pending, {
+        ...(users.listed ? { users: users.listed } : {}),
+        ...(groups.listed ? { groups: groups.listed } : {}),
+      })
     )
     await step.do('finish', config, () =>
       finishRun(createDb(env.DB), runId, { integrationId, usersDeltaLink: users.deltaLink, groupsDeltaLink: groups.deltaLink })

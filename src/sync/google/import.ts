@@ -19,7 +19,7 @@ export async function googleUsersPage(env: Env, integrationId: string, runId: st
   const page = usersPageSchema.parse(await google.users(pageToken))
   const users = page.users.map((u) => googleUserSchema.parse(u))
   const items: ImportedUser[] = users.map((u) => ({ kind: 'user', sourceId: u.id, doc: googleUserDoc(u) }))
-  const counts = await applyUserPage(session, items, undefined)
+  const counts = await applyUserPage(session, items)
   await recordProgress(
     db,
     runId,
@@ -34,8 +34,7 @@ export async function googleGroupsPage(env: Env, integrationId: string, runId: s
   const page = groupsPageSchema.parse(await google.groups(pageToken))
   const result = await applyGroupPage(
     session,
-    page.groups.map((g) => ({ kind: 'group', sourceId: g.id, displayName: g.name ?? g.email ?? g.id, added: [], removed: [] })),
-    undefined
+    page.groups.map((g) => ({ kind: 'group', sourceId: g.id, displayName: g.name ?? g.email ?? g.id, added: [], removed: [] }))
   )
   await recordProgress(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed })
   return { next: page.nextPageToken, ids: page.groups.map((g) => g.id) }
@@ -84,6 +83,6 @@ export async function googleApplyMembers(env: Env, integrationId: string, runId:
 
 export async function googleSweep(env: Env, integrationId: string, runId: string, users: string[], groups: string[]) {
   const { db, session, cost } = await importContext(env, integrationId)
-  const { archived, groupsRemoved } = await sweepUnlisted(session, new Set(users), new Set(groups))
+  const { archived, groupsRemoved } = await sweepUnlisted(session, { users: new Set(users), groups: new Set(groups) })
   await recordProgress(db, runId, { ...spent(cost), usersArchived: archived, groupsChanged: groupsRemoved })
 }

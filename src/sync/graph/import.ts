@@ -2,7 +2,7 @@ import {
   applyGroupPage,
   applyPendingMembers,
   applyUserPage,
-  sweepAfterFullListing,
+  sweepUnlisted,
   type GroupPageResult,
   type ImportedGroup,
   type ImportedUser,
@@ -19,7 +19,11 @@ import { groupItem, userDoc, userItem } from './map'
  * share is what they return (the next link).
  */
 
-export type PageOutcome = { expired: true } | { expired?: false; next?: string; deltaLink?: string; pending?: GroupPageResult['pending'] }
+/** `listed`: on a full listing, the source ids the page contained, for the sweep after a complete one. */
+export type PageOutcome =
+  { expired: true } | { expired?: false; next?: string; deltaLink?: string; pending?: GroupPageResult['pending']; listed?: string[] }
+
+const listedIds = (items: (ImportedUser | ImportedGroup)[]) => items.flatMap((i) => (i.kind === 'removed' ? [] : [i.sourceId]))
 
 async function context(env: Env, integrationId: string) {
   const base = await importContext(env, integrationId)
@@ -59,7 +63,7 @@ export async function graphUsersPage(env: Env, integrationId: string, runId: str
         ? { kind: 'user', sourceId: i.user.id, doc: userDoc(i.user) }
         : { kind: 'removed', sourceId: i.id, reason: i.reason }
     )
-  const counts = await applyUserPage(session, items, full ? runId : undefined)
+  const counts = await applyUserPage(session, items)
   await recordProgress(
     db,
     runId,
@@ -73,7 +77,7 @@ export async function graphUsersPage(env: Env, integrationId: string, runId: str
     },
     full ? 'full' : 'delta'
   )
-  return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'] }
+  return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'], ...(full ? { listed: listedIds(items) } : {}) }
 }
 
 export async function graphGroupsPage(env: Env, integrationId: string, runId: string, url: string, full: boolean): Promise<PageOutcome> {
@@ -94,9 +98,14 @@ export async function graphGroupsPage(env: Env, integrationId: string, runId: st
       },
     ]
   })
-  const result = await applyGroupPage(session, items, full ? runId : undefined)
+  const result = await applyGroupPage(session, items)
   await recordProgress(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
-  return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'], pending: result.pending }
+  return {
+    next: page['@odata.nextLink'],
+    deltaLink: page['@odata.deltaLink'],
+    pending: result.pending,
+    ...(full ? { listed: listedIds(items) } : {}),
+  }
 }
 
 export async function graphFinishListing(
@@ -104,11 +113,15 @@ export async function graphFinishListing(
   integrationId: string,
   runId: string,
   pending: GroupPageResult['pending'],
-  sweep: { users: boolean; groups: boolean }
+  /** The ids each kind's listing contained, for a kind that was listed in full and completed. */
+  listed: { users?: string[]; groups?: string[] }
 ) {
   const { db, session, cost } = await importContext(env, integrationId)
   if (pending.length > 0) await applyPendingMembers(session, pending)
-  if (!sweep.users && !sweep.groups) return
-  const { archived, groupsRemoved } = await sweepAfterFullListing(session, runId, sweep)
+  if (!listed.users && !listed.groups) return
+  const { archived, groupsRemoved } = await sweepUnlisted(session, {
+    ...(listed.users ? { users: new Set(listed.users) } : {}),
+    ...(listed.groups ? { groups: new Set(listed.groups) } : {}),
+  })
   await recordProgress(db, runId, { ...spent(cost), usersArchived: archived, groupsChanged: groupsRemoved })
 }
