@@ -52,5 +52,25 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // src/directory/ is the only writer of the directory: nothing else builds SQL or reaches its tables.
+    files: ['src/**/*.ts'],
+    ignores: ['src/directory/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['drizzle-orm', 'drizzle-orm/*'], message: 'Only src/directory/ talks to D1; call a function there.' },
+            {
+              group: ['**/directory/schema'],
+              allowTypeImports: true,
+              message: 'Only src/directory/ reaches the tables; import their row types only.',
+            },
+          ],
+        },
+      ],
+    },
   }
 )

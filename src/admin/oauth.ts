@@ -27,7 +27,8 @@ export const oauthRoutes = new Hono<AppEnv>({ strict: false })
     const db = c.get('db')
     const row = await getIntegration(db, outcome.integrationId)
     const previous = row.config ? entraConfigSchema.safeParse(JSON.parse(row.config)) : undefined
-    // Same tenant and same app: keep syncing incrementally. Otherwise list everything again.
+    // Already connected through consent to the same tenant (the app is always the deployment's own):
+    // keep syncing incrementally. Otherwise list everything again.
     const sameSource = previous?.success && previous.data.mode === 'consent' && previous.data.tenantId === outcome.tenantId
     await connectIntegration(
       db,

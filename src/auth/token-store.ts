@@ -1,7 +1,6 @@
-import { eq } from 'drizzle-orm'
 import * as z from 'zod'
 import type { Db } from '../directory/db'
-import { integrations } from '../directory/schema'
+import { integrationByTokenHash } from '../directory/integrations'
 
 /*
  * KV layout: `token:<sha256 hex of the token>` → {"integrationId","tokenId"}. No plaintext token is
@@ -38,15 +37,7 @@ export async function lookupToken(kv: KVNamespace, db: Db, hash: string): Promis
   if (cached) return cached
   const parsed = tokenEntrySchema.safeParse(await kv.get(key(hash), 'json'))
   let entry = parsed.success ? parsed.data : undefined
-  if (!entry) {
-    const [[row]] = await db.batch([
-      db
-        .select({ integrationId: integrations.id, tokenId: integrations.currentTokenId })
-        .from(integrations)
-        .where(eq(integrations.currentTokenHash, hash)),
-    ])
-    entry = row?.tokenId ? { integrationId: row.integrationId, tokenId: row.tokenId } : undefined
-  }
+  entry ??= await integrationByTokenHash(db, hash)
   if (entry) {
     if (cache.size >= CACHE_LIMIT) cache.clear()
     cache.set(hash, entry)

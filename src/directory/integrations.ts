@@ -1,4 +1,4 @@
-import { asc, eq, inArray, sql } from 'drizzle-orm'
+import { asc, eq, inArray, ne, sql } from 'drizzle-orm'
 import { notFound, uniqueness } from '../scim/errors'
 import { foldKey, isUniqueViolation, nowIso, type Db } from './db'
 import { groupMembers, groups, integrations, userEmails, users, type IntegrationRow } from './schema'
@@ -117,4 +117,24 @@ export async function connectIntegration(
       .set({ config: JSON.stringify(config), sealedSecrets, ...(restartListing ? { usersDeltaLink: null, groupsDeltaLink: null } : {}) })
       .where(eq(integrations.id, id)),
   ])
+}
+
+/** Every native (Entra, Google) integration: what the cron considers. */
+export async function nativeIntegrations(db: Db): Promise<IntegrationRow[]> {
+  const [rows] = await db.batch([db.select().from(integrations).where(ne(integrations.kind, 'scim'))])
+  return rows
+}
+
+/**
+ * Which integration's current token has this hash, through D1's index on it: the fallback when KV
+ * does not have the token yet (see src/auth/token-store.ts).
+ */
+export async function integrationByTokenHash(db: Db, hash: string): Promise<{ integrationId: string; tokenId: string } | undefined> {
+  const [[row]] = await db.batch([
+    db
+      .select({ integrationId: integrations.id, tokenId: integrations.currentTokenId })
+      .from(integrations)
+      .where(eq(integrations.currentTokenHash, hash)),
+  ])
+  return row?.tokenId ? { integrationId: row.integrationId, tokenId: row.tokenId } : undefined
 }

@@ -1,8 +1,8 @@
-import { ne } from 'drizzle-orm'
 import { createDb } from '../directory/db'
-import { integrations } from '../directory/schema'
+import { nativeIntegrations } from '../directory/integrations'
 import { ScimError } from '../scim/errors'
-import { lastRun, startRun, SYNC_INTERVAL_MS } from './runs'
+import { lastRun } from '../directory/runs'
+import { startRun, SYNC_INTERVAL_MS } from './runs'
 
 /** Slack for cron's own timing: a run that started 3 h 50 min ago is due at the 4-hour tick. */
 const DUE_SLACK_MS = 10 * 60 * 1000
@@ -13,7 +13,7 @@ const DUE_SLACK_MS = 10 * 60 * 1000
  */
 export async function startDueRuns(env: Env, now = Date.now()): Promise<{ started: string[]; skipped: string[] }> {
   const db = createDb(env.DB)
-  const [rows] = await db.batch([db.select().from(integrations).where(ne(integrations.kind, 'scim'))])
+  const rows = await nativeIntegrations(db)
   const started: string[] = []
   const skipped: string[] = []
   for (const row of rows) {

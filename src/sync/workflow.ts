@@ -5,7 +5,7 @@ import type { GroupPageResult } from '../directory/imports'
 import { getIntegration } from '../directory/integrations'
 import { googleApplyMembers, googleGroupsPage, googleMembersBatch, googleMembersPage, googleSweep, googleUsersPage } from './google/import'
 import { graphFinishListing, graphGroupsPage, graphUsersPage, planGraphRun, type PageOutcome } from './graph/import'
-import { finishRun } from './runs'
+import { finishRun } from '../directory/runs'
 
 export interface SyncParams {
   integrationId: string

@@ -5,10 +5,10 @@ import { googleUserDoc, memberRefs } from '../../src/sync/google/map'
 import { defaultRetryPolicy } from '../../src/sync/retry'
 import { FakeGoogle } from '../fakes/google'
 
-async function setup(admin = 'admin@acme.example') {
+async function setup(admin = 'admin@acme.example', userCount = 7) {
   const google = new FakeGoogle()
   const { customer, serviceAccount } = await google.addCustomer('C0acme', 'admin@acme.example')
-  customer.users = Array.from({ length: 7 }, (_, i) => ({ id: `g-u${i}`, primaryEmail: `user${i}@acme.example` }))
+  customer.users = Array.from({ length: userCount }, (_, i) => ({ id: `g-u${i}`, primaryEmail: `user${i}@acme.example` }))
   const waits: number[] = []
   const client = googleClient(
     {
@@ -25,10 +25,20 @@ async function setup(admin = 'admin@acme.example') {
 
 describe('googleClient against the fake Google', () => {
   it('signs its JWT so Google accepts it, and pages users.list with pageToken', async () => {
-    const { client } = await setup()
-    const first = await client.users()
-    expect((first.users as unknown[]).length).toBe(7)
-    expect(first.nextPageToken).toBeUndefined()
+    // 1,203 users: the client asks for 500 a page, so three pages.
+    const { client } = await setup('admin@acme.example', 1203)
+    const ids: string[] = []
+    const sizes: number[] = []
+    let token: string | undefined
+    do {
+      const page = await client.users(token)
+      const users = page.users as { id: string }[]
+      sizes.push(users.length)
+      ids.push(...users.map((u) => u.id))
+      token = page.nextPageToken as string | undefined
+    } while (token)
+    expect(sizes).toEqual([500, 500, 203])
+    expect(new Set(ids).size).toBe(1203)
   })
 
   it('backs off on 403 userRateLimitExceeded, 429 and 503', async () => {

@@ -65,15 +65,15 @@ const resolvePathReferences = (path: string, ids: Map<string, string>) =>
 
 const errorBody = (e: ScimError) => e.toJSON()
 
+/** Runs a request through the whole app, as if it had arrived on its own. */
+export type Dispatch = (request: Request, env: Env, ctx: Context<AppEnv>['executionCtx']) => Promise<Response>
+
 /**
  * POST /Bulk (RFC 7644 §3.7). Each operation is dispatched to this same Worker as an ordinary
  * request, so it is authenticated, validated and stored exactly as if sent alone. Operations
  * whose bulkId references are not resolved yet wait until the operation they name has run; what
  * stays unresolved (a cycle, or a bulkId no operation defines) fails with 409.
  */
-/** Runs a request through the whole app, as if it had arrived on its own. */
-export type Dispatch = (request: Request, env: Env, ctx: Context<AppEnv>['executionCtx']) => Promise<Response>
-
 export const createBulkRoutes = (dispatch: Dispatch) =>
   new Hono<AppEnv>({ strict: false }).post('/Bulk', async (c) => {
     const request = parseWith(bulkRequestSchema, await readJson(c))

@@ -1,6 +1,6 @@
 import { applyGroupPage, applyUserPage, replaceGroupMembers, sweepUnlisted, type ImportedUser } from '../../directory/imports'
 import { importContext, spent } from '../context'
-import { recordProgress } from '../runs'
+import { recordProgress } from '../../directory/runs'
 import { googleFor } from '../source'
 import { googleUserDoc, googleUserSchema, groupsPageSchema, memberRefs, membersPageSchema, usersPageSchema } from './map'
 

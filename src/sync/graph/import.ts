@@ -9,7 +9,7 @@ import {
 } from '../../directory/imports'
 import { DeltaExpired } from '../errors'
 import { importContext, spent } from '../context'
-import { recordProgress } from '../runs'
+import { recordProgress } from '../../directory/runs'
 import { graphFor } from '../source'
 import { groupItem, userDoc, userItem } from './map'
 

@@ -1,0 +1,117 @@
+/*
+ * Import runs in D1: the run records (sync_runs) and where incremental sync resumes (the
+ * integration's delta links). The Workflow and the cron reach these rows only through here.
+ */
+import { and, desc, eq, lt, sql } from 'drizzle-orm'
+import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
+import { conflict } from '../scim/errors'
+import { isUniqueViolation, nowIso, type Db } from './db'
+import { integrations, syncRuns, type IntegrationRow, type SyncRunRow } from './schema'
+
+/** A run still "running" after this long has died without recording it (the Workflow is gone). */
+const STALE_RUN_MS = 6 * 60 * 60 * 1000
+
+export interface RunCounts {
+  pages: number
+  usersCreated: number
+  usersUpdated: number
+  usersArchived: number
+  usersRemoved: number
+  groupsChanged: number
+  rowsRead: number
+  rowsWritten: number
+}
+
+/**
+ * Records a new run. One run per integration at a time: the partial unique index on running runs
+ * refuses a second one, whoever asks (cron or "Sync users now"). A run still "running" after
+ * STALE_RUN_MS is marked failed first, in the same batch.
+ */
+export async function insertRun(db: Db, row: IntegrationRow, trigger: 'cron' | 'manual'): Promise<{ runId: string }> {
+  const now = nowIso()
+  const runId = crypto.randomUUID()
+  try {
+    await db.batch([
+      db
+        .update(syncRuns)
+        .set({ status: 'failed', finishedAt: now, error: 'The run stopped without finishing (no progress for six hours).' })
+        .where(
+          and(
+            eq(syncRuns.integrationId, row.id),
+            eq(syncRuns.status, 'running'),
+            lt(syncRuns.startedAt, new Date(Date.now() - STALE_RUN_MS).toISOString())
+          )
+        ),
+      db.insert(syncRuns).values({ id: runId, integrationId: row.id, trigger, status: 'running', startedAt: now }),
+    ])
+  } catch (e) {
+    if (!isUniqueViolation(e)) throw e
+    const [[running]] = await db.batch([
+      db
+        .select({ id: syncRuns.id })
+        .from(syncRuns)
+        .where(and(eq(syncRuns.integrationId, row.id), eq(syncRuns.status, 'running'))),
+    ])
+    throw conflict(`A sync of "${row.name}" is already running (run ${running?.id ?? 'unknown'}); wait for it to finish.`)
+  }
+  return { runId }
+}
+
+export async function recordProgress(db: Db, runId: string, add: Partial<RunCounts>, mode?: 'full' | 'delta') {
+  const inc = (column: SQLiteColumn, by: number | undefined) => sql`${column} + ${by ?? 0}`
+  await db.batch([
+    db
+      .update(syncRuns)
+      .set({
+        pages: inc(syncRuns.pages, add.pages),
+        usersCreated: inc(syncRuns.usersCreated, add.usersCreated),
+        usersUpdated: inc(syncRuns.usersUpdated, add.usersUpdated),
+        usersArchived: inc(syncRuns.usersArchived, add.usersArchived),
+        usersRemoved: inc(syncRuns.usersRemoved, add.usersRemoved),
+        groupsChanged: inc(syncRuns.groupsChanged, add.groupsChanged),
+        rowsRead: inc(syncRuns.rowsRead, add.rowsRead),
+        rowsWritten: inc(syncRuns.rowsWritten, add.rowsWritten),
+        // A run is "full" once any part of it listed everything, else "delta".
+        ...(mode ? { mode: mode === 'full' ? ('full' as const) : sql`coalesce(${syncRuns.mode}, 'delta')` } : {}),
+      })
+      .where(eq(syncRuns.id, runId)),
+  ])
+}
+
+/** Ends a run: succeeded (and the delta links saved for the next one) or failed with a reason. */
+export async function finishRun(
+  db: Db,
+  runId: string,
+  outcome: { error: string } | { integrationId: string; usersDeltaLink?: string; groupsDeltaLink?: string }
+) {
+  const now = nowIso()
+  if ('error' in outcome) {
+    await db.batch([db.update(syncRuns).set({ status: 'failed', finishedAt: now, error: outcome.error }).where(eq(syncRuns.id, runId))])
+    return
+  }
+  // Delta links move forward only with a finished run, so a failed run's changes are read again.
+  await db.batch([
+    db
+      .update(integrations)
+      .set({ usersDeltaLink: outcome.usersDeltaLink ?? null, groupsDeltaLink: outcome.groupsDeltaLink ?? null })
+      .where(eq(integrations.id, outcome.integrationId)),
+    db.update(syncRuns).set({ status: 'succeeded', finishedAt: now }).where(eq(syncRuns.id, runId)),
+  ])
+}
+
+export async function getRun(db: Db, integrationId: string, runId: string): Promise<SyncRunRow | undefined> {
+  const [[row]] = await db.batch([
+    db
+      .select()
+      .from(syncRuns)
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.integrationId, integrationId))),
+  ])
+  return row
+}
+
+export async function lastRun(db: Db, integrationId: string): Promise<SyncRunRow | undefined> {
+  const [[row]] = await db.batch([
+    db.select().from(syncRuns).where(eq(syncRuns.integrationId, integrationId)).orderBy(desc(syncRuns.startedAt)).limit(1),
+  ])
+  return row
+}
