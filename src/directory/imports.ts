@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from 'drizzle-orm'
-import type { ScimObject } from '../scim/resource'
+import { mergeDocument, parseResource, type ScimObject } from '../scim/resource'
+import { USER_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, nowIso } from './db'
 import { columnsOf, emailRows } from './users'
 import { archiveUsers, removeGroups, removeUsers } from './lifecycle'
@@ -15,11 +16,17 @@ import type { DirectorySession, Statement } from './session'
  * listing, which archives the users that listing did not contain.
  */
 
+/**
+ * A user from the source: a whole document (Google lists whole objects), or with `partial` a patch
+ * merged into the stored one (Graph's delta updates carry only what changed; see mergeDocument).
+ */
 export type ImportedUser =
-  { kind: 'user'; sourceId: string; doc: ScimObject } | { kind: 'removed'; sourceId: string; reason: 'changed' | 'deleted' }
+  | { kind: 'user'; sourceId: string; doc: ScimObject; partial?: boolean }
+  | { kind: 'removed'; sourceId: string; reason: 'changed' | 'deleted' }
 
 export type ImportedGroup =
-  | { kind: 'group'; sourceId: string; displayName: string; added: { sourceId: string; type: 'User' | 'Group' }[]; removed: string[] }
+  /** displayName absent: unchanged (an item that carries only a membership change). */
+  | { kind: 'group'; sourceId: string; displayName?: string; added: { sourceId: string; type: 'User' | 'Group' }[]; removed: string[] }
   | { kind: 'removed'; sourceId: string }
 
 export interface ImportCounts {
@@ -42,10 +49,11 @@ interface ExistingUser {
 /** Applies one page of users, writing only what changed. */
 export async function applyUserPage(s: DirectorySession, items: ImportedUser[]): Promise<ImportCounts> {
   const counts = noCounts()
-  // Graph may repeat an item within a listing; the last one wins.
-  const latest = new Map(items.map((i) => [i.sourceId, i]))
+  const latest = latestItems(items)
   const ids = [...latest.keys()]
-  const names = [...latest.values()].flatMap((i) => (i.kind === 'user' ? [foldKey(i.doc.userName as string)] : []))
+  const names = [...latest.values()].flatMap((i) =>
+    i.kind === 'user' && typeof i.doc.userName === 'string' ? [foldKey(i.doc.userName)] : []
+  )
   const lookups = [
     ...chunks(ids).map(
       (part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active
@@ -79,26 +87,31 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[]):
       }
       continue
     }
-    const cols = columnsOf(item.doc)
     // The same userName under another source id (deleted and re-created at the source): take it over.
-    const target = current ?? byName.get(cols.userNameKey)
+    const target = current ?? (typeof item.doc.userName === 'string' ? byName.get(foldKey(item.doc.userName)) : undefined)
+    // A partial item for a user never seen (it was created before this integration's first listing
+    // and the delta reports only a change) cannot make a whole user; the next full listing will.
+    if (!target && item.partial && typeof item.doc.userName !== 'string') continue
+    const doc = item.partial
+      ? parseResource(USER_RESOURCE, mergeDocument(current ? (JSON.parse(current.data) as ScimObject) : {}, item.doc))
+      : item.doc
+    const cols = columnsOf(doc)
     if (!target) {
       const id = crypto.randomUUID()
       inserts.push({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now })
-      emailInserts.push(...emailRows(s.integrationId, id, item.doc))
+      emailInserts.push(...emailRows(s.integrationId, id, doc))
       counts.created++
       continue
     }
     if (target.data === cols.data) continue
-    if (memberDisplay(JSON.parse(target.data) as ScimObject) !== memberDisplay(item.doc))
-      writes.push(...touchGroupsListing([target.id], now))
+    if (memberDisplay(JSON.parse(target.data) as ScimObject) !== memberDisplay(doc)) writes.push(...touchGroupsListing([target.id], now))
     writes.push(
       s.db
         .update(users)
         .set({ ...cols, version: sql`${users.version} + 1`, updatedAt: now })
         .where(eq(users.id, target.id)),
       s.db.delete(userEmails).where(eq(userEmails.userId, target.id)),
-      ...chunks(emailRows(s.integrationId, target.id, item.doc), 15).map((rows) => s.db.insert(userEmails).values(rows))
+      ...chunks(emailRows(s.integrationId, target.id, doc), 15).map((rows) => s.db.insert(userEmails).values(rows))
     )
     if (target.active && !cols.active) counts.archived++
     else counts.updated++
@@ -109,6 +122,26 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[]):
   )
   await s.write(...writes)
   return counts
+}
+
+/**
+ * One item per source id, in order of first appearance: Graph may repeat an item within a listing.
+ * A removal or a whole document replaces what came before it; partial items compose.
+ */
+function latestItems(items: ImportedUser[]): Map<string, ImportedUser> {
+  const latest = new Map<string, ImportedUser>()
+  for (const item of items) {
+    const before = latest.get(item.sourceId)
+    if (item.kind === 'user' && item.partial && before?.kind === 'user')
+      latest.set(item.sourceId, {
+        ...item,
+        ...(before.partial
+          ? { doc: mergeDocument(before.doc, item.doc, true), partial: true }
+          : { doc: parseResource(USER_RESOURCE, mergeDocument(before.doc, item.doc)), partial: false }),
+      })
+    else latest.set(item.sourceId, item)
+  }
+  return latest
 }
 
 /** Our ids for source ids, users and groups of this integration. */
@@ -144,7 +177,9 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
     )
   )
   const existing = new Map(existingRows.flat().map((g) => [g.externalId, g]))
-  const newNames = items.flatMap((i) => (i.kind === 'group' && !existing.has(i.sourceId) ? [foldKey(i.displayName)] : []))
+  // A group first seen without a name (a membership-only item) is named by its source id until one comes.
+  const nameOf = (i: Extract<ImportedGroup, { kind: 'group' }>) => i.displayName ?? i.sourceId
+  const newNames = items.flatMap((i) => (i.kind === 'group' && !existing.has(i.sourceId) ? [foldKey(nameOf(i))] : []))
   const taken = new Set(
     newNames.length === 0
       ? []
@@ -176,7 +211,7 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
     let id = current?.id
     if (!current) {
       id = crypto.randomUUID()
-      const name = taken.has(foldKey(item.displayName)) ? `${item.displayName} (${item.sourceId.slice(0, 8)})` : item.displayName
+      const name = taken.has(foldKey(nameOf(item))) ? `${nameOf(item)} (${item.sourceId.slice(0, 8)})` : nameOf(item)
       taken.add(foldKey(name))
       writes.push(
         s.db.insert(groups).values({

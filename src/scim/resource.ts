@@ -105,6 +105,25 @@ function checkSinglePrimary(def: AttributeDefinition, items: unknown[], where: s
     throw invalidValue(`At most one value of "${where}" may have "primary": true.`)
 }
 
+/**
+ * A partial document applied to a stored one, as Graph's delta items are (RFC-free: the source's
+ * contract): a key absent from `patch` is unchanged, null clears it, an object merges into the
+ * object it names (`name`, an extension), anything else replaces. Composing two patches (`keepNulls`)
+ * keeps their nulls, so the later one's clears survive until applied.
+ */
+export function mergeDocument(current: ScimObject, patch: ScimObject, keepNulls = false): ScimObject {
+  const out: ScimObject = { ...current }
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null && !keepNulls) delete out[k]
+    else if (isObject(v)) {
+      const merged = mergeDocument(isObject(out[k]) ? (out[k] as ScimObject) : {}, v, keepNulls)
+      if (Object.keys(merged).length > 0) out[k] = merged
+      else delete out[k]
+    } else out[k] = v
+  }
+  return out
+}
+
 /** Where a resolved attribute lives in a document: the document itself or its extension object. */
 export function containerFor(doc: ScimObject, path: ResolvedPath, create: boolean): ScimObject | undefined {
   if (!path.extension) return doc

@@ -4,7 +4,9 @@
  * /groups/delta with $skiptoken paging and a final @odata.deltaLink, @removed with reason
  * "changed" (soft delete) or "deleted", members@delta (a large group's members split across pages
  * that repeat the group), empty pages that still carry a nextLink, 429 with Retry-After, 503, and
- * 410 Gone for delta tokens that have expired.
+ * 410 Gone for delta tokens that have expired. Like Graph, an update in a delta carries only the id
+ * and the properties that changed (a group whose membership alone changed: only members@delta);
+ * a created or restored object carries everything.
  *
  * It is a plain (Request) => Response handler: Node tests call it directly, the workerd tests get it
  * through Miniflare's outboundService, and `npm run fakes` serves it on loopback. Paths are
@@ -37,6 +39,8 @@ interface Change {
   id: string
   /** upsert: created or changed; soft/hard: @removed "changed" / "deleted". */
   what: 'upsert' | 'soft' | 'hard'
+  /** For an upsert: the properties that changed, or 'all' for a created (or restored) object. */
+  fields?: string[] | 'all'
   added?: string[]
   removed?: string[]
 }
@@ -76,10 +80,12 @@ export class FakeTenant {
     this.changes.push({ ...change, seq: ++this.seq })
   }
 
-  upsertUser(user: FakeUser) {
-    this.users.set(user.id, { accountEnabled: true, ...this.users.get(user.id), ...user })
+  upsertUser(user: Partial<FakeUser> & { id: string }) {
+    const previous = this.users.get(user.id)
+    const fields = previous ? changedFields(previous, user) : 'all'
+    this.users.set(user.id, { accountEnabled: true, ...previous, ...user } as FakeUser)
     this.softDeleted.delete(user.id)
-    this.log({ kind: 'user', id: user.id, what: 'upsert' })
+    this.log({ kind: 'user', id: user.id, what: 'upsert', fields })
   }
 
   deleteUser(id: string, how: 'soft' | 'hard') {
@@ -103,6 +109,7 @@ export class FakeTenant {
       kind: 'group',
       id: group.id,
       what: 'upsert',
+      fields: previous ? changedFields(previous, group).filter((f) => f !== 'members') : 'all',
       added: members.filter((m) => !previous?.members.includes(m)),
       removed: (previous?.members ?? []).filter((m) => !members.includes(m)),
     })
@@ -123,6 +130,24 @@ export class FakeTenant {
     this.faults.push({ path, status, times, ...(retryAfter !== undefined ? { retryAfter } : {}) })
   }
 }
+
+/** The keys of `next` whose values differ from `previous` (id never counts). */
+const changedFields = (previous: object, next: object) =>
+  Object.entries(next)
+    .filter(([k, v]) => k !== 'id' && JSON.stringify((previous as Record<string, unknown>)[k]) !== JSON.stringify(v))
+    .map(([k]) => k)
+
+/** What a delta reports of an object changed by `changes`: everything, or the union of what changed. */
+const reported = (changes: Change[]): string[] | 'all' => {
+  const fields = new Set<string>()
+  for (const c of changes) {
+    if (c.fields === 'all' || c.fields === undefined) return 'all'
+    c.fields.forEach((f) => fields.add(f))
+  }
+  return [...fields]
+}
+const only = (o: Record<string, unknown>, fields: string[] | 'all') =>
+  fields === 'all' ? o : Object.fromEntries(Object.entries(o).filter(([k]) => k === 'id' || fields.includes(k)))
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
@@ -267,9 +292,9 @@ export class FakeCloud {
       id,
       ...(removed ? { '@removed': { reason: 'deleted' } } : {}),
     })
-    const groupItems = (g: FakeGroup, added: string[], removed: string[]) => {
+    const groupItems = (g: FakeGroup, added: string[], removed: string[], fields: string[] | 'all' = 'all') => {
       const refs = [...added.map((m) => memberRef(m)), ...removed.map((m) => memberRef(m, true))]
-      const base = select({ id: g.id, displayName: g.displayName, description: g.description ?? null })
+      const base = select(only({ id: g.id, displayName: g.displayName, description: g.description ?? null }, fields))
       if (!state.select.includes('members')) return [base]
       if (refs.length === 0) return [{ ...base, 'members@delta': [] }]
       const out = []
@@ -290,9 +315,13 @@ export class FakeCloud {
         out.push({ id, '@removed': { reason: last.what === 'soft' ? 'changed' : 'deleted' } })
         continue
       }
+      // Since the last removal, if any: a re-created object is reported whole.
+      const since = changes.filter((c) => c.id === id)
+      const lastRemoval = since.map((c) => c.what).lastIndexOf('hard')
+      const fields = reported(since.slice(lastRemoval + 1))
       if (state.kind === 'user') {
         const u = tenant.users.get(id)
-        if (u) out.push(select({ ...u }))
+        if (u) out.push(select(only({ ...u }, fields)))
         continue
       }
       const g = tenant.groups.get(id)
@@ -309,7 +338,7 @@ export class FakeCloud {
           removed.add(m)
         }
       }
-      out.push(...groupItems(g, [...added], [...removed]))
+      out.push(...groupItems(g, [...added], [...removed], fields))
     }
     // Graph may repeat an item; a faithful client must not mind.
     if (out.length > 2) out.push(out[0]!)

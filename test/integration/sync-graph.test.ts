@@ -131,6 +131,28 @@ describe('Entra (Microsoft Graph) import', () => {
     expect(await membersOf(scim, 'Big')).toHaveLength(45)
   })
 
+  it('merges partial delta items: an update of jobTitle alone, a cleared property, a membership-only group item', async () => {
+    const { tenant, id, scim } = await connectTenant()
+    await seedDirectory(tenant)
+    await runSync(id, 'succeeded')
+    const before = (await byUserName(scim))['ada@contoso.com']
+    // Graph reports only what changed: {id, jobTitle}; {id, department: null}; {id, members@delta}.
+    await fakeGraph(tenant, { action: 'upsertUsers', users: [{ id: 'u1', jobTitle: 'Director' }] })
+    await fakeGraph(tenant, { action: 'upsertUsers', users: [{ id: 'u1', department: null }] })
+    await fakeGraph(tenant, { action: 'upsertGroups', groups: [{ id: 'g-eng', displayName: 'Engineering', members: ['u1', 'u2', 'u4'] }] })
+    const run = await runSync(id, 'succeeded')
+    expect(run.mode).toBe('delta')
+
+    const ada = (await byUserName(scim))['ada@contoso.com']
+    expect(ada.title).toBe('Director')
+    expect(ada['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User']).toBeUndefined()
+    // Everything the items did not carry is as it was.
+    expect(ada).toMatchObject({ id: before.id, displayName: 'Ada Lovelace', name: before.name, emails: before.emails, active: true })
+    // The group item carried no displayName: the group keeps its name, and gains the member.
+    expect(await membersOf(scim, 'Engineering')).toEqual(['Ada Lovelace', 'Bob', 'Dee'])
+    expect(await membersOf(scim, 'g-eng')).toBeUndefined()
+  })
+
   it('applies an incremental run: adds, updates, disables, soft and hard deletes, membership changes', async () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)

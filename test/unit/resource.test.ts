@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA } from '../../src/scim/constants'
 import { ScimError } from '../../src/scim/errors'
-import { parseResource } from '../../src/scim/resource'
+import { mergeDocument, parseResource } from '../../src/scim/resource'
 import { scimError } from '../helpers/scim-error'
 import { GROUP_RESOURCE, USER_RESOURCE } from '../../src/scim/schemas/registry'
 
@@ -173,5 +173,21 @@ describe('parseResource', () => {
       members: [{ value: 'u1', type: 'User' }],
     })
     expect(() => parseResource(GROUP_RESOURCE, { members: [] })).toThrow(/displayName/)
+  })
+
+  it('merges a partial document: absent unchanged, null cleared, objects merged; composing keeps nulls', () => {
+    const current = { userName: 'u', title: 'T', name: { givenName: 'A', familyName: 'B' }, emails: [{ value: 'a@x' }] }
+    expect(mergeDocument(current, { title: null, name: { familyName: 'C' }, displayName: 'D' })).toEqual({
+      userName: 'u',
+      name: { givenName: 'A', familyName: 'C' },
+      emails: [{ value: 'a@x' }],
+      displayName: 'D',
+    })
+    expect(mergeDocument(current, { name: { givenName: null, familyName: null } })).toEqual({
+      userName: 'u',
+      title: 'T',
+      emails: [{ value: 'a@x' }],
+    })
+    expect(mergeDocument({ title: 'x' }, { title: null }, true)).toEqual({ title: null })
   })
 })

@@ -11,7 +11,7 @@ import { DeltaExpired } from '../errors'
 import { importContext, spent } from '../context'
 import { recordProgress } from '../../directory/runs'
 import { graphFor } from '../source'
-import { groupItem, userDoc, userItem } from './map'
+import { groupItem, userItem, userPatch } from './map'
 
 /*
  * The steps of an Entra import, each small enough for one Workflow step: fetch one Graph page, write
@@ -60,7 +60,7 @@ export async function graphUsersPage(env: Env, integrationId: string, runId: str
     .map(userItem)
     .map((i) =>
       i.kind === 'user'
-        ? { kind: 'user', sourceId: i.user.id, doc: userDoc(i.user) }
+        ? { kind: 'user', sourceId: i.user.id, doc: userPatch(i.user), partial: true }
         : { kind: 'removed', sourceId: i.id, reason: i.reason }
     )
   const counts = await applyUserPage(session, items)
@@ -92,7 +92,7 @@ export async function graphGroupsPage(env: Env, integrationId: string, runId: st
       {
         kind: 'group',
         sourceId: g.id,
-        displayName: g.displayName ?? g.id,
+        ...(g.displayName ? { displayName: g.displayName } : {}),
         added: g.added.map((a) => ({ sourceId: a.id, type: a.type })),
         removed: g.removed,
       },

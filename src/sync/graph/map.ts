@@ -1,6 +1,6 @@
 import * as z from 'zod'
 import { ENTERPRISE_USER_SCHEMA } from '../../scim/constants'
-import { parseResource, type ScimObject } from '../../scim/resource'
+import { mergeDocument, parseResource, type ScimObject } from '../../scim/resource'
 import { USER_RESOURCE } from '../../scim/schemas/registry'
 
 /*
@@ -10,9 +10,10 @@ import { USER_RESOURCE } from '../../scim/schemas/registry'
  */
 
 const str = z.string().nullish()
+/** Graph's delta promises only the id and the changed properties on an update: all else is optional. */
 export const graphUserSchema = z.object({
   id: z.string(),
-  userPrincipalName: z.string(),
+  userPrincipalName: z.string().optional(),
   displayName: str,
   givenName: str,
   surname: str,
@@ -38,21 +39,35 @@ export const graphGroupSchema = z.object({
 })
 export type GraphGroup = z.infer<typeof graphGroupSchema>
 
-export function userDoc(u: GraphUser): ScimObject {
-  const name = { ...(u.givenName ? { givenName: u.givenName } : {}), ...(u.surname ? { familyName: u.surname } : {}) }
-  const displayName = u.displayName ?? ([u.givenName, u.surname].filter(Boolean).join(' ') || undefined)
-  return parseResource(USER_RESOURCE, {
-    userName: u.userPrincipalName,
-    externalId: u.id,
-    active: u.accountEnabled !== false,
-    ...(displayName ? { displayName } : {}),
-    ...(Object.keys(name).length > 0 ? { name } : {}),
-    // Only the first (primary) email: Graph's mail.
-    ...(u.mail ? { emails: [{ value: u.mail, type: 'work', primary: true }] } : {}),
-    ...(u.jobTitle ? { title: u.jobTitle } : {}),
-    ...(u.department ? { [ENTERPRISE_USER_SCHEMA]: { department: u.department } } : {}),
-  })
+/**
+ * A Graph user item as a partial SCIM document (see mergeDocument): only the properties the item
+ * carries, null for the ones it clears. A created user's item carries them all, so it is a whole
+ * document; an update's carries what changed.
+ */
+export function userPatch(u: GraphUser): ScimObject {
+  const has = (key: keyof GraphUser) => key in u
+  const patch: ScimObject = { externalId: u.id }
+  if (u.userPrincipalName) patch.userName = u.userPrincipalName
+  if (has('accountEnabled')) patch.active = u.accountEnabled !== false
+  const name: ScimObject = {
+    ...(has('givenName') ? { givenName: u.givenName || null } : {}),
+    ...(has('surname') ? { familyName: u.surname || null } : {}),
+  }
+  if (Object.keys(name).length > 0) patch.name = name
+  // Without a displayName of its own, a user is shown by its given and family names.
+  // (An item with a userPrincipalName and no displayName is a whole object whose displayName is unset.)
+  const derived = [u.givenName, u.surname].filter(Boolean).join(' ') || null
+  if (has('displayName')) patch.displayName = u.displayName || derived
+  else if (u.userPrincipalName && derived) patch.displayName = derived
+  // Only the first (primary) email: Graph's mail.
+  if (has('mail')) patch.emails = u.mail ? [{ value: u.mail, type: 'work', primary: true }] : null
+  if (has('jobTitle')) patch.title = u.jobTitle || null
+  if (has('department')) patch[ENTERPRISE_USER_SCHEMA] = { department: u.department || null }
+  return patch
 }
+
+/** A whole user document from a complete Graph user object (what a user not seen before must be). */
+export const userDoc = (u: GraphUser): ScimObject => parseResource(USER_RESOURCE, mergeDocument({ active: true }, userPatch(u)))
 
 /** A page item: a user, or a removal (`changed` = soft-deleted, restorable; `deleted` = gone). */
 export type UserItem = { kind: 'user'; user: GraphUser } | { kind: 'removed'; id: string; reason: 'changed' | 'deleted' }
