@@ -9,7 +9,9 @@ import { isUniqueViolation, nowIso, type Db } from './db'
 import { integrations, syncRuns, type IntegrationRow, type SyncRunRow } from './schema'
 
 /** A run still "running" after this long has died without recording it (the Workflow is gone). */
-const STALE_RUN_MS = 6 * 60 * 60 * 1000
+/** A run that has recorded no progress for this long has died, whatever its Workflow says. */
+export const SILENT_RUN_MS = 60 * 60 * 1000
+export const SILENT_RUN_ERROR = 'The run stopped without finishing: it recorded no progress for an hour. The next run starts over.'
 
 export interface RunCounts {
   pages: number
@@ -24,8 +26,8 @@ export interface RunCounts {
 
 /**
  * Records a new run. One run per integration at a time: the partial unique index on running runs
- * refuses a second one, whoever asks (cron or "Sync users now"). A run still "running" after
- * STALE_RUN_MS is marked failed first, in the same batch.
+ * refuses a second one, whoever asks (cron or "Sync users now"). A run still "running" with no
+ * progress for SILENT_RUN_MS is marked failed first, in the same batch.
  */
 export async function insertRun(db: Db, row: IntegrationRow, trigger: 'cron' | 'manual'): Promise<{ runId: string }> {
   const now = nowIso()
@@ -34,15 +36,15 @@ export async function insertRun(db: Db, row: IntegrationRow, trigger: 'cron' | '
     await db.batch([
       db
         .update(syncRuns)
-        .set({ status: 'failed', finishedAt: now, error: 'The run stopped without finishing (no progress for six hours).' })
+        .set({ status: 'failed', finishedAt: now, error: SILENT_RUN_ERROR })
         .where(
           and(
             eq(syncRuns.integrationId, row.id),
             eq(syncRuns.status, 'running'),
-            lt(syncRuns.startedAt, new Date(Date.now() - STALE_RUN_MS).toISOString())
+            lt(sql`coalesce(${syncRuns.progressAt}, ${syncRuns.startedAt})`, new Date(Date.now() - SILENT_RUN_MS).toISOString())
           )
         ),
-      db.insert(syncRuns).values({ id: runId, integrationId: row.id, trigger, status: 'running', startedAt: now }),
+      db.insert(syncRuns).values({ id: runId, integrationId: row.id, trigger, status: 'running', startedAt: now, progressAt: now }),
     ])
   } catch (e) {
     if (!isUniqueViolation(e)) throw e
@@ -56,6 +58,24 @@ export async function insertRun(db: Db, row: IntegrationRow, trigger: 'cron' | '
   }
   return { runId }
 }
+
+/**
+ * Ends a run the platform lost (its Workflow instance errored, was terminated or is gone, or it went
+ * silent) as failed with `reason`, if it is still recorded as running. Returns whether it did.
+ */
+export async function failDeadRun(db: Db, runId: string, reason: string): Promise<boolean> {
+  const [ended] = await db.batch([
+    db
+      .update(syncRuns)
+      .set({ status: 'failed', finishedAt: nowIso(), error: reason })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running')))
+      .returning({ id: syncRuns.id }),
+  ])
+  return ended.length === 1
+}
+
+/** Whether a running run has been silent for SILENT_RUN_MS. */
+export const isSilent = (run: SyncRunRow, now = Date.now()) => Date.parse(run.progressAt ?? run.startedAt) < now - SILENT_RUN_MS
 
 export async function recordProgress(db: Db, runId: string, add: Partial<RunCounts>, mode?: 'full' | 'delta') {
   const inc = (column: SQLiteColumn, by: number | undefined) => sql`${column} + ${by ?? 0}`
@@ -71,6 +91,7 @@ export async function recordProgress(db: Db, runId: string, add: Partial<RunCoun
         groupsChanged: inc(syncRuns.groupsChanged, add.groupsChanged),
         rowsRead: inc(syncRuns.rowsRead, add.rowsRead),
         rowsWritten: inc(syncRuns.rowsWritten, add.rowsWritten),
+        progressAt: nowIso(),
         // A run is "full" once any part of it listed everything, else "delta".
         ...(mode ? { mode: mode === 'full' ? ('full' as const) : sql`coalesce(${syncRuns.mode}, 'delta')` } : {}),
       })

@@ -131,6 +131,8 @@ export const syncRuns = sqliteTable(
     mode: text('mode', { enum: ['full', 'delta'] }),
     startedAt: text('started_at').notNull(),
     finishedAt: text('finished_at'),
+    /** The last time a step recorded progress: a run silent for long has died (see failDeadRun). */
+    progressAt: text('progress_at'),
     pages: integer('pages').notNull().default(0),
     usersCreated: integer('users_created').notNull().default(0),
     usersUpdated: integer('users_updated').notNull().default(0),

@@ -22,7 +22,8 @@ export async function startDueRuns(env: Env, now = Date.now()): Promise<{ starte
       continue
     }
     const last = await lastRun(db, row.id)
-    if (last && (last.status === 'running' || Date.parse(last.startedAt) > now - SYNC_INTERVAL_MS + DUE_SLACK_MS)) {
+    // A run still recorded as running is left to startRun, which ends it if its Workflow died.
+    if (last && last.status !== 'running' && Date.parse(last.startedAt) > now - SYNC_INTERVAL_MS + DUE_SLACK_MS) {
       skipped.push(row.id)
       continue
     }

@@ -1,4 +1,4 @@
-import { finishRun, insertRun } from '../directory/runs'
+import { failDeadRun, finishRun, insertRun, isSilent, lastRun, SILENT_RUN_ERROR } from '../directory/runs'
 import type { Db } from '../directory/db'
 import type { IntegrationRow, SyncRunRow } from '../directory/schema'
 import { invalidValue } from '../scim/errors'
@@ -8,9 +8,41 @@ export const SYNC_INTERVAL_MS = 4 * 60 * 60 * 1000
 
 export const isNative = (row: IntegrationRow) => row.kind !== 'scim'
 
-/** Records a new run (one at a time per integration, see insertRun) and starts its Workflow. */
+/** Workflow instance states in which the run is still going (or will go on by itself). */
+const ALIVE = new Set(['queued', 'running', 'paused', 'waiting', 'waitingForPause'])
+
+/**
+ * Whether a run recorded as running is really going: its Workflow instance is alive and it has
+ * made progress lately. A dead one (errored, terminated or lost instance, or silent) is ended as
+ * failed with the reason, and a silent instance is terminated so it cannot finish the run later.
+ * Returns true when the run is still going.
+ */
+export async function checkRunning(db: Db, workflow: Workflow, run: SyncRunRow, now = Date.now()): Promise<boolean> {
+  let instance: WorkflowInstance | undefined
+  let status: string
+  try {
+    instance = await workflow.get(run.id)
+    status = (await instance.status()).status
+  } catch {
+    status = 'missing'
+  }
+  if (ALIVE.has(status) && !isSilent(run, now)) return true
+  if (ALIVE.has(status)) await instance?.terminate().catch(() => undefined)
+  const reason = ALIVE.has(status)
+    ? SILENT_RUN_ERROR
+    : `The run stopped without finishing: its Workflow instance is ${status === 'missing' ? 'gone' : status} (a deploy or an exhausted retry ends one). The next run starts over.`
+  await failDeadRun(db, run.id, reason)
+  return false
+}
+
+/**
+ * Records a new run (one at a time per integration, see insertRun) and starts its Workflow. A run
+ * still recorded as running is checked first: if its Workflow died, it is ended and this one starts.
+ */
 export async function startRun(db: Db, workflow: Workflow, row: IntegrationRow, trigger: 'cron' | 'manual'): Promise<{ runId: string }> {
   if (!isNative(row)) throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only native (entra, google) integrations sync.`)
+  const last = await lastRun(db, row.id)
+  if (last?.status === 'running') await checkRunning(db, workflow, last)
   const { runId } = await insertRun(db, row, trigger)
   try {
     await workflow.create({ id: runId, params: { integrationId: row.id, runId } })

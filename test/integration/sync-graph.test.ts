@@ -3,6 +3,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { admin, scimClient, type Json } from '../helpers/http'
+import { byUserName, connectTenant, seedDirectory } from '../helpers/graph-tenant'
 import { fakeGraph, runSync } from '../helpers/sync'
 
 /*
@@ -11,60 +12,6 @@ import { fakeGraph, runSync } from '../helpers/sync'
  * back over SCIM with the integration's token.
  */
 
-let n = 0
-async function connectTenant(options: { secret?: string; pageSize?: number } = {}) {
-  const tenant = `tenant-${Date.now()}-${++n}`
-  await fakeGraph(tenant, {
-    action: 'settings',
-    clientId: 'app-id',
-    clientSecret: 'app-secret',
-    pageSize: options.pageSize ?? 2,
-    membersPerPage: 20,
-  })
-  const res = await admin('POST', '/integrations', {
-    kind: 'entra',
-    name: `Entra ${tenant}`,
-    tenantId: tenant,
-    clientId: 'app-id',
-    clientSecret: options.secret ?? 'app-secret',
-  })
-  expect(res.status).toBe(201)
-  return { tenant, id: res.body.id as string, scim: scimClient(res.body.token) }
-}
-
-const seedDirectory = (tenant: string) =>
-  Promise.all([
-    fakeGraph(tenant, {
-      action: 'upsertUsers',
-      users: [
-        {
-          id: 'u1',
-          userPrincipalName: 'ada@contoso.com',
-          givenName: 'Ada',
-          surname: 'Lovelace',
-          mail: 'ada@contoso.com',
-          jobTitle: 'Engineer',
-          department: 'R&D',
-        },
-        { id: 'u2', userPrincipalName: 'bob@contoso.com', displayName: 'Bob' },
-        { id: 'u3', userPrincipalName: 'cy@contoso.com', displayName: 'Cy', accountEnabled: false },
-        { id: 'u4', userPrincipalName: 'dee@contoso.com', displayName: 'Dee' },
-        { id: 'u5', userPrincipalName: 'eve@contoso.com', displayName: 'Eve' },
-      ],
-    }),
-  ]).then(() =>
-    fakeGraph(tenant, {
-      action: 'upsertGroups',
-      groups: [
-        { id: 'g-all', displayName: 'Everyone', members: ['u1', 'u2', 'u3', 'u4', 'u5', 'g-eng'] },
-        { id: 'g-eng', displayName: 'Engineering', members: ['u1', 'u2'] },
-        { id: 'g-empty', displayName: 'Empty', members: [] },
-      ],
-    })
-  )
-
-const byUserName = async (scim: ReturnType<typeof scimClient>) =>
-  Object.fromEntries(((await scim.get('/Users?count=1000')).body.Resources as Json[]).map((u) => [u.userName, u]))
 const membersOf = async (scim: ReturnType<typeof scimClient>, displayName: string) => {
   const g = (await scim.get(`/Groups?filter=${encodeURIComponent(`displayName eq "${displayName}"`)}`)).body.Resources[0]
   // An empty group has no "members" at all (RFC 7643 §2.5).

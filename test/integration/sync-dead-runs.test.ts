@@ -1,0 +1,64 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import worker from '../../src/index'
+import { byUserName, connectTenant, seedDirectory } from '../helpers/graph-tenant'
+import { admin, type Json } from '../helpers/http'
+import { fakeGraph, runSync } from '../helpers/sync'
+
+/*
+ * A Workflow that dies without recording it (a deploy, an exhausted retry, an evicted instance)
+ * must not block an integration's imports: the next start ends the run and goes on. In a file of
+ * its own, since the cron here starts runs for every due integration in the database.
+ */
+
+describe('dead runs', () => {
+  it('ends a run whose Workflow instance was terminated behind its back, and starts the next one', async () => {
+    const { tenant, id, scim } = await connectTenant()
+    await seedDirectory(tenant)
+    // Slow the run down (the first page fails until the Workflow retries it), then kill its instance.
+    await fakeGraph(tenant, { action: 'fail', path: 'users/delta', status: 503, times: 6 })
+    const started = await admin('POST', `/integrations/${id}/sync`)
+    expect(started.status).toBe(202)
+    const instance = await env.SYNC.get(started.body.runId)
+    await instance.terminate()
+    expect((await admin('GET', `/integrations/${id}/syncs/${started.body.runId}`)).body.status).toBe('running')
+
+    const ctx = createExecutionContext()
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: '0 */4 * * *' }), env, ctx)
+    await waitOnExecutionContext(ctx)
+
+    const dead = (await admin('GET', `/integrations/${id}/syncs/${started.body.runId}`)).body
+    expect(dead.status).toBe('failed')
+    expect(dead.error).toMatch(/Workflow instance is terminated/)
+    const { results } = await env.DB.prepare('SELECT id, trigger, status FROM sync_runs WHERE integration_id = ? ORDER BY started_at')
+      .bind(id)
+      .all<Json>()
+    expect(results.map((r) => r.trigger)).toEqual(['manual', 'cron'])
+    for (
+      let i = 0;
+      i < 600 &&
+      (await env.DB.prepare('SELECT status FROM sync_runs WHERE id = ?').bind(results[1]!.id).first<Json>())!.status === 'running';
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 50))
+    expect((await env.DB.prepare('SELECT status FROM sync_runs WHERE id = ?').bind(results[1]!.id).first<Json>())!.status).toBe('succeeded')
+    expect(Object.keys(await byUserName(scim))).toHaveLength(5)
+  })
+
+  it('ends a run that recorded no progress for an hour, whatever its instance says, when a sync is asked for', async () => {
+    const { tenant, id } = await connectTenant()
+    await seedDirectory(tenant)
+    const old = new Date(Date.now() - 2 * 60 * 60 * 1000).toISOString()
+    const ghost = crypto.randomUUID()
+    await env.DB.prepare(
+      "INSERT INTO sync_runs (id, integration_id, trigger, status, started_at, progress_at) VALUES (?, ?, 'cron', 'running', ?, ?)"
+    )
+      .bind(ghost, id, old, old)
+      .run()
+    await runSync(id, 'succeeded')
+    const ended = (await admin('GET', `/integrations/${id}/syncs/${ghost}`)).body
+    expect(ended.status).toBe('failed')
+    expect(ended.error).toMatch(/stopped without finishing/)
+  })
+})
