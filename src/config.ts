@@ -1,5 +1,5 @@
 import * as z from 'zod'
-import { DEFAULT_VALUE_LIMITS, type ValueLimits } from './scim/constants'
+import { DEFAULT_VALUE_LIMITS, maxBulkOperations, type ValueLimits } from './scim/constants'
 
 /*
  * The numeric [vars] of wrangler.toml, parsed once per isolate with zod. An unset variable takes its
@@ -21,10 +21,14 @@ const configSchema = z.object({
   SYNC_MAX_WAIT_MS: positiveInt(60_000),
   SYNC_STEP_RETRIES: z.coerce.number().int().min(0).default(3),
   SYNC_STEP_DELAY: duration,
+  D1_QUERIES_PER_INVOCATION: positiveInt(1000),
 })
 
 export interface Config {
   maxBodyBytes: number
+  /** D1 queries one Worker invocation may run (the platform's limit for the plan). */
+  queryBudget: number
+  bulkMaxOperations: number
   limits: ValueLimits
   sync: { retryBaseMs: number; maxWaitMs: number; stepRetries: number; stepDelay: WorkflowSleepDuration }
 }
@@ -49,6 +53,8 @@ export function config(env: Env): Config {
   const v = result.data
   const out: Config = {
     maxBodyBytes: v.MAX_BODY_BYTES,
+    queryBudget: v.D1_QUERIES_PER_INVOCATION,
+    bulkMaxOperations: maxBulkOperations(v.D1_QUERIES_PER_INVOCATION),
     limits: { maxStringLength: v.MAX_STRING_LENGTH, maxValues: v.MAX_MULTI_VALUES },
     sync: {
       retryBaseMs: v.SYNC_RETRY_BASE_MS,

@@ -20,8 +20,18 @@ export const MAX_PAGE_SIZE = 1000
 /** Filters longer or deeper than this are refused with a clear error rather than parsed. */
 export const MAX_FILTER_LENGTH = 4096
 export const MAX_FILTER_DEPTH = 32
-/** Most operations in one POST /Bulk (advertised as bulk.maxOperations). */
-export const MAX_BULK_OPERATIONS = 1000
+/**
+ * D1 queries (statements) one Bulk operation is budgeted: a user or group write costs 4 to 10 (the
+ * caller check, the read, the write and its index rows). A Worker invocation may run a bounded number
+ * of queries (1,000 on the paid plan, 50 on the free one), and a Bulk request is one invocation.
+ */
+export const QUERIES_PER_BULK_OPERATION = 12
+/** The share of the invocation's query budget a Bulk may plan for; the rest is headroom. */
+export const BULK_BUDGET_SHARE = 0.9
+
+/** Most operations in one POST /Bulk (advertised as bulk.maxOperations) for a per-invocation query budget. */
+export const maxBulkOperations = (queryBudget: number) =>
+  Math.max(1, Math.floor((queryBudget * BULK_BUDGET_SHARE) / QUERIES_PER_BULK_OPERATION))
 
 /**
  * Bounds on one resource, so a single request cannot cost thousands of D1 rows: characters in a

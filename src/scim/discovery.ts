@@ -1,15 +1,15 @@
-import { DEFAULT_PAGE_SIZE, MAX_BULK_OPERATIONS, MAX_PAGE_SIZE, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SPC_SCHEMA } from './constants'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RESOURCE_TYPE_SCHEMA, SCHEMA_SCHEMA, SPC_SCHEMA } from './constants'
 import type { ScimObject } from './resource'
 import type { AttributeDefinition, SchemaDefinition } from './schemas/attribute'
 import { RESOURCE_TYPES, SCHEMAS, type ResourceTypeDefinition } from './schemas/registry'
 
 /** RFC 7643 §5. What this endpoint does, advertised honestly: only features that work are "supported". */
-export function serviceProviderConfig(baseUrl: string, maxBodyBytes: number): ScimObject {
+export function serviceProviderConfig(baseUrl: string, maxBodyBytes: number, maxOperations: number): ScimObject {
   return {
     schemas: [SPC_SCHEMA],
     documentationUri: 'https://github.com/scim-directory/scim-directory#readme',
     patch: { supported: true },
-    bulk: { supported: true, maxOperations: MAX_BULK_OPERATIONS, maxPayloadSize: maxBodyBytes },
+    bulk: { supported: true, maxOperations, maxPayloadSize: maxBodyBytes },
     filter: { supported: true, maxResults: MAX_PAGE_SIZE },
     changePassword: { supported: false },
     sort: { supported: true },

@@ -1,7 +1,11 @@
+import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { maxBulkOperations } from '../../src/scim/constants'
 import { GROUP_SCHEMA, newIntegration, PATCH_OP, USER_SCHEMA, userBody } from '../helpers/http'
 
 const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest'
+/** What this deployment's budget (wrangler.toml, 1000 queries) allows: 75. */
+const MAX_OPERATIONS = maxBulkOperations(1000)
 
 describe('POST /Bulk (RFC 7644 §3.7)', () => {
   it('runs operations in order, resolving bulkId references in data and paths', async () => {
@@ -86,10 +90,10 @@ describe('POST /Bulk (RFC 7644 §3.7)', () => {
 
   it('enforces maxOperations (413), the body limit (413) and the request shape (400)', async () => {
     const { scim } = await newIntegration()
-    const many = Array.from({ length: 1001 }, (_, i) => ({ method: 'DELETE', path: `/Users/${i}` }))
+    const many = Array.from({ length: MAX_OPERATIONS + 1 }, (_, i) => ({ method: 'DELETE', path: `/Users/${i}` }))
     const tooMany = await scim.post('/Bulk', { schemas: [BULK], Operations: many })
     expect(tooMany.status).toBe(413)
-    expect(tooMany.body.detail).toContain('1000')
+    expect(tooMany.body.detail).toContain(`at most ${MAX_OPERATIONS}`)
     expect(
       (
         await scim.post('/Bulk', {
@@ -108,6 +112,74 @@ describe('POST /Bulk (RFC 7644 §3.7)', () => {
 
   it('is advertised in ServiceProviderConfig', async () => {
     const { scim } = await newIntegration()
-    expect((await scim.get('/ServiceProviderConfig')).body.bulk).toEqual({ supported: true, maxOperations: 1000, maxPayloadSize: 1048576 })
+    expect((await scim.get('/ServiceProviderConfig')).body.bulk).toEqual({
+      supported: true,
+      maxOperations: MAX_OPERATIONS,
+      maxPayloadSize: 1048576,
+    })
+  })
+})
+
+describe("Bulk within D1's per-invocation query budget", () => {
+  // The deployed limit (D1_QUERIES_PER_INVOCATION, 1000 on the paid plan); Miniflare does not enforce it.
+  const BUDGET = 1000
+
+  it('a Bulk of maxOperations ordinary writes stays inside the budget', async () => {
+    const { scim } = await newIntegration()
+    const operations: unknown[] = [
+      { method: 'POST', path: '/Groups', bulkId: 'g', data: { schemas: [GROUP_SCHEMA], displayName: 'Budget' } },
+    ]
+    for (let i = 1; i < MAX_OPERATIONS; i++) {
+      const u = Math.floor((i - 1) / 4)
+      const emails = [1, 2, 3].map((n) => ({ value: `u${u}.${n}@budget.example`, type: n === 1 ? 'work' : 'other' }))
+      const op = [
+        { method: 'POST', path: '/Users', bulkId: `u${u}`, data: userBody(`u${u}@budget.example`, { emails }) },
+        {
+          method: 'PATCH',
+          path: '/Groups/bulkId:g',
+          data: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: `bulkId:u${u}` }] }] },
+        },
+        { method: 'PUT', path: `/Users/bulkId:u${u}`, data: userBody(`u${u}@budget.example`, { emails, title: 'Put' }) },
+        {
+          method: 'PATCH',
+          path: `/Users/bulkId:u${u}`,
+          data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: `U ${u}` }] },
+        },
+      ][(i - 1) % 4]
+      operations.push(op)
+    }
+    const res = await scim.post('/Bulk', { schemas: [BULK], Operations: operations })
+    expect(res.status).toBe(200)
+    expect(res.body.Operations).toHaveLength(MAX_OPERATIONS)
+    expect(res.body.Operations.filter((o: { status: string }) => Number(o.status) >= 400)).toEqual([])
+    expect(Number(res.headers.get('x-d1-queries'))).toBeLessThanOrEqual(BUDGET)
+  })
+
+  it('does not start operations that would not fit once heavy ones have used the budget, and says so', async () => {
+    const { id, scim } = await newIntegration()
+    const seq = 'WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 200)'
+    await env.DB.prepare(
+      `${seq} INSERT INTO users (id, integration_id, user_name, user_name_key, active, data, version, created_at, updated_at)
+       SELECT 'b-' || n || '-' || ?1, ?1, 'b' || n, 'b' || n, 1, json_object('userName', 'b' || n, 'active', json('true')), 1, '2026-01-01', '2026-01-01' FROM seq`
+    )
+      .bind(id)
+      .run()
+    const members = Array.from({ length: 200 }, (_, n) => ({ value: `b-${n + 1}-${id}` }))
+    const operations = Array.from({ length: MAX_OPERATIONS }, (_, i) => ({
+      method: 'POST',
+      path: '/Groups',
+      bulkId: `g${i}`,
+      data: { schemas: [GROUP_SCHEMA], displayName: `Heavy ${i}`, members },
+    }))
+    const res = await scim.post('/Bulk', { schemas: [BULK], Operations: operations })
+    const statuses = res.body.Operations.map((o: { status: string }) => o.status)
+    expect(statuses).toContain('201')
+    expect(statuses).toContain('413')
+    // Every operation that ran, ran whole; none after the first one refused.
+    expect(statuses.slice(statuses.indexOf('413')).every((s: string) => s === '413')).toBe(true)
+    expect(res.body.Operations.find((o: { status: string }) => o.status === '413').response.detail).toContain('Not run')
+    expect(Number(res.headers.get('x-d1-queries'))).toBeLessThanOrEqual(BUDGET)
+    const groups = await env.DB.prepare('SELECT count(*) AS n FROM groups WHERE integration_id = ?').bind(id).first<{ n: number }>()
+    expect(groups!.n).toBe(statuses.filter((s: string) => s === '201').length)
   })
 })

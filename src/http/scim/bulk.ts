@@ -1,6 +1,7 @@
 import { Hono, type Context } from 'hono'
 import * as z from 'zod'
-import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, MAX_BULK_OPERATIONS } from '../../scim/constants'
+import { config } from '../../config'
+import { BULK_REQUEST_SCHEMA, BULK_RESPONSE_SCHEMA, QUERIES_PER_BULK_OPERATION } from '../../scim/constants'
 import {
   invalidPath,
   invalidSyntax,
@@ -77,9 +78,11 @@ export type Dispatch = (request: Request, env: Env, ctx: Context<AppEnv>['execut
 export const createBulkRoutes = (dispatch: Dispatch) =>
   new Hono<AppEnv>({ strict: false }).post('/Bulk', async (c) => {
     const request = parseWith(bulkRequestSchema, await readJson(c))
-    if (request.Operations.length > MAX_BULK_OPERATIONS)
+    const { bulkMaxOperations, queryBudget } = config(c.env)
+    let heaviest = QUERIES_PER_BULK_OPERATION
+    if (request.Operations.length > bulkMaxOperations)
       throw payloadTooLarge(
-        `The bulk request has ${request.Operations.length} operations; at most ${MAX_BULK_OPERATIONS} are accepted (see maxOperations in /ServiceProviderConfig).`
+        `The bulk request has ${request.Operations.length} operations; at most ${bulkMaxOperations} are accepted (see maxOperations in /ServiceProviderConfig).`
       )
     const operations: Operation[] = request.Operations.map((raw, i) => {
       const op = parseWith(operationSchema, raw, invalidSyntax, `Operations[${i}]`)
@@ -103,6 +106,19 @@ export const createBulkRoutes = (dispatch: Dispatch) =>
           status: '400',
           response: errorBody(invalidPath(`"${op.path}" is not a path for ${op.method} in a bulk request.`)),
         }
+      // Operations heavier than budgeted (large member lists) can use up the invocation's D1 queries
+      // early: one that may not fit (judged by the heaviest so far) is not started, and says so,
+      // rather than failing half-written.
+      if (c.get('cost').queries + heaviest > queryBudget)
+        return {
+          ...summary,
+          status: '413',
+          response: errorBody(
+            payloadTooLarge(
+              `Not run: this bulk request used ${c.get('cost').queries} of the ${queryBudget} D1 queries one request may make. Send the remaining operations in another request.`
+            )
+          ),
+        }
       const headers: Record<string, string> = {
         authorization: c.req.header('authorization') ?? '',
         'content-type': 'application/scim+json',
@@ -119,7 +135,9 @@ export const createBulkRoutes = (dispatch: Dispatch) =>
       )
       // The operation's own D1 cost counts toward the bulk request's.
       const cost = c.get('cost')
-      cost.queries += Number(res.headers.get('x-d1-queries') ?? 0)
+      const queries = Number(res.headers.get('x-d1-queries') ?? 0)
+      heaviest = Math.max(heaviest, queries)
+      cost.queries += queries
       cost.rowsRead += Number(res.headers.get('x-d1-rows-read') ?? 0)
       cost.rowsWritten += Number(res.headers.get('x-d1-rows-written') ?? 0)
       const text = await res.text()

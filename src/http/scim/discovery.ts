@@ -18,7 +18,9 @@ const ALL = { page: { method: 'index', startIndex: 1, count: Number.MAX_SAFE_INT
 
 /** RFC 7644 §4 discovery, generated from the schema registry. Public: it describes no one's data. */
 export const discoveryRoutes = new Hono<AppEnv>({ strict: false })
-  .get('/ServiceProviderConfig', (c) => scimJson(c, serviceProviderConfig(scimBaseUrl(c), config(c.env).maxBodyBytes)))
+  .get('/ServiceProviderConfig', (c) =>
+    scimJson(c, serviceProviderConfig(scimBaseUrl(c), config(c.env).maxBodyBytes, config(c.env).bulkMaxOperations))
+  )
   .get('/Schemas', (c) => {
     const docs = allSchemaDocs(scimBaseUrl(c))
     return scimJson(c, listResponse(ALL, { total: docs.length }, docs))
