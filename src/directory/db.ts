@@ -40,8 +40,8 @@ export function meteredD1(d1: D1Database, cost: D1Cost): D1Database {
 // per request) and nothing here uses db.query.
 export const createDb = (d1: D1Database): Db => drizzle(d1)
 
-/** Case-folded form of a case-insensitive value, as kept in `*_key` columns and compared in filters. */
-export const foldKey = (s: string) => s.normalize('NFC').toLowerCase()
+// The one case folding, shared with the in-memory filter evaluator.
+export { foldKey } from '../scim/fold'
 
 /** D1 binds at most 100 parameters per statement; lists are split to stay under it with room for the rest. */
 export const PARAMS_PER_CHUNK = 90

@@ -16,6 +16,12 @@ export interface ColumnSpec {
   expr: SQL
   /** Stored case-folded (a `*_key` column): compare against foldKey(value) so the index is used. */
   folded?: boolean
+  /**
+   * The folded form of `expr` for case-insensitive comparisons, read from the folded document
+   * (`data_key`), compared against foldKey(value). Rows written before data_key existed fall back to
+   * SQLite's lower(), which folds ASCII only, until they are next written.
+   */
+  foldedExpr?: SQL
   /** Never NULL: sorting on it needs no NULLS LAST, so an index can supply the order. */
   notNull?: boolean
 }
@@ -37,6 +43,8 @@ export interface FilterTarget {
   rt: ResourceTypeDefinition
   /** The JSON document column, for attributes without a column of their own. */
   data: SQL
+  /** The same document with case-insensitive strings folded (src/scim/fold.ts); NULL on old rows. */
+  dataKey: SQL
   /** Keyed by canonical path in lower case: `username`, `meta.created`. */
   columns: Record<string, ColumnSpec>
   collections: Record<string, CollectionSpec>
@@ -78,7 +86,8 @@ function literal(def: AttributeDefinition, attr: string, op: CompareOp, value: F
 
 function compare(op: CompareOp | 'pr', spec: ColumnSpec, def: AttributeDefinition, attr: string, raw?: FilterValue): SQL {
   const caseInsensitive = def.type === 'string' && !def.caseExact
-  const expr = caseInsensitive && !spec.folded ? sql`lower(${spec.expr})` : spec.expr
+  const folds = caseInsensitive && (spec.folded || spec.foldedExpr !== undefined)
+  const expr = !caseInsensitive || spec.folded ? spec.expr : (spec.foldedExpr ?? sql`lower(${spec.expr})`)
   if (op === 'pr')
     return def.type === 'string' || def.type === 'reference' ? sql`(${expr} IS NOT NULL AND ${expr} <> '')` : sql`${expr} IS NOT NULL`
   let value = literal(def, attr, op, raw ?? null)
@@ -87,7 +96,7 @@ function compare(op: CompareOp | 'pr', spec: ColumnSpec, def: AttributeDefinitio
     if (op === 'ne') return sql`${expr} IS NOT NULL`
     throw invalidFilter(`"${op}" cannot compare "${attr}" with null.`)
   }
-  if (typeof value === 'string' && caseInsensitive) value = spec.folded ? foldKey(value) : value.toLowerCase()
+  if (typeof value === 'string' && caseInsensitive) value = folds ? foldKey(value) : value.toLowerCase()
   if ((op === 'co' || op === 'sw' || op === 'ew') && typeof value !== 'string')
     throw invalidFilter(`"${op}" needs a string attribute; "${attr}" is not one.`)
   switch (op) {
@@ -161,7 +170,11 @@ function scalar(target: FilterTarget, path: ResolvedPath): ColumnSpec {
   const column = target.columns[pathText(path).toLowerCase()]
   if (column) return column
   const keys = [...(path.extension ? [path.schema.id] : []), path.attribute.name, ...(path.subAttribute ? [path.subAttribute.name] : [])]
-  return { expr: sql`json_extract(${target.data}, ${jsonPath(...keys)})` }
+  const at = jsonPath(...keys)
+  return {
+    expr: sql`json_extract(${target.data}, ${at})`,
+    foldedExpr: sql`coalesce(json_extract(${target.dataKey}, ${at}), lower(json_extract(${target.data}, ${at})))`,
+  }
 }
 
 /** Conditions on the values of a multi-valued attribute: its own table if it has one, else json_each. */
@@ -182,8 +195,12 @@ function collection(
     )
   }
   const keys = [...(path.extension ? [path.schema.id] : []), path.attribute.name]
-  const inner = condition((name) => ({ expr: sql`json_extract(j.value, ${jsonPath(name)})` }))
-  return sql`EXISTS (SELECT 1 FROM json_each(${target.data}, ${jsonPath(...keys)}) AS j WHERE ${inner})`
+  // The folded document where there is one: its case-insensitive strings are folded, the rest as in data.
+  const inner = condition((name) => ({
+    expr: sql`json_extract(j.value, ${jsonPath(name)})`,
+    foldedExpr: sql`(CASE WHEN ${target.dataKey} IS NULL THEN lower(json_extract(j.value, ${jsonPath(name)})) ELSE json_extract(j.value, ${jsonPath(name)}) END)`,
+  }))
+  return sql`EXISTS (SELECT 1 FROM json_each(coalesce(${target.dataKey}, ${target.data}), ${jsonPath(...keys)}) AS j WHERE ${inner})`
 }
 
 /** Whether a value filter's top-level conjunction holds an `eq` on a seekable sub-attribute. */

@@ -2,6 +2,7 @@ import { and, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import { invalidValue, notFound, uniqueness } from '../scim/errors'
 import type { CollectionChange } from '../scim/patch'
 import type { ScimObject } from '../scim/resource'
+import { foldDocument } from '../scim/fold'
 import { GROUP_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import type { FilterTarget } from './filter-sql'
@@ -15,6 +16,7 @@ import { columnList, type DirectorySession, type Statement } from './session'
 const groupFilterTarget = (): FilterTarget => ({
   rt: GROUP_RESOURCE,
   data: sql`${groups.data}`,
+  dataKey: sql`${groups.dataKey}`,
   columns: {
     id: { expr: sql`${groups.id}`, notNull: true },
     displayname: { expr: sql`${groups.displayNameKey}`, folded: true, notNull: true },
@@ -32,13 +34,15 @@ const groupFilterTarget = (): FilterTarget => ({
   },
 })
 
-function columnsOf(doc: ScimObject) {
+/** The columns a group document is indexed by (imports write groups through it too). */
+export function groupColumnsOf(doc: ScimObject) {
   const displayName = doc.displayName as string
   return {
     displayName,
     displayNameKey: foldKey(displayName),
     externalId: (doc.externalId as string | undefined) ?? null,
     data: JSON.stringify(doc),
+    dataKey: JSON.stringify(foldDocument(GROUP_RESOURCE, doc)),
   }
 }
 
@@ -165,7 +169,7 @@ function foundMembers(results: unknown[][]) {
 
 /** Creates a group with its initial members (which must exist in this integration). */
 export async function createGroup(s: DirectorySession, doc: ScimObject, members: ScimObject[]): Promise<GroupRecord> {
-  const cols = columnsOf(doc)
+  const cols = groupColumnsOf(doc)
   const ids = [...new Set(members.map((m) => m.value as string))]
   const lookups = lookupMembers(s, ids)
   const [existing, ...looked] = await s.read(
@@ -214,7 +218,7 @@ export async function updateGroup(
     const lookups = lookupMembers(s, ids)
     const found = foundMembers(ids.length > 0 ? await s.read(...lookups) : [])
     checkMembers(id, ids, found)
-    const cols = columnsOf(update.doc)
+    const cols = groupColumnsOf(update.doc)
     const now = nowIso()
     // Member adds and removes commute (INSERT OR IGNORE, DELETE), so a change to members alone needs
     // no version guard and never conflicts with another one: IdPs send membership PATCHes to a group

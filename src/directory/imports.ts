@@ -2,6 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm'
 import { mergeDocument, parseResource, type ScimObject } from '../scim/resource'
 import { USER_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, nowIso } from './db'
+import { groupColumnsOf } from './groups'
 import { columnsOf, emailRows } from './users'
 import { archiveUsers, removeGroups, removeUsers } from './lifecycle'
 import { memberDisplay, touchGroupsListing } from './memberships'
@@ -217,10 +218,7 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
         s.db.insert(groups).values({
           id,
           integrationId: s.integrationId,
-          displayName: name,
-          displayNameKey: foldKey(name),
-          externalId: item.sourceId,
-          data: JSON.stringify({ displayName: name, externalId: item.sourceId }),
+          ...groupColumnsOf({ displayName: name, externalId: item.sourceId }),
           version: 1,
           createdAt: now,
           updatedAt: now,
@@ -239,9 +237,7 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
         s.db
           .update(groups)
           .set({
-            displayName: item.displayName,
-            displayNameKey: foldKey(item.displayName),
-            data: JSON.stringify({ displayName: item.displayName, externalId: item.sourceId }),
+            ...groupColumnsOf({ displayName: item.displayName, externalId: item.sourceId }),
             version: sql`${groups.version} + 1`,
             updatedAt: now,
           })

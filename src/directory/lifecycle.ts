@@ -50,8 +50,7 @@ export function removeGroups(s: DirectorySession, ids: string[], now: string, gu
  */
 export const archiveUsers = (s: DirectorySession, ids: string[], now: string): Statement[] =>
   chunks(ids).map(
-    (
-      part
-    ) => sql`UPDATE ${users} SET active = 0, data = json_set(data, '$.active', json('false')), version = version + 1, updated_at = ${now}
+    (part) => sql`UPDATE ${users} SET active = 0, data = json_set(data, '$.active', json('false')),
+      data_key = json_set(data_key, '$.active', json('false')), version = version + 1, updated_at = ${now}
       WHERE ${users.integrationId} = ${s.integrationId} AND active = 1 AND ${inArray(users.id, part)} RETURNING id`
   )

@@ -53,6 +53,8 @@ export const users = sqliteTable(
     displayName: text('display_name'),
     active: integer('active', { mode: 'boolean' }).notNull(),
     data: text('data').notNull(),
+    /** `data` with case-insensitive strings folded (src/scim/fold.ts), for filters; NULL on rows written before it. */
+    dataKey: text('data_key'),
     version: integer('version').notNull().default(1),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
@@ -92,6 +94,7 @@ export const groups = sqliteTable(
     displayNameKey: text('display_name_key').notNull(),
     externalId: text('external_id'),
     data: text('data').notNull(),
+    dataKey: text('data_key'),
     version: integer('version').notNull().default(1),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),

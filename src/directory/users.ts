@@ -1,6 +1,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm'
 import { notFound, uniqueness } from '../scim/errors'
 import { isObject, type ScimObject } from '../scim/resource'
+import { foldDocument } from '../scim/fold'
 import { USER_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
 import type { FilterTarget } from './filter-sql'
@@ -14,11 +15,15 @@ import { columnList, type DirectorySession } from './session'
 const userFilterTarget = (integrationId: string): FilterTarget => ({
   rt: USER_RESOURCE,
   data: sql`${users.data}`,
+  dataKey: sql`${users.dataKey}`,
   columns: {
     id: { expr: sql`${users.id}`, notNull: true },
     username: { expr: sql`${users.userNameKey}`, folded: true, notNull: true },
     externalid: { expr: sql`${users.externalId}` },
-    displayname: { expr: sql`${users.displayName}` },
+    displayname: {
+      expr: sql`${users.displayName}`,
+      foldedExpr: sql`coalesce(json_extract(${users.dataKey}, '$.displayName'), lower(${users.displayName}))`,
+    },
     active: { expr: sql`${users.active}`, notNull: true },
     'meta.created': { expr: sql`${users.createdAt}`, notNull: true },
     'meta.lastmodified': { expr: sql`${users.updatedAt}`, notNull: true },
@@ -50,6 +55,7 @@ export function columnsOf(doc: ScimObject) {
     displayName: (doc.displayName as string | undefined) ?? null,
     active: doc.active !== false,
     data: JSON.stringify(doc),
+    dataKey: JSON.stringify(foldDocument(USER_RESOURCE, doc)),
   }
 }
 

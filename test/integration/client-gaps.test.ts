@@ -473,3 +473,32 @@ describe("a group's version", () => {
     expect(write.status).toBe(412)
   })
 })
+
+describe('case-insensitive filters beyond ASCII', () => {
+  it('fold the way the in-memory evaluator does: accents, ß, Greek, full-width', async () => {
+    const { scim } = await newIntegration()
+    const { body: u } = await scim.post(
+      '/Users',
+      userBody('emile@example.com', { displayName: 'ÉMILE', title: 'ΣΟΦΙΑ', name: { familyName: 'ＡＬ' } })
+    )
+    for (const f of ['displayName eq "émile"', 'title eq "σοφια"', 'name.familyName eq "ａｌ"', 'displayName sw "ém"']) {
+      const res = await scim.get(`/Users?filter=${encodeURIComponent(f)}`)
+      expect(
+        res.body.Resources.map((r: Json) => r.id),
+        f
+      ).toEqual([u.id])
+    }
+  })
+
+  it('still match rows stored before the folded copy existed, as before (ASCII)', async () => {
+    const { id, scim } = await newIntegration()
+    await env.DB.prepare(
+      `INSERT INTO users (id, integration_id, user_name, user_name_key, active, data, version, created_at, updated_at)
+       VALUES ('legacy-' || ?1, ?1, 'legacy', 'legacy', 1, json_object('userName', 'legacy', 'title', 'Chief', 'active', json('true')), 1, '2026-01-01', '2026-01-01')`
+    )
+      .bind(id)
+      .run()
+    const res = await scim.get(`/Users?filter=${encodeURIComponent('title eq "CHIEF"')}`)
+    expect(res.body.Resources.map((r: Json) => r.id)).toEqual([`legacy-${id}`])
+  })
+})

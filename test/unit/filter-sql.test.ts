@@ -8,6 +8,7 @@ import { USER_RESOURCE } from '../../src/scim/schemas/registry'
 const target: FilterTarget = {
   rt: USER_RESOURCE,
   data: sql.raw('data'),
+  dataKey: sql.raw('data_key'),
   columns: { username: { expr: sql.raw('user_name_key'), folded: true }, id: { expr: sql.raw('id') }, active: { expr: sql.raw('active') } },
   collections: {
     emails: {
@@ -50,7 +51,9 @@ describe('compileFilter', () => {
   })
 
   it('keeps rows without the attribute under not (two-valued logic)', () => {
-    expect(compile('not (title eq "x")').sql).toBe('NOT COALESCE((lower(json_extract(data, ?)) = ?), 0)')
+    expect(compile('not (title eq "x")').sql).toBe(
+      'NOT COALESCE((coalesce(json_extract(data_key, ?), lower(json_extract(data, ?))) = ?), 0)'
+    )
   })
 
   it('binds values and never splices them into SQL', () => {
@@ -64,11 +67,13 @@ describe('compileFilter', () => {
     expect(compile('userName sw "ali"').sql).toBe('substr(user_name_key, 1, length(?)) = ?')
   })
 
-  it('reads other attributes from the JSON document, case-insensitively where the schema says so', () => {
-    expect(compile('name.familyName eq "Smith"')).toEqual({
-      sql: `lower(json_extract(data, ?)) = ?`,
-      params: ['$."name"."familyName"', 'smith'],
+  it('reads other attributes from the JSON document, case-insensitively through its folded copy where the schema says so', () => {
+    // Folded in JavaScript on write and on the value alike; lower() only for rows written before data_key.
+    expect(compile('name.familyName eq "ÉMILE"')).toEqual({
+      sql: `coalesce(json_extract(data_key, ?), lower(json_extract(data, ?))) = ?`,
+      params: ['$."name"."familyName"', '$."name"."familyName"', 'émile'],
     })
+    expect(compile('externalId eq "AbC"')).toEqual({ sql: 'json_extract(data, ?) = ?', params: ['$."externalId"', 'AbC'] })
     expect(compile('urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "Sales"').params[0]).toBe(
       '$."urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"."department"'
     )

@@ -1,3 +1,4 @@
+import { foldKey } from '../fold'
 import { invalidFilter } from '../errors'
 import { containerFor, isObject, type ScimObject } from '../resource'
 import type { AttributeDefinition } from '../schemas/attribute'
@@ -42,8 +43,8 @@ export function elementScope(parent: AttributeDefinition): FilterScope {
 }
 
 function compareStrings(op: CompareOp, actual: string, expected: string, def: AttributeDefinition): boolean {
-  const a = def.caseExact ? actual : actual.toLowerCase()
-  const e = def.caseExact ? expected : expected.toLowerCase()
+  const a = def.caseExact ? actual : foldKey(actual)
+  const e = def.caseExact ? expected : foldKey(expected)
   if (def.type === 'dateTime' && !['co', 'sw', 'ew'].includes(op)) {
     const at = Date.parse(actual)
     const et = Date.parse(expected)
