@@ -83,7 +83,7 @@ function coerceSingle(def: AttributeDefinition, value: unknown, where: string, l
 export function coerceValue(def: AttributeDefinition, value: unknown, where: string, limits: ValueLimits = DEFAULT_VALUE_LIMITS): unknown {
   if (def.multiValued) {
     const items = Array.isArray(value) ? value : [value]
-    if (!def.unbounded && items.length > limits.maxValues)
+    if (!def.rows && items.length > limits.maxValues)
       throw invalidValue(`"${where}" has ${items.length} values; at most ${limits.maxValues} are accepted.`)
     const out = items.filter((v) => v !== null).map((v) => coerceSingle(def, v, where, limits))
     checkSinglePrimary(def, out, where)
@@ -142,7 +142,7 @@ function assign(doc: ScimObject, path: ResolvedPath, value: unknown, limits: Val
   if (value === null || attribute.mutability === 'readOnly' || target.mutability === 'readOnly') return
   const coerced = coerceValue(target, value, where, limits)
   if (attribute.mutability === 'writeOnly' || target.mutability === 'writeOnly') return // validated, never kept
-  if (isEmptyValue(coerced)) return
+  if (isEmptyValue(coerced) && !target.rows) return
   const container = containerFor(doc, path, true)!
   if (!subAttribute) {
     container[attribute.name] = coerced

@@ -321,6 +321,14 @@ describe('empty multi-valued attributes', () => {
     const users = await scim.get(`/Users?filter=${encodeURIComponent('userName eq "empty@example.com"')}`)
     expect('emails' in users.body.Resources[0]).toBe(false)
     expect('groups' in users.body.Resources[0]).toBe(false)
+    // An empty member list in a PUT still clears the group, and the group then shows none.
+    const { body: g2 } = await scim.post('/Groups', { schemas: [GROUP_SCHEMA], displayName: 'Cleared by PUT', members: [{ value: u.id }] })
+    const cleared = await scim.put(`/Groups/${g2.id}`, { schemas: [GROUP_SCHEMA], displayName: 'Cleared by PUT', members: [] })
+    expect(cleared.status).toBe(200)
+    expect('members' in cleared.body).toBe(false)
+    expect(await env.DB.prepare('SELECT count(*) AS n FROM group_members WHERE group_id = ?').bind(g2.id).first<{ n: number }>()).toEqual({
+      n: 0,
+    })
     // Sent empty, never stored empty.
     const put = await scim.put(`/Users/${u.id}`, userBody('empty@example.com', { phoneNumbers: [], emails: [] }))
     expect('phoneNumbers' in put.body).toBe(false)

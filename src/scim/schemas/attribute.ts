@@ -19,8 +19,11 @@ export interface AttributeDefinition {
   canonicalValues?: string[]
   referenceTypes?: string[]
   subAttributes?: AttributeDefinition[]
-  /** Not served in /Schemas: exempt from the per-attribute value cap (a group's members). */
-  unbounded?: boolean
+  /**
+   * Not served in /Schemas. Kept as rows outside the document (a group's members): exempt from the
+   * per-attribute value cap, and an empty list is kept, since `"members": []` in a PUT clears them.
+   */
+  rows?: boolean
 }
 
 export interface SchemaDefinition {

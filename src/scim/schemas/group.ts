@@ -20,7 +20,7 @@ export const groupSchema: SchemaDefinition = {
         attr('display', 'string', { description: "The member's display name.", mutability: 'readOnly' }),
         attr('type', 'string', { description: 'User or Group.', mutability: 'immutable', canonicalValues: ['User', 'Group'] }),
       ],
-      { multiValued: true, description: 'A list of members of the Group.', unbounded: true }
+      { multiValued: true, description: 'A list of members of the Group.', rows: true }
     ),
   ],
 }
