@@ -27,6 +27,17 @@ export const oauthRoutes = new Hono<AppEnv>({ strict: false })
     const db = c.get('db')
     const row = await getIntegration(db, outcome.integrationId)
     const previous = row.config ? entraConfigSchema.safeParse(JSON.parse(row.config)) : undefined
+    const previousTenant = previous?.success ? previous.data.tenantId : undefined
+    // A leaked link must not re-point an integration at another tenant: that takes a
+    // re-authentication started to say so.
+    if (previousTenant && previousTenant.toLowerCase() !== outcome.tenantId.toLowerCase() && !outcome.allowTenantChange)
+      return c.html(
+        page(
+          'Not connected',
+          `"${row.name}" reads tenant ${previousTenant}, and this consent came from tenant ${outcome.tenantId}. Nothing was changed. To move the integration to another tenant, start again with GET /api/v1/integrations/${row.id}/connect?changeTenant=true.`
+        ),
+        409
+      )
     // Already connected through consent to the same tenant (the app is always the deployment's own):
     // keep syncing incrementally. Otherwise list everything again.
     const sameSource = previous?.success && previous.data.mode === 'consent' && previous.data.tenantId === outcome.tenantId

@@ -134,7 +134,11 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     if (row.kind === 'scim')
       throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only entra and google integrations connect to a directory.`)
     const origin = new URL(c.req.url).origin
-    const url = row.kind === 'entra' ? await adminConsentUrl(c.env, origin, row.id) : await googleConsentUrl(c.env, origin, row.id)
+    // ?changeTenant=true: a re-authentication that may move the integration to another tenant.
+    const url =
+      row.kind === 'entra'
+        ? await adminConsentUrl(c.env, origin, row.id, c.req.query('changeTenant') === 'true')
+        : await googleConsentUrl(c.env, origin, row.id)
     return c.json({ url }, 302, { Location: url })
   })
   // "Sync users now": the same run the cron starts, at once.

@@ -14,16 +14,29 @@ import { GOOGLE_SCOPES } from './google/client'
 const STATE_CONTEXT = 'microsoft-admin-consent'
 const STATE_TTL_MS = 15 * 60 * 1000
 
-const stateSchema = z.object({ integrationId: z.string(), exp: z.number(), nonce: z.string() })
+const stateSchema = z.object({ integrationId: z.string(), exp: z.number(), nonce: z.string(), allowTenantChange: z.boolean().optional() })
 
 /**
  * The `state` of a consent redirect: sealed (so it cannot be forged or pointed at another
  * integration), bound to its flow by the seal's context, and valid for 15 minutes.
  */
-const sealState = (env: Env, integrationId: string, context: string) =>
-  seal(env.ENCRYPTION_KEY, JSON.stringify({ integrationId, exp: Date.now() + STATE_TTL_MS, nonce: crypto.randomUUID() }), context)
+const sealState = (env: Env, integrationId: string, context: string, allowTenantChange = false) =>
+  seal(
+    env.ENCRYPTION_KEY,
+    JSON.stringify({
+      integrationId,
+      exp: Date.now() + STATE_TTL_MS,
+      nonce: crypto.randomUUID(),
+      ...(allowTenantChange ? { allowTenantChange } : {}),
+    }),
+    context
+  )
 
-async function openState(env: Env, text: string | undefined, context: string): Promise<{ integrationId: string } | { reason: string }> {
+async function openState(
+  env: Env,
+  text: string | undefined,
+  context: string
+): Promise<{ integrationId: string; allowTenantChange: boolean } | { reason: string }> {
   let state: z.infer<typeof stateSchema>
   try {
     state = stateSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, text ?? '', context)))
@@ -31,18 +44,23 @@ async function openState(env: Env, text: string | undefined, context: string): P
     return { reason: 'The link is not valid. Start again from the integration.' }
   }
   if (state.exp < Date.now()) return { reason: 'The link expired (15 minutes). Start again from the integration.' }
-  return { integrationId: state.integrationId }
+  return { integrationId: state.integrationId, allowTenantChange: state.allowTenantChange === true }
 }
 
 export const consentCallbackPath = '/api/v1/oauth/microsoft/callback'
 
-/** The admin-consent URL for one integration; its state is sealed, so it cannot be forged or reused elsewhere. */
-export async function adminConsentUrl(env: Env, origin: string, integrationId: string): Promise<string> {
+/**
+ * The admin-consent URL for one integration; its state is sealed, so it cannot be forged or reused
+ * elsewhere. Only a state made with `allowTenantChange` may point a connected integration at
+ * another tenant (re-pointing resets the delta links, and a full listing of the wrong tenant would
+ * archive the right one's users).
+ */
+export async function adminConsentUrl(env: Env, origin: string, integrationId: string, allowTenantChange = false): Promise<string> {
   if (!env.MS_CLIENT_ID || !env.MS_CLIENT_SECRET)
     throw invalidValue(
       'This deployment has no Microsoft app for "Sign in with Azure": set MS_CLIENT_ID and MS_CLIENT_SECRET, or create the integration with your own tenantId, clientId and clientSecret.'
     )
-  const state = await sealState(env, integrationId, STATE_CONTEXT)
+  const state = await sealState(env, integrationId, STATE_CONTEXT, allowTenantChange)
   const url = new URL(`${env.MS_LOGIN_BASE_URL.replace(/\/+$/, '')}/organizations/adminconsent`)
   url.searchParams.set('client_id', env.MS_CLIENT_ID)
   url.searchParams.set('state', state)
@@ -50,16 +68,58 @@ export async function adminConsentUrl(env: Env, origin: string, integrationId: s
   return url.toString()
 }
 
-export type ConsentOutcome = { ok: true; integrationId: string; tenantId: string } | { ok: false; reason: string }
+export type ConsentOutcome =
+  { ok: true; integrationId: string; tenantId: string; allowTenantChange: boolean } | { ok: false; reason: string }
+
+const tokenSchema = z.object({ access_token: z.string() })
+const claimsSchema = z.object({ tid: z.string() })
+
+/**
+ * The tenant the query string names, confirmed by Microsoft: a token for it, issued to the
+ * deployment's app, whose `tid` claim is that tenant. The query string alone is only the browser's
+ * word. The token comes straight from Microsoft's token endpoint over TLS, so its claims are read
+ * without verifying its signature (Graph tokens are not meant to be verified by their clients).
+ */
+async function confirmTenant(env: Env, tenant: string, fetcher: typeof fetch): Promise<{ tenantId: string } | { reason: string }> {
+  const res = await fetcher(`${env.MS_LOGIN_BASE_URL.replace(/\/+$/, '')}/${encodeURIComponent(tenant)}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: env.MS_CLIENT_ID ?? '',
+      client_secret: env.MS_CLIENT_SECRET ?? '',
+      scope: 'https://graph.microsoft.com/.default',
+    }),
+  })
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown>
+  const token = tokenSchema.safeParse(body)
+  if (!res.ok || !token.success)
+    return {
+      reason: `Microsoft would not issue this deployment's app a token for tenant ${tenant} (${res.status} ${String(body.error ?? '')}): consent was not granted there. Start again from the integration.`,
+    }
+  let claims: z.infer<typeof claimsSchema> | undefined
+  try {
+    claims = claimsSchema.parse(JSON.parse(textFromBase64Url(token.data.access_token.split('.')[1] ?? '')))
+  } catch {
+    claims = undefined
+  }
+  if (!claims || claims.tid.toLowerCase() !== tenant.toLowerCase())
+    return {
+      reason: `Microsoft's token for tenant ${tenant} names another tenant (${claims?.tid ?? 'none'}). Start again from the integration.`,
+    }
+  return { tenantId: claims.tid }
+}
 
 /** Reads Microsoft's redirect back: `admin_consent=True&tenant=…&state=…`, or `error=…&error_description=…`. */
-export async function readConsentCallback(env: Env, query: Record<string, string>): Promise<ConsentOutcome> {
+export async function readConsentCallback(env: Env, query: Record<string, string>, fetcher: typeof fetch = fetch): Promise<ConsentOutcome> {
   const state = await openState(env, query.state, STATE_CONTEXT)
   if ('reason' in state) return { ok: false, reason: state.reason }
   if (query.error) return { ok: false, reason: `Microsoft did not grant consent: ${query.error_description ?? query.error}` }
   if (query.admin_consent?.toLowerCase() !== 'true' || !query.tenant || !/^[\w.-]+$/.test(query.tenant))
     return { ok: false, reason: 'Microsoft did not confirm admin consent.' }
-  return { ok: true, integrationId: state.integrationId, tenantId: query.tenant }
+  const confirmed = await confirmTenant(env, query.tenant, fetcher)
+  if ('reason' in confirmed) return { ok: false, reason: confirmed.reason }
+  return { ok: true, integrationId: state.integrationId, tenantId: confirmed.tenantId, allowTenantChange: state.allowTenantChange }
 }
 
 /*

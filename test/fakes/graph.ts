@@ -219,7 +219,8 @@ export class FakeCloud {
       return json({ error: 'unsupported_grant_type' }, 400)
     if (form.get('client_id') !== tenant.clientId || form.get('client_secret') !== tenant.clientSecret)
       return json({ error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' }, 401)
-    const access = `fake-${crypto.randomUUID()}`
+    // Shaped like Graph's: a JWT whose payload names the tenant (tid); the signature is not checked by clients.
+    const access = `${encode({ typ: 'JWT', alg: 'none' })}.${encode({ tid: tenantId, aud: 'https://graph.microsoft.com', jti: crypto.randomUUID() })}.fake`
     this.tokens.set(access, { tenant: tenantId, expires: this.now() + tenant.tokenLifetime * 1000 })
     return json({ token_type: 'Bearer', expires_in: tenant.tokenLifetime, ext_expires_in: tenant.tokenLifetime, access_token: access })
   }

@@ -21,8 +21,8 @@ async function consentingTenant() {
 }
 
 /** GET /connect, the (fake) consent page, and Microsoft's redirect back to our callback. */
-async function connect(id: string, tenant: string, decline = false) {
-  const connectRes = await admin('GET', `/integrations/${id}/connect`)
+async function connect(id: string, tenant: string, decline = false, query = '') {
+  const connectRes = await admin('GET', `/integrations/${id}/connect${query}`)
   expect(connectRes.status).toBe(302)
   const consentUrl = connectRes.headers.get('location')!
   expect(connectRes.body.url).toBe(consentUrl)
@@ -70,6 +70,39 @@ describe('Sign in with Azure (admin consent)', () => {
     expect(after.users_delta_link).toBe(before.users_delta_link)
     expect((await scimClient(body.token).get('/Users')).body.totalResults).toBe(2)
     expect((await runSync(body.id)).mode).toBe('delta')
+  })
+
+  it('refuses a consent from another tenant unless the re-authentication was started to change tenant', async () => {
+    const first = await consentingTenant()
+    const other = await consentingTenant()
+    const created = await admin('POST', '/integrations', { kind: 'entra', name: `Tenant move ${first}` })
+    expect((await connect(created.body.id, first)).status).toBe(200)
+    expect(await runSync(created.body.id)).toMatchObject({ status: 'succeeded', counts: { usersCreated: 2 } })
+
+    // A leaked (or mistaken) link completed in another tenant: nothing changes.
+    const moved = await connect(created.body.id, other)
+    expect(moved.status).toBe(409)
+    expect(moved.text).toContain('changeTenant=true')
+    const stored = await env.DB.prepare('SELECT users_delta_link FROM integrations WHERE id = ?').bind(created.body.id).first<Json>()
+    expect(stored!.users_delta_link).not.toBeNull()
+    expect((await admin('GET', `/integrations/${created.body.id}`)).body.source).toMatchObject({ tenantId: first })
+
+    // Started as a tenant change, it goes through, and the next run lists the new tenant in full.
+    expect((await connect(created.body.id, other, false, '?changeTenant=true')).status).toBe(200)
+    expect((await admin('GET', `/integrations/${created.body.id}`)).body.source).toMatchObject({ tenantId: other })
+    expect((await runSync(created.body.id)).mode).toBe('full')
+  })
+
+  it("refuses a callback whose tenant Microsoft would not issue the deployment's app a token for", async () => {
+    const tenant = await consentingTenant()
+    const created = await admin('POST', '/integrations', { kind: 'entra', name: `Forged tenant ${tenant}` })
+    const connectRes = await admin('GET', `/integrations/${created.body.id}/connect`)
+    const state = new URL(connectRes.headers.get('location')!).searchParams.get('state')!
+    const forged = `${ORIGIN}/api/v1/oauth/microsoft/callback?admin_consent=True&tenant=not-a-consenting-tenant&state=${encodeURIComponent(state)}`
+    const res = await exports.default.fetch(forged)
+    expect(res.status).toBe(400)
+    expect(await res.text()).toContain('would not issue')
+    expect((await admin('GET', `/integrations/${created.body.id}`)).body).toMatchObject({ connected: false })
   })
 
   it('reports a declined, forged or expired consent, and changes nothing', async () => {
