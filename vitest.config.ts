@@ -32,6 +32,7 @@ export default defineConfig({
                 GOOGLE_TOKEN_URL: 'https://oauth2.fake.test/token',
                 GOOGLE_DIRECTORY_BASE_URL: 'https://admin.fake.test',
                 GOOGLE_AUTH_URL: 'https://oauth2.fake.test/o/oauth2/v2/auth',
+                GOOGLE_JWKS_URL: 'https://oauth2.fake.test/certs',
                 GOOGLE_CLIENT_ID: 'google-app',
                 GOOGLE_CLIENT_SECRET: 'google-secret',
                 SYNC_RETRY_BASE_MS: '5',

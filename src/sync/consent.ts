@@ -1,3 +1,4 @@
+import { createRemoteJWKSet, jwtVerify } from 'jose'
 import * as z from 'zod'
 import { textFromBase64Url } from '../base64url'
 import { open, seal } from '../auth/seal'
@@ -129,6 +130,14 @@ export async function readConsentCallback(env: Env, query: Record<string, string
  */
 
 export const googleCallbackPath = '/api/v1/oauth/google/callback'
+
+/** Google's signing keys, fetched (and cached by jose) from GOOGLE_JWKS_URL, one set per URL per isolate. */
+const keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>()
+function googleKeys(url: string) {
+  let keys = keySets.get(url)
+  if (!keys) keySets.set(url, (keys = createRemoteJWKSet(new URL(url))))
+  return keys
+}
 const GOOGLE_STATE_CONTEXT = 'google-admin-consent'
 
 export async function googleConsentUrl(env: Env, origin: string, integrationId: string): Promise<string> {
@@ -178,13 +187,17 @@ export async function completeGoogleConsent(
   const tokens = googleTokenSchema.safeParse(await res.json())
   if (!tokens.success || !tokens.data.refresh_token)
     return { ok: false, reason: 'Google returned no refresh token, so imports could not run unattended. Start again from the integration.' }
-  // The ID token comes straight from Google's token endpoint over TLS; its claims are read, not re-verified.
-  const claims = (() => {
-    try {
-      return JSON.parse(textFromBase64Url(tokens.data.id_token!.split('.')[1]!)) as { email?: string }
-    } catch {
-      return {}
-    }
-  })()
-  return { ok: true, integrationId: state.integrationId, adminEmail: claims.email ?? 'unknown', refreshToken: tokens.data.refresh_token }
+  // The admin's identity comes from the ID token, verified (signature against Google's keys,
+  // issuer, audience, expiry) rather than decoded: jose, a maintained JWT library, does the checks.
+  let email: string
+  try {
+    const { payload } = await jwtVerify(tokens.data.id_token ?? '', googleKeys(env.GOOGLE_JWKS_URL), {
+      issuer: ['https://accounts.google.com', 'accounts.google.com'],
+      audience: env.GOOGLE_CLIENT_ID ?? '',
+    })
+    email = typeof payload.email === 'string' ? payload.email : 'unknown'
+  } catch (e) {
+    return { ok: false, reason: `Google's ID token did not verify (${(e as Error).message}). Start again from the integration.` }
+  }
+  return { ok: true, integrationId: state.integrationId, adminEmail: email, refreshToken: tokens.data.refresh_token }
 }

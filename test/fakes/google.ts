@@ -1,3 +1,4 @@
+import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 /*
  * A fake Google OAuth token endpoint + Admin SDK Directory API (shared/reference §C2): the JWT-bearer
  * grant of a service account with domain-wide delegation (RS256 signature checked against the
@@ -67,6 +68,13 @@ export class FakeGoogle {
   signIn: { customer: string; email: string } | undefined
   private codes = new Map<string, { customer: string; email: string; redirectUri: string }>()
   private refreshTokens = new Map<string, string>()
+  /** Google's ID-token signing keys, served at /certs; `forgeIdTokens` signs with a key not served there. */
+  private signing = (async () => {
+    const served = await generateKeyPair('RS256', { extractable: true })
+    const other = await generateKeyPair('RS256', { extractable: true })
+    return { served, other, jwks: { keys: [{ ...(await exportJWK(served.publicKey)), kid: 'fake-1', alg: 'RS256', use: 'sig' }] } }
+  })()
+  forgeIdTokens = false
 
   /** A service account for a new customer: its key pair, with the private key as the PKCS#8 PEM Google hands out. */
   async addCustomer(customerId: string, domainAdmin: string) {
@@ -91,6 +99,7 @@ export class FakeGoogle {
     if (url.pathname.startsWith('/_fake-google/'))
       return this.control(url.pathname.split('/')[2]!, (await request.json()) as Record<string, unknown>)
     if (url.pathname === '/token' && request.method === 'POST') return this.token(await request.formData())
+    if (url.pathname === '/certs') return json((await this.signing).jwks)
     if (url.pathname === '/o/oauth2/v2/auth') return this.consentPage(url)
     if (url.pathname.startsWith('/admin/directory/v1/')) return this.directory(request, url)
     return apiError(404, 'notFound', `No fake route for ${request.method} ${url.pathname}`)
@@ -108,6 +117,10 @@ export class FakeGoogle {
     }
     if (body.action === 'revokeRefreshTokens') {
       this.revokeRefreshTokens()
+      return json({})
+    }
+    if (body.action === 'forgeIdTokens') {
+      this.forgeIdTokens = body.forge !== false
       return json({})
     }
     const customer = this.customers.get(customerId)
@@ -178,7 +191,15 @@ export class FakeGoogle {
         return json({ error: 'invalid_grant', error_description: 'Bad Request' }, 400)
       const refresh = `1//fake-${crypto.randomUUID()}`
       this.refreshTokens.set(refresh, code.customer)
-      const idToken = `${b64url(new TextEncoder().encode('{"alg":"RS256"}'))}.${b64url(new TextEncoder().encode(JSON.stringify({ email: code.email, email_verified: true })))}.sig`
+      const keys = await this.signing
+      const idToken = await new SignJWT({ email: code.email, email_verified: true })
+        .setProtectedHeader({ alg: 'RS256', kid: 'fake-1' })
+        .setIssuer('https://accounts.google.com')
+        .setAudience(this.oauthClient.id)
+        .setSubject(`sub-${code.email}`)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign((this.forgeIdTokens ? keys.other : keys.served).privateKey)
       return json({
         access_token: this.issue(code.customer),
         expires_in: 3599,

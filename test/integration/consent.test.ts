@@ -187,6 +187,24 @@ describe('Sign in with Google (admin OAuth, offline access)', () => {
     expect(await runSync(body.id)).toMatchObject({ status: 'succeeded', counts: { usersCreated: 0 } })
   })
 
+  it("refuses an ID token that Google's keys did not sign, and connects nothing", async () => {
+    const customer = `Cf${Date.now()}`
+    await fakeGoogle(customer, { action: 'create', admin: 'boss@acme.example' })
+    await fakeGoogle(customer, { action: 'signIn', email: 'boss@acme.example' })
+    const { body } = await admin('POST', '/integrations', { kind: 'google', name: `Forged ID token ${customer}` })
+    await fakeGoogle(customer, { action: 'forgeIdTokens' })
+    try {
+      const res = await signIn(body.id)
+      expect(res.status).toBe(400)
+      expect(res.text).toContain('did not verify')
+      expect((await admin('GET', `/integrations/${body.id}`)).body.connected).toBe(false)
+    } finally {
+      await fakeGoogle(customer, { action: 'forgeIdTokens', forge: false })
+    }
+    // Signed by Google's keys, it connects.
+    expect((await signIn(body.id)).status).toBe(200)
+  })
+
   it('refuses a forged or expired sign-in, and a Microsoft consent state on the Google callback', async () => {
     const callback = async (state: string) => {
       const res = await exports.default.fetch(`${ORIGIN}/api/v1/oauth/google/callback?code=x&state=${encodeURIComponent(state)}`)
