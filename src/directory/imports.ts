@@ -93,8 +93,9 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[]):
     // A partial item for a user never seen (it was created before this integration's first listing
     // and the delta reports only a change) cannot make a whole user; the next full listing will.
     if (!target && item.partial && typeof item.doc.userName !== 'string') continue
+    // A user is active unless the source says otherwise, as on the SCIM side.
     const doc = item.partial
-      ? parseResource(USER_RESOURCE, mergeDocument(current ? (JSON.parse(current.data) as ScimObject) : {}, item.doc))
+      ? parseResource(USER_RESOURCE, mergeDocument(current ? (JSON.parse(current.data) as ScimObject) : { active: true }, item.doc))
       : item.doc
     const cols = columnsOf(doc)
     if (!target) {
