@@ -106,8 +106,11 @@ export async function finishRun(
   outcome: { error: string } | { integrationId: string; usersDeltaLink?: string; groupsDeltaLink?: string }
 ) {
   const now = nowIso()
+  // Only a run still recorded as running ends here: one already ended as dead (failDeadRun) stays
+  // failed, and its late finish moves no delta link.
+  const stillRunning = and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))
   if ('error' in outcome) {
-    await db.batch([db.update(syncRuns).set({ status: 'failed', finishedAt: now, error: outcome.error }).where(eq(syncRuns.id, runId))])
+    await db.batch([db.update(syncRuns).set({ status: 'failed', finishedAt: now, error: outcome.error }).where(stillRunning)])
     return
   }
   // Delta links move forward only with a finished run, so a failed run's changes are read again.
@@ -115,8 +118,8 @@ export async function finishRun(
     db
       .update(integrations)
       .set({ usersDeltaLink: outcome.usersDeltaLink ?? null, groupsDeltaLink: outcome.groupsDeltaLink ?? null })
-      .where(eq(integrations.id, outcome.integrationId)),
-    db.update(syncRuns).set({ status: 'succeeded', finishedAt: now }).where(eq(syncRuns.id, runId)),
+      .where(and(eq(integrations.id, outcome.integrationId), sql`EXISTS (SELECT 1 FROM ${syncRuns} WHERE ${stillRunning})`)),
+    db.update(syncRuns).set({ status: 'succeeded', finishedAt: now }).where(stillRunning),
   ])
 }
 

@@ -1,6 +1,8 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
+import { createDb } from '../../src/directory/db'
+import { failDeadRun, finishRun } from '../../src/directory/runs'
 import worker from '../../src/index'
 import { byUserName, connectTenant, seedDirectory } from '../helpers/graph-tenant'
 import { admin, type Json } from '../helpers/http'
@@ -60,5 +62,26 @@ describe('dead runs', () => {
     const ended = (await admin('GET', `/integrations/${id}/syncs/${ghost}`)).body
     expect(ended.status).toBe('failed')
     expect(ended.error).toMatch(/stopped without finishing/)
+  })
+
+  it('keeps a run ended as dead failed when its lost Workflow finishes late, and moves no delta link', async () => {
+    const { tenant, id } = await connectTenant()
+    await seedDirectory(tenant)
+    await runSync(id, 'succeeded')
+    const before = await env.DB.prepare('SELECT users_delta_link AS link FROM integrations WHERE id = ?').bind(id).first<Json>()
+    const db = createDb(env.DB)
+    const late = crypto.randomUUID()
+    await env.DB.prepare("INSERT INTO sync_runs (id, integration_id, trigger, status, started_at) VALUES (?, ?, 'cron', 'running', ?)")
+      .bind(late, id, new Date().toISOString())
+      .run()
+    expect(await failDeadRun(db, late, 'lost')).toBe(true)
+    await finishRun(db, late, {
+      integrationId: id,
+      usersDeltaLink: 'https://graph.fake.test/late',
+      groupsDeltaLink: 'https://graph.fake.test/late',
+    })
+    expect((await admin('GET', `/integrations/${id}/syncs/${late}`)).body).toMatchObject({ status: 'failed', error: 'lost' })
+    const after = await env.DB.prepare('SELECT users_delta_link AS link FROM integrations WHERE id = ?').bind(id).first<Json>()
+    expect(after!.link).toBe(before!.link)
   })
 })
