@@ -2,13 +2,12 @@
  * Import runs in D1: the run records (sync_runs) and where incremental sync resumes (the
  * integration's delta links). The Workflow and the cron reach these rows only through here.
  */
-import { and, desc, eq, lt, sql } from 'drizzle-orm'
+import { and, desc, eq, sql } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { conflict } from '../scim/errors'
 import { isUniqueViolation, nowIso, type Db } from './db'
 import { integrations, syncRuns, type IntegrationRow, type SyncRunRow } from './schema'
 
-/** A run still "running" after this long has died without recording it (the Workflow is gone). */
 /** A run that has recorded no progress for this long has died, whatever its Workflow says. */
 export const SILENT_RUN_MS = 60 * 60 * 1000
 export const SILENT_RUN_ERROR = 'The run stopped without finishing: it recorded no progress for an hour. The next run starts over.'
@@ -26,24 +25,14 @@ export interface RunCounts {
 
 /**
  * Records a new run. One run per integration at a time: the partial unique index on running runs
- * refuses a second one, whoever asks (cron or "Sync users now"). A run still "running" with no
- * progress for SILENT_RUN_MS is marked failed first, in the same batch.
+ * refuses a second one, whoever asks (cron or "Sync users now"). A dead run is ended before this,
+ * by the caller (src/sync/runs.ts checkRunning), so the rule lives in one place.
  */
 export async function insertRun(db: Db, row: IntegrationRow, trigger: 'cron' | 'manual'): Promise<{ runId: string }> {
   const now = nowIso()
   const runId = crypto.randomUUID()
   try {
     await db.batch([
-      db
-        .update(syncRuns)
-        .set({ status: 'failed', finishedAt: now, error: SILENT_RUN_ERROR })
-        .where(
-          and(
-            eq(syncRuns.integrationId, row.id),
-            eq(syncRuns.status, 'running'),
-            lt(sql`coalesce(${syncRuns.progressAt}, ${syncRuns.startedAt})`, new Date(Date.now() - SILENT_RUN_MS).toISOString())
-          )
-        ),
       db.insert(syncRuns).values({ id: runId, integrationId: row.id, trigger, status: 'running', startedAt: now, progressAt: now }),
     ])
   } catch (e) {

@@ -2,7 +2,8 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { createDb } from '../../src/directory/db'
-import { failDeadRun, finishRun } from '../../src/directory/runs'
+import { failDeadRun, finishRun, getRun } from '../../src/directory/runs'
+import { checkRunning } from '../../src/sync/runs'
 import worker from '../../src/index'
 import { byUserName, connectTenant, seedDirectory } from '../helpers/graph-tenant'
 import { admin, type Json } from '../helpers/http'
@@ -83,5 +84,33 @@ describe('dead runs', () => {
     expect((await admin('GET', `/integrations/${id}/syncs/${late}`)).body).toMatchObject({ status: 'failed', error: 'lost' })
     const after = await env.DB.prepare('SELECT users_delta_link AS link FROM integrations WHERE id = ?').bind(id).first<Json>()
     expect(after!.link).toBe(before!.link)
+  })
+
+  it.each([
+    // [instance status, recorded progress minutes ago, still going, terminated]
+    ['running', 5, true, false],
+    ['unknown', 5, true, false],
+    ['running', 120, false, true],
+    ['unknown', 120, false, true],
+    ['errored', 5, false, false],
+    ['complete', 5, false, false],
+  ] as const)('judges a %s instance with progress %i minutes ago: going %s, terminated %s', async (status, minutes, going, terminated) => {
+    const { id } = await connectTenant()
+    const db = createDb(env.DB)
+    const runId = crypto.randomUUID()
+    const at = new Date(Date.now() - minutes * 60_000).toISOString()
+    await env.DB.prepare(
+      "INSERT INTO sync_runs (id, integration_id, trigger, status, started_at, progress_at) VALUES (?, ?, 'cron', 'running', ?, ?)"
+    )
+      .bind(runId, id, at, at)
+      .run()
+    let terminatedIt = false
+    const workflow = {
+      get: async () => ({ status: async () => ({ status }), terminate: async () => void (terminatedIt = true) }),
+    } as unknown as Workflow
+    const run = (await getRun(db, id, runId))!
+    expect(await checkRunning(db, workflow, run)).toBe(going)
+    expect(terminatedIt).toBe(terminated)
+    expect((await getRun(db, id, runId))!.status).toBe(going ? 'running' : 'failed')
   })
 })
