@@ -1,9 +1,10 @@
 import { Hono, type Context } from 'hono'
 import * as z from 'zod'
-import { deleteToken, putToken } from '../auth/token-store'
-import { generateToken } from '../auth/token'
+import { deleteApiKeyEntry, deleteToken, putApiKey, putToken } from '../auth/token-store'
+import { API_KEY_PREFIX, generateToken } from '../auth/token'
+import { createApiKey, deleteApiKey, listApiKeys } from '../directory/api-keys'
 import { createIntegration, deleteIntegration, getIntegration, listIntegrations, replaceToken } from '../directory/integrations'
-import type { IntegrationRow } from '../directory/schema'
+import type { ApiKeyRow, IntegrationRow } from '../directory/schema'
 import { internalError, invalidValue, notFound, parseWith } from '../scim/errors'
 import { adminConsentUrl, googleConsentUrl } from '../sync/consent'
 import { seal } from '../auth/seal'
@@ -56,6 +57,14 @@ const createIntegrationSchema = z.discriminatedUnion(
   ],
   { error: 'must be "scim", "entra" or "google"' }
 )
+
+const createApiKeySchema = z.object({
+  name,
+  scope: z.enum(['read', 'write'], { error: 'must be "read" (the read API and the events feed) or "write" (also device assignments)' }),
+})
+
+/** An API key as listed: never the key itself nor its hash. */
+const keyView = (row: ApiKeyRow) => ({ id: row.id, name: row.name, scope: row.scope, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt })
 
 /** An integration as the admin API shows it: never a token, token hash or secret. */
 function view(c: Context<AppEnv>, row: IntegrationRow) {
@@ -163,6 +172,21 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .delete('/integrations/:id', async (c) => {
     const previous = await deleteIntegration(c.get('db'), c.req.param('id'))
     await deleteToken(c.env.TOKENS, previous)
+    return c.body(null, 204)
+  })
+  // Application API keys: the key is shown in the creation response only; D1 and KV keep its hash.
+  .post('/api-keys', async (c) => {
+    const input = parseWith(createApiKeySchema, await readJson(c))
+    const { token, tokenId, hash } = await generateToken(API_KEY_PREFIX)
+    const row = await createApiKey(c.get('db'), { id: tokenId, name: input.name, scope: input.scope, tokenHash: hash })
+    await putApiKey(c.env.TOKENS, hash, row.id)
+    const { lastUsedAt: _unused, ...created } = keyView(row)
+    return c.json({ ...created, token }, 201)
+  })
+  .get('/api-keys', async (c) => c.json({ apiKeys: (await listApiKeys(c.get('db'))).map(keyView) }))
+  .delete('/api-keys/:id', async (c) => {
+    // D1 first: from this write on the key fails everywhere, whatever KV still says.
+    await deleteApiKeyEntry(c.env.TOKENS, await deleteApiKey(c.get('db'), c.req.param('id')))
     return c.body(null, 204)
   })
   .all('*', (c) => {

@@ -1,5 +1,6 @@
 import * as z from 'zod'
 import type { Db } from '../directory/db'
+import { apiKeyByHash } from '../directory/api-keys'
 import { integrationByTokenHash } from '../directory/integrations'
 
 /*
@@ -43,4 +44,24 @@ export async function lookupToken(kv: KVNamespace, db: Db, hash: string): Promis
     cache.set(hash, entry)
   }
   return entry
+}
+
+/*
+ * Application API keys: `apikey:<sha256 hex of the key>` → {"keyId"}. As for SCIM tokens, KV only
+ * names the key a hash claims; its row in D1 decides on every request (src/directory/api-keys.ts).
+ */
+const apiKeyEntrySchema = z.object({ keyId: z.string() })
+const apiKeyKey = (hash: string) => `apikey:${hash}`
+
+export async function putApiKey(kv: KVNamespace, hash: string, keyId: string) {
+  await kv.put(apiKeyKey(hash), JSON.stringify({ keyId }))
+}
+
+export async function deleteApiKeyEntry(kv: KVNamespace, hash: string) {
+  await kv.delete(apiKeyKey(hash))
+}
+
+export async function lookupApiKey(kv: KVNamespace, db: Db, hash: string): Promise<{ keyId: string } | undefined> {
+  const parsed = apiKeyEntrySchema.safeParse(await kv.get(apiKeyKey(hash), 'json'))
+  return parsed.success ? parsed.data : await apiKeyByHash(db, hash)
 }

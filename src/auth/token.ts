@@ -15,9 +15,12 @@ export async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')
 }
 
-export async function generateToken(): Promise<NewToken> {
+/** Application API keys (`/api/v1`): `key_<keyId>_<secret>`, so neither surface mistakes the other's credential. */
+export const API_KEY_PREFIX = 'key_'
+
+export async function generateToken(prefix = TOKEN_PREFIX): Promise<NewToken> {
   const tokenId = toBase64Url(randomBytes(9))
-  const token = `${TOKEN_PREFIX}${tokenId}_${toBase64Url(randomBytes(32))}`
+  const token = `${prefix}${tokenId}_${toBase64Url(randomBytes(32))}`
   return { token, tokenId, hash: await sha256Hex(token) }
 }
 

@@ -160,3 +160,22 @@ export type SyncRunRow = typeof syncRuns.$inferSelect
 export type IntegrationRow = typeof integrations.$inferSelect
 export type UserRow = typeof users.$inferSelect
 export type GroupRow = typeof groups.$inferSelect
+
+/**
+ * Application API keys (`/api/v1`): only a hash of each key is kept, here (the authority, checked on
+ * every request, so a revoked key is dead at once) and in KV (the fast path), as for SCIM tokens.
+ */
+export const apiKeys = sqliteTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    scope: text('scope', { enum: ['read', 'write'] }).notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: text('created_at').notNull(),
+    lastUsedAt: text('last_used_at'),
+  },
+  (t) => [uniqueIndex('api_keys_token_hash').on(t.tokenHash)]
+)
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect
