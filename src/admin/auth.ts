@@ -47,7 +47,11 @@ export const apiAuth = (access: ApiAccess) =>
       throw unauthorized("This is an integration's SCIM token; it is accepted only under /scim/v2. Use the admin token or an API key here.")
     if (!expected && access === 'admin')
       throw unauthorized('The admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN).')
-    throw unauthorized(`Send ${needs(access)} as "Authorization: Bearer <token>".`)
+    throw unauthorized(
+      access === 'admin'
+        ? 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".'
+        : `Send an API key with scope "${access}" or the admin token as "Authorization: Bearer <key>".`
+    )
   })
 
 /** Integrations, tokens, keys and webhooks: the admin token only. */
