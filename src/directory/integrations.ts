@@ -1,7 +1,7 @@
 import { asc, eq, inArray, ne, sql } from 'drizzle-orm'
 import { notFound, uniqueness } from '../scim/errors'
 import { foldKey, isUniqueViolation, nowIso, type Db } from './db'
-import { groupMembers, groups, integrations, userEmails, users, type IntegrationRow } from './schema'
+import { devices, groupMembers, groups, integrations, userEmails, users, type IntegrationRow } from './schema'
 
 /*
  * Integrations for the admin API: the only code that creates, renames tokens of, or deletes them.
@@ -82,6 +82,8 @@ export async function deleteIntegration(db: Db, id: string): Promise<string | nu
   await db.batch([
     db.delete(groupMembers).where(inArray(groupMembers.groupId, ownGroups)),
     db.delete(userEmails).where(eq(userEmails.integrationId, id)),
+    // Interim, as in removeUsers: assignments go with their users until those are kept instead.
+    db.delete(devices).where(inArray(devices.userId, db.select({ id: users.id }).from(users).where(eq(users.integrationId, id)))),
     db.delete(users).where(eq(users.integrationId, id)),
     db.delete(groups).where(eq(groups.integrationId, id)),
     db.delete(integrations).where(eq(integrations.id, id)),

@@ -1,7 +1,7 @@
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm'
 import { chunks } from './db'
 import { touchGroupsListing } from './memberships'
-import { groupMembers, groups, userEmails, users } from './schema'
+import { devices, groupMembers, groups, userEmails, users } from './schema'
 import type { DirectorySession, Statement } from './session'
 
 /*
@@ -21,6 +21,9 @@ export function removeUsers(s: DirectorySession, ids: string[], now: string, gua
     ...chunks(ids).flatMap((part) => [
       s.db.delete(userEmails).where(and(inArray(userEmails.userId, part), guard)),
       s.db.delete(groupMembers).where(and(inArray(groupMembers.memberId, part), eq(groupMembers.integrationId, s.integrationId), guard)),
+      // Until users with devices are kept (archived) instead, their assignments go with them, so no
+      // device is ever left assigned to a user that does not exist.
+      s.db.delete(devices).where(and(inArray(devices.userId, part), guard)),
       s.db
         .delete(users)
         .where(and(eq(users.integrationId, s.integrationId), inArray(users.id, part), guard))

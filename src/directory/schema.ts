@@ -179,3 +179,20 @@ export const apiKeys = sqliteTable(
 )
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect
+
+/**
+ * Which user each device is assigned to. Devices belong to the application; the directory only
+ * records the assignment, so a device has at most one user (its id is the primary key).
+ */
+export const devices = sqliteTable(
+  'devices',
+  {
+    id: text('id').primaryKey(),
+    name: text('name'),
+    userId: text('user_id').notNull(),
+    assignedAt: text('assigned_at').notNull(),
+  },
+  (t) => [index('devices_user').on(t.userId, t.id)]
+)
+
+export type DeviceRow = typeof devices.$inferSelect

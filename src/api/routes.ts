@@ -1,0 +1,52 @@
+import { Hono } from 'hono'
+import * as z from 'zod'
+import { apiAuth } from '../admin/auth'
+import { assignDevice, getDevice, unassignDevice } from '../directory/devices'
+import type { DeviceRow } from '../directory/schema'
+import { readJson } from '../http/body'
+import type { AppEnv } from '../http/context'
+import { invalidValue, parseWith } from '../scim/errors'
+
+/*
+ * The application API under /api/v1: what applications holding an API key call (the admin token may
+ * too). Each route names the scope it needs; there is no catch-all here, so anything else falls
+ * through to the admin API, which needs the admin token.
+ */
+
+// Ids and names the application chooses: printable, bounded, so they are safe to store and show.
+const PRINTABLE = /^[^\p{Cc}]+$/u
+const deviceIdSchema = z.string().min(1).max(200).regex(PRINTABLE)
+const assignSchema = z.object({
+  name: z
+    .string({ error: 'must be a string' })
+    .trim()
+    .min(1, { error: 'must not be empty' })
+    .max(200, { error: 'must be at most 200 characters' })
+    .regex(PRINTABLE, { error: 'must not contain control characters' })
+    .optional(),
+})
+
+function deviceId(raw: string): string {
+  if (!deviceIdSchema.safeParse(raw).success)
+    throw invalidValue('deviceId: must be 1 to 200 characters without control characters (the id your application gives the device).')
+  return raw
+}
+
+const deviceView = (d: DeviceRow) => ({ id: d.id, name: d.name, userId: d.userId, assignedAt: d.assignedAt })
+
+export const apiRoutes = new Hono<AppEnv>({ strict: false })
+  .get('/devices/:deviceId', apiAuth('read'), async (c) =>
+    c.json(deviceView(await getDevice(c.get('db'), deviceId(c.req.param('deviceId')))))
+  )
+  // 201 when the device was not this user's before (new, or moved from another user), 200 when it was.
+  .put('/users/:id/devices/:deviceId', apiAuth('write'), async (c) => {
+    const id = deviceId(c.req.param('deviceId'))
+    const body = c.req.raw.body && c.req.header('content-length') !== '0' ? await readJson(c) : {}
+    const { name } = parseWith(assignSchema, body)
+    const { device, created } = await assignDevice(c.get('db'), c.req.param('id'), id, name)
+    return c.json(deviceView(device), created ? 201 : 200)
+  })
+  .delete('/users/:id/devices/:deviceId', apiAuth('write'), async (c) => {
+    await unassignDevice(c.get('db'), c.req.param('id'), deviceId(c.req.param('deviceId')))
+    return c.body(null, 204)
+  })
