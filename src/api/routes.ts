@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { apiAuth } from '../admin/auth'
 import { assignDevice, getDevice, unassignDevice } from '../directory/devices'
+import { getUserView, userGroupsPage } from '../directory/views'
 import type { DeviceRow } from '../directory/schema'
 import { readJson } from '../http/body'
 import type { AppEnv } from '../http/context'
@@ -32,9 +33,24 @@ function deviceId(raw: string): string {
   return raw
 }
 
+const pageSchema = z.object({
+  limit: z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(500, { error: 'must be at most 500' })
+    .default(100),
+  cursor: z.string().min(1, { error: 'must not be empty' }).max(400, { error: 'is not a cursor this API gave out' }).optional(),
+})
+
 const deviceView = (d: DeviceRow) => ({ id: d.id, name: d.name, userId: d.userId, assignedAt: d.assignedAt })
 
 export const apiRoutes = new Hono<AppEnv>({ strict: false })
+  .get('/users/:id', apiAuth('read'), async (c) => c.json(await getUserView(c.get('d1'), c.req.param('id'))))
+  .get('/users/:id/groups', apiAuth('read'), async (c) => {
+    const { limit, cursor } = parseWith(pageSchema, c.req.query())
+    return c.json(await userGroupsPage(c.get('d1'), c.req.param('id'), limit, cursor))
+  })
   .get('/devices/:deviceId', apiAuth('read'), async (c) =>
     c.json(deviceView(await getDevice(c.get('db'), deviceId(c.req.param('deviceId')))))
   )

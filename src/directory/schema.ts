@@ -58,6 +58,8 @@ export const users = sqliteTable(
     version: integer('version').notNull().default(1),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
+    /** When the user was last archived; NULL while active. Kept by triggers (migration 0012) on every path. */
+    archivedAt: text('archived_at'),
   },
   (t) => [
     uniqueIndex('users_user_name').on(t.integrationId, t.userNameKey),

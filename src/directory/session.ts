@@ -39,6 +39,12 @@ function prepare(d1: D1Database, statement: Statement): D1PreparedStatement {
   return d1.prepare(query.sql).bind(...query.params)
 }
 
+/** Reads outside an integration's session (the application API): one D1 batch, each statement's rows. */
+export async function readBatch<T = Record<string, unknown>>(d1: D1Database, ...statements: Statement[]): Promise<T[][]> {
+  const results = await d1.batch(statements.map((s) => prepare(d1, s)))
+  return results.map((r) => r.results as T[])
+}
+
 /**
  * The directory as one caller sees it. Its first read also reads the integration's row, which makes
  * D1 the authoritative token check (a rotated or deleted integration's token fails here even where KV
