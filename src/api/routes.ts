@@ -2,7 +2,7 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { apiAuth } from '../admin/auth'
 import { assignDevice, getDevice, unassignDevice } from '../directory/devices'
-import { getUserView, userGroupsPage } from '../directory/views'
+import { getUserView, listUserViews, userGroupsPage } from '../directory/views'
 import type { DeviceRow } from '../directory/schema'
 import { readJson } from '../http/body'
 import type { AppEnv } from '../http/context'
@@ -43,9 +43,25 @@ const pageSchema = z.object({
   cursor: z.string().min(1, { error: 'must not be empty' }).max(400, { error: 'is not a cursor this API gave out' }).optional(),
 })
 
+const userListSchema = pageSchema.extend({
+  integrationId: z.string().min(1, { error: 'must not be empty' }).optional(),
+  status: z.enum(['active', 'archived', 'all'], { error: 'must be "active", "archived" or "all"' }).default('active'),
+  // Stored times are ISO in UTC with milliseconds; any ISO time is normalised to that to compare.
+  updatedSince: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-01-31T12:00:00Z' })
+    .transform((t) => new Date(t).toISOString())
+    .optional(),
+})
+
 const deviceView = (d: DeviceRow) => ({ id: d.id, name: d.name, userId: d.userId, assignedAt: d.assignedAt })
 
 export const apiRoutes = new Hono<AppEnv>({ strict: false })
+  .get('/users', apiAuth('read'), async (c) => {
+    // Not built yet (issue #7); refused rather than ignored, so nobody mistakes all users for a match.
+    for (const unsupported of ['q', 'groupId'])
+      if (c.req.query(unsupported) !== undefined) throw invalidValue(`${unsupported}: this filter is not supported yet.`)
+    return c.json(await listUserViews(c.get('d1'), parseWith(userListSchema, c.req.query())))
+  })
   .get('/users/:id', apiAuth('read'), async (c) => c.json(await getUserView(c.get('d1'), c.req.param('id'))))
   .get('/users/:id/groups', apiAuth('read'), async (c) => {
     const { limit, cursor } = parseWith(pageSchema, c.req.query())

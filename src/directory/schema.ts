@@ -71,6 +71,11 @@ export const users = sqliteTable(
     // sortBy and range filters on meta.created / meta.lastModified ("what changed since").
     index('users_created').on(t.integrationId, t.createdAt, t.id),
     index('users_last_modified').on(t.integrationId, t.updatedAt, t.id),
+    // The application API's listings (src/directory/views.ts): by status within an integration or
+    // across all, and "changed since" across all, each in keyset order.
+    index('users_status_order').on(t.integrationId, t.active, t.id),
+    index('users_all_status_order').on(t.active, t.id),
+    index('users_all_updated').on(t.updatedAt, t.id),
   ]
 )
 
