@@ -72,10 +72,12 @@ export const users = sqliteTable(
     index('users_created').on(t.integrationId, t.createdAt, t.id),
     index('users_last_modified').on(t.integrationId, t.updatedAt, t.id),
     // The application API's listings (src/directory/views.ts): by status within an integration or
-    // across all, and "changed since" across all, each in keyset order.
+    // across all, and "changed since" across all (with or without a status), each in keyset order
+    // (test/integration/read-plan.test.ts checks the plans).
     index('users_status_order').on(t.integrationId, t.active, t.id),
     index('users_all_status_order').on(t.active, t.id),
     index('users_all_updated').on(t.updatedAt, t.id),
+    index('users_all_status_updated').on(t.active, t.updatedAt, t.id),
   ]
 )
 

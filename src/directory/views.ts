@@ -102,12 +102,8 @@ function decodePosition(cursor: string): Position {
   }
 }
 
-/**
- * A page of users, in keyset order: by id, or by (updatedAt, id) with `updatedSince`. Every filter
- * combination seeks an index (users_status_order, users_all_status_order, users_last_modified,
- * users_all_updated, the primary key), so a deep page costs a page of rows, never an offset scan.
- */
-export async function listUserViews(d1: D1Database, q: UserListQuery) {
+/** The statement behind listUserViews, on its own so tests can check its query plan. */
+export function userListStatement(q: UserListQuery): SQL {
   const where: SQL[] = []
   if (q.integrationId !== undefined) where.push(sql`u.integration_id = ${q.integrationId}`)
   if (q.status !== 'all') where.push(sql`u.active = ${q.status === 'active' ? 1 : 0}`)
@@ -118,11 +114,19 @@ export async function listUserViews(d1: D1Database, q: UserListQuery) {
     throw invalidValue('cursor: it belongs to a listing with other parameters; keep them as on the first page.')
   if (at) where.push(byChange ? sql`(u.updated_at, u.id) > (${at.k}, ${at.id})` : sql`u.id > ${at.id}`)
   const order = byChange ? sql`u.updated_at, u.id` : sql`u.id`
-  const [rows] = await readBatch<{ view: string; k: string; id: string }>(
-    d1,
-    sql`SELECT ${userView} AS view, u.updated_at AS k, u.id AS id FROM users AS u
+  return sql`SELECT ${userView} AS view, u.updated_at AS k, u.id AS id FROM users AS u
       WHERE ${where.length ? sql.join(where, sql` AND `) : sql`1`} ORDER BY ${order} LIMIT ${q.limit + 1}`
-  )
+}
+
+/**
+ * A page of users, in keyset order: by id, or by (updatedAt, id) with `updatedSince`. Every filter
+ * combination seeks an index (users_status_order, users_all_status_order, users_last_modified,
+ * users_all_updated, users_all_status_updated, the primary key), so a deep page costs a page of rows, never an offset scan. One exception: `updatedSince` with a
+ * status inside one integration walks users_last_modified and skips the other status's rows.
+ */
+export async function listUserViews(d1: D1Database, q: UserListQuery) {
+  const byChange = q.updatedSince !== undefined
+  const [rows] = await readBatch<{ view: string; k: string; id: string }>(d1, userListStatement(q))
   const page = rows!.slice(0, q.limit)
   const last = page[page.length - 1]
   return {

@@ -1,0 +1,1 @@
+CREATE INDEX `users_all_status_updated` ON `users` (`active`,`updated_at`,`id`);
