@@ -22,6 +22,7 @@ const configSchema = z.object({
   SYNC_STEP_RETRIES: z.coerce.number().int().min(0).default(3),
   SYNC_STEP_DELAY: duration,
   D1_QUERIES_PER_INVOCATION: positiveInt(1000),
+  EVENTS_RETENTION_DAYS: positiveInt(30),
 })
 
 export interface Config {
@@ -31,6 +32,8 @@ export interface Config {
   bulkMaxOperations: number
   limits: ValueLimits
   sync: { retryBaseMs: number; maxWaitMs: number; stepRetries: number; stepDelay: WorkflowSleepDuration }
+  /** Days the change feed keeps events; the cron prunes older ones. */
+  eventsRetentionDays: number
 }
 
 export class ConfigError extends Error {
@@ -62,6 +65,7 @@ export function config(env: Env): Config {
       stepRetries: v.SYNC_STEP_RETRIES,
       stepDelay: v.SYNC_STEP_DELAY as WorkflowSleepDuration,
     },
+    eventsRetentionDays: v.EVENTS_RETENTION_DAYS,
   }
   parsed.set(env, out)
   return out

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import * as z from 'zod'
 import { apiAuth } from '../admin/auth'
 import { assignDevice, getDevice, unassignDevice } from '../directory/devices'
+import { eventTypeSchema, listEvents, parseCursor } from '../directory/events'
 import { getUserView, listUserViews, userGroupsPage } from '../directory/views'
 import type { DeviceRow } from '../directory/schema'
 import { readJson } from '../http/body'
@@ -53,6 +54,26 @@ const userListSchema = pageSchema.extend({
     .optional(),
 })
 
+const eventsSchema = z.object({
+  limit: pageSchema.shape.limit,
+  after: z.string().optional().transform(parseCursor),
+  integrationId: z.string().min(1, { error: 'must not be empty' }).optional(),
+  types: z
+    .string()
+    .optional()
+    .transform((t, ctx) => {
+      if (t === undefined) return undefined
+      const types = t.split(',').map((x) => x.trim())
+      const unknown = types.filter((x) => !eventTypeSchema.safeParse(x).success)
+      if (unknown.length === 0) return types.map((x) => eventTypeSchema.parse(x))
+      ctx.addIssue({
+        code: 'custom',
+        message: `has unknown event types ${unknown.map((u) => `"${u}"`).join(', ')}; known: ${eventTypeSchema.options.join(', ')}`,
+      })
+      return z.NEVER
+    }),
+})
+
 const deviceView = (d: DeviceRow) => ({ id: d.id, name: d.name, userId: d.userId, assignedAt: d.assignedAt })
 
 export const apiRoutes = new Hono<AppEnv>({ strict: false })
@@ -62,6 +83,7 @@ export const apiRoutes = new Hono<AppEnv>({ strict: false })
       if (c.req.query(unsupported) !== undefined) throw invalidValue(`${unsupported}: this filter is not supported yet.`)
     return c.json(await listUserViews(c.get('d1'), parseWith(userListSchema, c.req.query())))
   })
+  .get('/events', apiAuth('read'), async (c) => c.json(await listEvents(c.get('d1'), parseWith(eventsSchema, c.req.query()))))
   .get('/users/:id', apiAuth('read'), async (c) => c.json(await getUserView(c.get('d1'), c.req.param('id'))))
   .get('/users/:id/groups', apiAuth('read'), async (c) => {
     const { limit, cursor } = parseWith(pageSchema, c.req.query())

@@ -9,6 +9,7 @@ import type { FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
 import { groupBy, toStored, untilGuardHolds, type GroupRecord, type Page, type Reference } from './records'
 import { removeGroups } from './lifecycle'
+import { inIntegration as usersInScope } from './users'
 import { touchGroupsListing } from './memberships'
 import { groupMembers, groups, users, type GroupRow } from './schema'
 import { columnList, type DirectorySession, type Statement } from './session'
@@ -96,7 +97,7 @@ export async function listGroups(s: DirectorySession, spec: ListSpec, withMember
 function lookupMembers(s: DirectorySession, ids: string[]) {
   return chunks(ids).flatMap((part) => [
     sql`SELECT ${users.id} AS value, 'User' AS type, coalesce(${users.displayName}, ${users.userName}) AS display
-      FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.id, part)}`,
+      FROM ${users} WHERE ${usersInScope(s)} AND ${inArray(users.id, part)}`,
     sql`SELECT ${groups.id} AS value, 'Group' AS type, ${groups.displayName} AS display
       FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId} AND ${inArray(groups.id, part)}`,
   ])
@@ -126,10 +127,21 @@ function membershipWrites(
   found: Map<string, Reference>,
   guard: SQL
 ): Statement[] {
-  return changes.flatMap((change): Statement[] => {
+  return changes.flatMap((change, i): Statement[] => {
     switch (change.kind) {
-      case 'clear':
-        return [s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, groupId), guard))]
+      case 'clear': {
+        // A replace (clear, then add) keeps the members it adds again rather than removing and
+        // re-adding them, so the feed shows only real changes. One bound value for any number.
+        const next = changes[i + 1]
+        const keep = next?.kind === 'add' ? JSON.stringify(next.values.map((v) => v.value)) : '[]'
+        return [
+          s.db
+            .delete(groupMembers)
+            .where(
+              and(eq(groupMembers.groupId, groupId), sql`${groupMembers.memberId} NOT IN (SELECT value FROM json_each(${keep}))`, guard)
+            ),
+        ]
+      }
       case 'remove':
         return chunks([...new Set(change.ids)]).map((part) =>
           s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, groupId), inArray(groupMembers.memberId, part), guard))

@@ -39,6 +39,9 @@ export async function createIntegration(db: Db, input: NewIntegration): Promise<
     sealedSecrets: input.sealedSecrets ?? null,
     usersDeltaLink: null,
     groupsDeltaLink: null,
+    hiddenUsers: 0,
+    deletingAt: null,
+    deletion: null,
   }
   try {
     await db.batch([db.insert(integrations).values(row)])

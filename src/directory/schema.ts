@@ -34,6 +34,11 @@ export const integrations = sqliteTable(
     sealedSecrets: text('sealed_secrets'),
     usersDeltaLink: text('users_delta_link'),
     groupsDeltaLink: text('groups_delta_link'),
+    /** Users removed at the source but kept (archived) for their devices: hidden from SCIM, counted apart. */
+    hiddenUsers: integer('hidden_users').notNull().default(0),
+    /** Set when DELETE /api/v1/integrations/:id began; the deletion's progress as JSON (see deletion.ts). */
+    deletingAt: text('deleting_at'),
+    deletion: text('deletion'),
   },
   (t) => [
     uniqueIndex('integrations_name_key').on(t.nameKey),
@@ -60,6 +65,13 @@ export const users = sqliteTable(
     updatedAt: text('updated_at').notNull(),
     /** When the user was last archived; NULL while active. Kept by triggers (migration 0012) on every path. */
     archivedAt: text('archived_at'),
+    /**
+     * When the user was removed (SCIM DELETE, or deleted at the source) but kept, archived, because a
+     * device is assigned to it. SCIM no longer sees it (RFC 7644 §3.6); the application API does.
+     */
+    deletedAt: text('deleted_at'),
+    /** `{id,name}` of the integration this user was kept from when that integration was deleted. */
+    detachedFrom: text('detached_from'),
   },
   (t) => [
     uniqueIndex('users_user_name').on(t.integrationId, t.userNameKey),
@@ -107,12 +119,16 @@ export const groups = sqliteTable(
     version: integer('version').notNull().default(1),
     createdAt: text('created_at').notNull(),
     updatedAt: text('updated_at').notNull(),
+    /** Kept by triggers on group_members (migration 0016), so a page of groups shows counts in O(page). */
+    memberCount: integer('member_count').notNull().default(0),
   },
   (t) => [
     uniqueIndex('groups_display_name').on(t.integrationId, t.displayNameKey),
     index('groups_external_id').on(t.integrationId, t.externalId, t.id),
     uniqueIndex('groups_list_order').on(t.integrationId, t.id),
     index('groups_last_modified').on(t.integrationId, t.updatedAt, t.id),
+    // The application API's "changed since" across integrations (by integration, groups_last_modified serves).
+    index('groups_all_updated').on(t.updatedAt, t.id),
   ]
 )
 
@@ -205,3 +221,26 @@ export const devices = sqliteTable(
 )
 
 export type DeviceRow = typeof devices.$inferSelect
+
+/**
+ * The change feed (an outbox): one row per change, written by triggers (migration 0016) in the same
+ * transaction as the change, whichever path made it. AUTOINCREMENT: ids are never reused after a
+ * prune, so they increase in commit order (D1 has one writer) and a cursor is just an id.
+ */
+export const events = sqliteTable(
+  'events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    type: text('type').notNull(),
+    occurredAt: text('occurred_at').notNull(),
+    integrationId: text('integration_id'),
+    data: text('data').notNull(),
+  },
+  (t) => [index('events_integration').on(t.integrationId, t.id)]
+)
+
+/** One row (id 1): the highest event id the retention prune removed, below which cursors are stale. */
+export const feedState = sqliteTable('feed_state', {
+  id: integer('id').primaryKey(),
+  prunedThrough: integer('pruned_through').notNull().default(0),
+})

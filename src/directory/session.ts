@@ -15,7 +15,7 @@ export interface Caller {
   tokenId?: string
 }
 
-export type Counters = { activeUsers: number; archivedUsers: number; groupCount: number }
+export type Counters = { activeUsers: number; archivedUsers: number; hiddenUsers: number; groupCount: number }
 
 /** Anything drizzle can render to SQL: a `sql` template or a query builder (insert/update/delete). */
 export type Statement = SQL | { toSQL(): { sql: string; params: unknown[] } }
@@ -73,7 +73,7 @@ export class DirectorySession {
   /** Runs read statements as one D1 batch after the caller check; returns each statement's rows. */
   async read<T = Record<string, unknown>>(...statements: Statement[]): Promise<T[][]> {
     const check = sql`SELECT current_token_id AS tokenId, kind, active_users AS activeUsers, archived_users AS archivedUsers,
-      group_count AS groupCount FROM integrations WHERE id = ${this.caller.integrationId}`
+      hidden_users AS hiddenUsers, group_count AS groupCount FROM integrations WHERE id = ${this.caller.integrationId}`
     const results = await this.d1.batch([check, ...statements].map((s) => prepare(this.d1, s)))
     const row = results[0]!.results[0] as (Counters & { tokenId: string | null; kind: string }) | undefined
     const scim = this.caller.tokenId !== undefined
@@ -84,7 +84,12 @@ export class DirectorySession {
     this.readOnly = scim && row.kind !== 'scim'
     // Refused whether or not it would change anything: a no-op PATCH is still not this token's to send.
     if (this.readOnly && this.changes) throw readOnlyIntegration()
-    this.counters = { activeUsers: row.activeUsers, archivedUsers: row.archivedUsers, groupCount: row.groupCount }
+    this.counters = {
+      activeUsers: row.activeUsers,
+      archivedUsers: row.archivedUsers,
+      hiddenUsers: row.hiddenUsers,
+      groupCount: row.groupCount,
+    }
     return results.slice(1).map((r) => r.results as T[])
   }
 

@@ -56,6 +56,8 @@ export function columnsOf(doc: ScimObject) {
     active: doc.active !== false,
     data: JSON.stringify(doc),
     dataKey: JSON.stringify(foldDocument(USER_RESOURCE, doc)),
+    // A user written whole again (a SCIM re-create, the source listing it again) is no longer hidden.
+    deletedAt: null,
   }
 }
 
@@ -89,13 +91,16 @@ const toUserRecord = (row: UserSelectRow): UserRecord => ({
   ...(row.groups !== null ? { groups: JSON.parse(row.groups) as Reference[] } : {}),
 })
 
-const inIntegration = (s: DirectorySession) => sql`${users.integrationId} = ${s.integrationId}`
-const byId = (s: DirectorySession, id: string) => sql`${inIntegration(s)} AND ${users.id} = ${id}`
+const ofIntegration = (s: DirectorySession) => sql`${users.integrationId} = ${s.integrationId}`
+/** What SCIM sees: the integration's users but those removed and kept only for their devices. */
+export const inIntegration = (s: DirectorySession) => sql`${ofIntegration(s)} AND ${users.deletedAt} IS NULL`
+const byId = (s: DirectorySession, id: string, hidden = false) =>
+  sql`${hidden ? ofIntegration(s) : inIntegration(s)} AND ${users.id} = ${id}`
 const userNameTaken = (userName: string) => uniqueness(`A user with userName "${userName}" already exists in this integration.`)
 
 /** One user, with its groups when asked for: one statement after the caller check, one round trip. */
-export async function getUser(s: DirectorySession, id: string, withGroups: boolean): Promise<UserRecord | undefined> {
-  const [rows] = await s.read<UserSelectRow>(selectUsers(withGroups, byId(s, id)))
+export async function getUser(s: DirectorySession, id: string, withGroups: boolean, hidden = false): Promise<UserRecord | undefined> {
+  const [rows] = await s.read<UserSelectRow>(selectUsers(withGroups, byId(s, id, hidden)))
   return rows![0] && toUserRecord(rows![0])
 }
 
@@ -114,7 +119,7 @@ export async function listUsers(s: DirectorySession, spec: ListSpec, withGroups:
       table: sql`${users}`,
       select: (where, tail, key) => selectUsers(withGroups, where, tail, key),
       // The trigger-maintained counters, read with the caller check.
-      unfilteredTotal: (session) => session.counters!.activeUsers + session.counters!.archivedUsers,
+      unfilteredTotal: (session) => session.counters!.activeUsers + session.counters!.archivedUsers - session.counters!.hiddenUsers,
     },
     spec
   )
@@ -124,20 +129,26 @@ export async function listUsers(s: DirectorySession, spec: ListSpec, withGroups:
 /**
  * Creates a user; `doc` has been validated by the SCIM layer. userName is unique per integration: a
  * POST for the userName of an archived user restores that user, keeping its id (Okta's re-assign,
- * a re-hire), while an active one is a 409, so a retried POST never makes a second user.
+ * a re-hire), as does one for a user deleted but kept for its devices; an active one is a 409, so a
+ * retried POST never makes a second user.
  */
 export async function createUser(s: DirectorySession, doc: ScimObject): Promise<{ user: UserRecord; restored: boolean }> {
   const cols = columnsOf(doc)
   const [existing] = await s.read<{ id: string; active: number }>(
-    sql`SELECT ${users.id} AS id, ${users.active} AS active FROM ${users} WHERE ${inIntegration(s)} AND ${users.userNameKey} = ${cols.userNameKey}`
+    sql`SELECT ${users.id} AS id, ${users.active} AS active FROM ${users} WHERE ${ofIntegration(s)} AND ${users.userNameKey} = ${cols.userNameKey}`
   )
   const match = existing![0]
   if (match && match.active) throw userNameTaken(cols.userName)
   if (match) {
-    const user = await updateUser(s, match.id, (current) => {
-      if (current.doc.active !== false) throw userNameTaken(cols.userName)
-      return doc
-    })
+    const user = await updateUser(
+      s,
+      match.id,
+      (current) => {
+        if (current.doc.active !== false) throw userNameTaken(cols.userName)
+        return doc
+      },
+      true
+    )
     return { user, restored: true }
   }
   const id = crypto.randomUUID()
@@ -163,10 +174,12 @@ export async function createUser(s: DirectorySession, doc: ScimObject): Promise<
 export async function updateUser(
   s: DirectorySession,
   id: string,
-  compute: (current: UserRecord) => ScimObject | undefined
+  compute: (current: UserRecord) => ScimObject | undefined,
+  /** Also a user hidden from SCIM (removed, kept for its devices): createUser's restore. */
+  hidden = false
 ): Promise<UserRecord> {
   return untilGuardHolds(`User "${id}"`, async () => {
-    const current = await getUser(s, id, true)
+    const current = await getUser(s, id, true, hidden)
     if (!current) throw notFound(`No user with id "${id}" in this integration.`)
     const doc = compute(current)
     if (!doc) return current
@@ -224,7 +237,7 @@ export async function deleteUser(s: DirectorySession, id: string, precondition: 
     precondition(version)
     const sameVersion = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${id} AND ${users.version} = ${version})`
     const results = await s.write(...removeUsers(s, [id], nowIso(), sameVersion))
-    // true once the guarded delete removed the row; undefined sends untilGuardHolds round again.
-    return results[results.length - 1]!.length === 1 ? true : undefined
+    // true once the guarded statements removed or kept the user; undefined sends untilGuardHolds round again.
+    return results.slice(-3).some((rows) => rows.length === 1) ? true : undefined
   })
 }

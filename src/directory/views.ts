@@ -1,35 +1,16 @@
 import { sql, type SQL } from 'drizzle-orm'
 import * as z from 'zod'
 import { fromBase64, toBase64Url } from '../base64url'
-import { ENTERPRISE_USER_SCHEMA } from '../scim/constants'
 import { invalidValue, notFound } from '../scim/errors'
 import { readBatch } from './session'
 
 /*
- * The directory as applications see it (the read API, and later the change feed's event data). A
- * user's view is one SQL expression over `users AS u`, so a page of views is one statement and the
- * outbox can write the same view with INSERT … SELECT in the batch of the change itself.
+ * The directory as applications see it: the read API and the change feed's event data. A user's and
+ * a group's view are SQL views (`user_views`, `group_views`, migration 0016), one definition that
+ * both the reads here and the outbox triggers select from, so an event shows exactly what a GET
+ * would. SQLite flattens a view into the query, so filters on its columns still seek indexes
+ * (test/integration/read-plan.test.ts).
  */
-
-const userView = sql.raw(`json_object(
-  'id', u.id,
-  'integration', json((SELECT json_object('id', i.id, 'name', i.name, 'kind', i.kind) FROM integrations AS i WHERE i.id = u.integration_id)),
-  'status', CASE WHEN u.active THEN 'active' ELSE 'archived' END,
-  'userName', u.user_name,
-  'displayName', u.display_name,
-  'givenName', json_extract(u.data, '$.name.givenName'),
-  'familyName', json_extract(u.data, '$.name.familyName'),
-  'email', coalesce(
-    (SELECT json_extract(e.value, '$.value') FROM json_each(u.data, '$.emails') AS e WHERE json_extract(e.value, '$.primary') = 1 LIMIT 1),
-    json_extract(u.data, '$.emails[0].value')),
-  'title', json_extract(u.data, '$.title'),
-  'department', json_extract(u.data, '$."${ENTERPRISE_USER_SCHEMA}".department'),
-  'externalId', u.external_id,
-  'devices', json((SELECT json_group_array(json_object('id', d.id, 'name', d.name, 'assignedAt', d.assigned_at))
-    FROM (SELECT id, name, assigned_at FROM devices WHERE user_id = u.id ORDER BY id) AS d)),
-  'createdAt', u.created_at,
-  'updatedAt', u.updated_at,
-  'archivedAt', u.archived_at)`)
 
 export interface UserView {
   id: string
@@ -47,6 +28,8 @@ export interface UserView {
   createdAt: string
   updatedAt: string
   archivedAt: string | null
+  /** The integration this user was kept from when that integration was deleted; null otherwise. */
+  detachedFrom: { id: string; name: string } | null
 }
 
 export interface GroupRef {
@@ -57,7 +40,7 @@ export interface GroupRef {
 
 /** One user as applications see it, with its devices: one statement (three index seeks). */
 export async function getUserView(d1: D1Database, id: string): Promise<UserView> {
-  const [rows] = await readBatch<{ view: string }>(d1, sql`SELECT ${userView} AS view FROM users AS u WHERE u.id = ${id}`)
+  const [rows] = await readBatch<{ view: string }>(d1, sql`SELECT view FROM user_views WHERE id = ${id}`)
   const row = rows![0]
   if (!row) throw notFound(`No user with id "${id}".`)
   return JSON.parse(row.view) as UserView
@@ -114,7 +97,7 @@ export function userListStatement(q: UserListQuery): SQL {
     throw invalidValue('cursor: it belongs to a listing with other parameters; keep them as on the first page.')
   if (at) where.push(byChange ? sql`(u.updated_at, u.id) > (${at.k}, ${at.id})` : sql`u.id > ${at.id}`)
   const order = byChange ? sql`u.updated_at, u.id` : sql`u.id`
-  return sql`SELECT ${userView} AS view, u.updated_at AS k, u.id AS id FROM users AS u
+  return sql`SELECT u.view AS view, u.updated_at AS k, u.id AS id FROM user_views AS u
       WHERE ${where.length ? sql.join(where, sql` AND `) : sql`1`} ORDER BY ${order} LIMIT ${q.limit + 1}`
 }
 

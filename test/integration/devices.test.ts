@@ -101,15 +101,6 @@ describe('devices', () => {
     expect((await api('GET', `/devices/${device}`, 'key_forged_secret')).status).toBe(401)
   })
 
-  it('go with their user when it is removed, so none is left assigned to a user that does not exist (until users with devices are kept)', async () => {
-    const write = await key('write')
-    const { scim, a } = await twoUsers()
-    const device = `gone-${crypto.randomUUID()}`
-    await api('PUT', `/users/${a}/devices/${device}`, write)
-    expect((await scim.delete(`/Users/${a}`)).status).toBe(204)
-    expect((await api('GET', `/devices/${device}`, write)).status).toBe(404)
-  })
-
   it('go with the users of a deleted integration', async () => {
     const write = await key('write')
     const { id, scim } = await newIntegration()

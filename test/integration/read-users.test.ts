@@ -54,6 +54,7 @@ describe('GET /api/v1/users/:id', () => {
       createdAt: created.body.meta.created,
       updatedAt: created.body.meta.lastModified,
       archivedAt: null,
+      detachedFrom: null,
     })
   })
 
