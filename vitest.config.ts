@@ -38,6 +38,8 @@ export default defineConfig({
                 SYNC_RETRY_BASE_MS: '5',
                 SYNC_MAX_WAIT_MS: '2000',
                 SYNC_STEP_RETRIES: '2',
+                // Small deletion steps, so a few hundred users make a deletion that needs its Workflow.
+                DELETE_STEP_USERS: '40',
                 SYNC_STEP_DELAY: '1 second',
                 MS_CLIENT_ID: 'consent-app',
                 MS_CLIENT_SECRET: 'consent-secret',

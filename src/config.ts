@@ -23,6 +23,7 @@ const configSchema = z.object({
   SYNC_STEP_DELAY: duration,
   D1_QUERIES_PER_INVOCATION: positiveInt(1000),
   EVENTS_RETENTION_DAYS: positiveInt(30),
+  DELETE_STEP_USERS: positiveInt(500),
 })
 
 export interface Config {
@@ -34,6 +35,8 @@ export interface Config {
   sync: { retryBaseMs: number; maxWaitMs: number; stepRetries: number; stepDelay: WorkflowSleepDuration }
   /** Days the change feed keeps events; the cron prunes older ones. */
   eventsRetentionDays: number
+  /** Users one step of an integration's deletion handles (src/directory/deletion.ts). */
+  deletionStepUsers: number
 }
 
 export class ConfigError extends Error {
@@ -66,6 +69,7 @@ export function config(env: Env): Config {
       stepDelay: v.SYNC_STEP_DELAY as WorkflowSleepDuration,
     },
     eventsRetentionDays: v.EVENTS_RETENTION_DAYS,
+    deletionStepUsers: v.DELETE_STEP_USERS,
   }
   parsed.set(env, out)
   return out

@@ -3,7 +3,9 @@ import * as z from 'zod'
 import { deleteApiKeyEntry, deleteToken, putApiKey, putToken } from '../auth/token-store'
 import { API_KEY_PREFIX, generateToken } from '../auth/token'
 import { createApiKey, deleteApiKey, listApiKeys } from '../directory/api-keys'
-import { createIntegration, deleteIntegration, getIntegration, listIntegrations, replaceToken } from '../directory/integrations'
+import { createIntegration, getIntegration, listIntegrations, notDeleting, replaceToken } from '../directory/integrations'
+import { parseDeletion } from '../directory/deletion'
+import { deleteIntegration, deletionView } from './integration-deletion'
 import type { ApiKeyRow, IntegrationRow } from '../directory/schema'
 import { internalError, invalidValue, notFound, parseWith } from '../scim/errors'
 import { adminConsentUrl, googleConsentUrl } from '../sync/consent'
@@ -75,6 +77,7 @@ function view(c: Context<AppEnv>, row: IntegrationRow) {
     scimUrl: scimBaseUrl(c),
     createdAt: row.createdAt,
     lastActivityAt: row.lastActivityAt,
+    status: row.deletingAt ? ('deleting' as const) : ('active' as const),
     counts: { activeUsers: row.activeUsers, archivedUsers: row.archivedUsers, groups: row.groupCount },
     ...(isNative(row) ? { source: row.config ? JSON.parse(row.config) : null, connected: row.config !== null } : {}),
   }
@@ -82,6 +85,8 @@ function view(c: Context<AppEnv>, row: IntegrationRow) {
 
 /** Details add, for native integrations, the last run and the next scheduled one. */
 async function details(c: Context<AppEnv>, row: IntegrationRow) {
+  const deletion = parseDeletion(row.deletion)
+  if (deletion) return { ...view(c, row), ...deletionView(row.id, deletion) }
   if (!isNative(row)) return view(c, row)
   const last = await lastRun(c.get('db'), row.id)
   return {
@@ -139,7 +144,7 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .get('/integrations/:id', async (c) => c.json(await details(c, await getIntegration(c.get('db'), c.req.param('id')))))
   // "Sign in with Azure" / "Re-authenticate": Microsoft's admin consent for the deployment's app.
   .get('/integrations/:id/connect', async (c) => {
-    const row = await getIntegration(c.get('db'), c.req.param('id'))
+    const row = notDeleting(await getIntegration(c.get('db'), c.req.param('id')))
     if (row.kind === 'scim')
       throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only entra and google integrations connect to a directory.`)
     const origin = new URL(c.req.url).origin
@@ -152,7 +157,7 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   })
   // "Sync users now": the same run the cron starts, at once.
   .post('/integrations/:id/sync', async (c) => {
-    const row = await getIntegration(c.get('db'), c.req.param('id'))
+    const row = notDeleting(await getIntegration(c.get('db'), c.req.param('id')))
     const { runId } = await startRun(c.get('db'), c.env.SYNC, row, 'manual')
     return c.json({ runId, status: 'running' }, 202)
   })
@@ -169,10 +174,11 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     await Promise.all([putToken(c.env.TOKENS, hash, { integrationId: id, tokenId }), deleteToken(c.env.TOKENS, previous)])
     return c.json({ token })
   })
+  // Users with a device are kept (detached); the rest goes. 200 with the counts when done within the
+  // request, 202 with progress when a Workflow carries on (see integration-deletion.ts).
   .delete('/integrations/:id', async (c) => {
-    const previous = await deleteIntegration(c.get('db'), c.req.param('id'))
-    await deleteToken(c.env.TOKENS, previous)
-    return c.body(null, 204)
+    const { status, body } = await deleteIntegration(c.env, c.get('d1'), c.req.param('id'))
+    return c.json(body, status)
   })
   // Application API keys: the key is shown in the creation response only; D1 and KV keep its hash.
   .post('/api-keys', async (c) => {

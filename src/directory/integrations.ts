@@ -1,7 +1,7 @@
-import { asc, eq, inArray, ne, sql } from 'drizzle-orm'
-import { notFound, uniqueness } from '../scim/errors'
+import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm'
+import { conflict, notFound, uniqueness } from '../scim/errors'
 import { foldKey, isUniqueViolation, nowIso, type Db } from './db'
-import { devices, groupMembers, groups, integrations, userEmails, users, type IntegrationRow } from './schema'
+import { integrations, type IntegrationRow } from './schema'
 
 /*
  * Integrations for the admin API: the only code that creates, renames tokens of, or deletes them.
@@ -64,34 +64,27 @@ export async function getIntegration(db: Db, id: string): Promise<IntegrationRow
   return row
 }
 
+/** Refuses a change to an integration that is being deleted (its rows are going). */
+export function notDeleting(row: IntegrationRow): IntegrationRow {
+  if (row.deletingAt)
+    throw conflict(
+      `Integration "${row.name}" is being deleted (since ${row.deletingAt}); GET it for the progress. It cannot change any more.`
+    )
+  return row
+}
+
 /** Makes `tokenId` the only valid token of the integration; returns the previous token's hash. */
 export async function replaceToken(db: Db, id: string, tokenId: string, tokenHash: string): Promise<string | null> {
-  const previous = await getIntegration(db, id)
+  const previous = notDeleting(await getIntegration(db, id))
   const [updated] = await db.batch([
     db
       .update(integrations)
       .set({ currentTokenId: tokenId, currentTokenHash: tokenHash })
-      .where(eq(integrations.id, id))
+      .where(and(eq(integrations.id, id), isNull(integrations.deletingAt)))
       .returning({ id: integrations.id }),
   ])
   if (updated.length === 0) throw notFound(`No integration with id "${id}".`)
   return previous.currentTokenHash
-}
-
-/** Deletes an integration with all its users, groups and memberships, in one transaction. */
-export async function deleteIntegration(db: Db, id: string): Promise<string | null> {
-  const row = await getIntegration(db, id)
-  const ownGroups = db.select({ id: groups.id }).from(groups).where(eq(groups.integrationId, id))
-  await db.batch([
-    db.delete(groupMembers).where(inArray(groupMembers.groupId, ownGroups)),
-    db.delete(userEmails).where(eq(userEmails.integrationId, id)),
-    // Interim, as in removeUsers: assignments go with their users until those are kept instead.
-    db.delete(devices).where(inArray(devices.userId, db.select({ id: users.id }).from(users).where(eq(users.integrationId, id)))),
-    db.delete(users).where(eq(users.integrationId, id)),
-    db.delete(groups).where(eq(groups.integrationId, id)),
-    db.delete(integrations).where(eq(integrations.id, id)),
-  ])
-  return row.currentTokenHash
 }
 
 /** Records that the integration's token was used; called off the request path. */
@@ -120,13 +113,19 @@ export async function connectIntegration(
     db
       .update(integrations)
       .set({ config: JSON.stringify(config), sealedSecrets, ...(restartListing ? { usersDeltaLink: null, groupsDeltaLink: null } : {}) })
-      .where(eq(integrations.id, id)),
+      // A consent that comes back after the integration's deletion began connects nothing.
+      .where(and(eq(integrations.id, id), isNull(integrations.deletingAt))),
   ])
 }
 
 /** Every native (Entra, Google) integration: what the cron considers. */
 export async function nativeIntegrations(db: Db): Promise<IntegrationRow[]> {
-  const [rows] = await db.batch([db.select().from(integrations).where(ne(integrations.kind, 'scim'))])
+  const [rows] = await db.batch([
+    db
+      .select()
+      .from(integrations)
+      .where(and(ne(integrations.kind, 'scim'), isNull(integrations.deletingAt))),
+  ])
   return rows
 }
 

@@ -1,6 +1,6 @@
 import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm'
 import { SQLiteSyncDialect, type SQLiteTable } from 'drizzle-orm/sqlite-core'
-import { forbidden, notFound, unauthorized } from '../scim/errors'
+import { conflict, forbidden, notFound, unauthorized } from '../scim/errors'
 import type { Db } from './db'
 
 const readOnlyIntegration = () =>
@@ -73,13 +73,15 @@ export class DirectorySession {
   /** Runs read statements as one D1 batch after the caller check; returns each statement's rows. */
   async read<T = Record<string, unknown>>(...statements: Statement[]): Promise<T[][]> {
     const check = sql`SELECT current_token_id AS tokenId, kind, active_users AS activeUsers, archived_users AS archivedUsers,
-      hidden_users AS hiddenUsers, group_count AS groupCount FROM integrations WHERE id = ${this.caller.integrationId}`
+      hidden_users AS hiddenUsers, group_count AS groupCount, deleting_at AS deletingAt FROM integrations WHERE id = ${this.caller.integrationId}`
     const results = await this.d1.batch([check, ...statements].map((s) => prepare(this.d1, s)))
-    const row = results[0]!.results[0] as (Counters & { tokenId: string | null; kind: string }) | undefined
+    const row = results[0]!.results[0] as (Counters & { tokenId: string | null; kind: string; deletingAt: string | null }) | undefined
     const scim = this.caller.tokenId !== undefined
     if (!row && !scim) throw notFound(`No integration with id "${this.caller.integrationId}".`)
     if (!row || (scim && row.tokenId !== this.caller.tokenId))
       throw unauthorized('The bearer token is no longer valid: it was rotated or its integration was deleted.')
+    // Its import (the only other caller) stops here: nothing may be written to a deleting integration.
+    if (row.deletingAt) throw conflict(`Integration "${this.caller.integrationId}" is being deleted; nothing can change in it any more.`)
     this.verified = true
     this.readOnly = scim && row.kind !== 'scim'
     // Refused whether or not it would change anything: a no-op PATCH is still not this token's to send.

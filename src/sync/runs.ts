@@ -12,7 +12,7 @@ export const isNative = (row: IntegrationRow) => row.kind !== 'scim'
  * Workflow instance states in which the run is still going (or will go on by itself). `unknown` is
  * the platform not knowing yet, not a death: such a run is ended only once it has gone silent.
  */
-const ALIVE = new Set(['queued', 'running', 'paused', 'waiting', 'waitingForPause', 'unknown'])
+export const ALIVE = new Set(['queued', 'running', 'paused', 'waiting', 'waitingForPause', 'unknown'])
 
 /**
  * Whether a run recorded as running is really going: its Workflow instance is alive and it has

@@ -11,7 +11,7 @@ describe('admin API', () => {
   it('creates a SCIM integration and shows its token exactly once', async () => {
     const res = await admin('POST', '/integrations', { kind: 'scim', name: 'Okta production' })
     expect(res.status).toBe(201)
-    expect(Object.keys(res.body).sort()).toEqual(['createdAt', 'id', 'kind', 'name', 'scimUrl', 'token'])
+    expect(Object.keys(res.body).sort()).toEqual(['createdAt', 'id', 'kind', 'name', 'scimUrl', 'status', 'token'])
     expect(res.body).toMatchObject({ kind: 'scim', name: 'Okta production', scimUrl: `${ORIGIN}/scim/v2` })
     expect(res.body.token).toMatch(/^scim_[\w-]+_[\w-]{43}$/)
 
@@ -119,7 +119,9 @@ describe('admin API', () => {
     const { id, scim } = await newIntegration()
     const u = await scim.post('/Users', userBody('gone@example.com'))
     await scim.post('/Groups', { displayName: 'Gone', members: [{ value: u.body.id }] })
-    expect((await admin('DELETE', `/integrations/${id}`)).status).toBe(204)
+    const deleted = await admin('DELETE', `/integrations/${id}`)
+    expect(deleted.status).toBe(200)
+    expect(deleted.body).toEqual({ id, status: 'deleted', removedUsers: 1, keptUsers: 0, removedGroups: 1 })
     expect((await scim.get('/Users')).status).toBe(401)
     expect((await admin('GET', `/integrations/${id}`)).status).toBe(404)
     for (const table of ['users', 'groups', 'user_emails']) {

@@ -100,14 +100,4 @@ describe('devices', () => {
       expect((await api(method, path, scimToken)).status).toBe(401)
     expect((await api('GET', `/devices/${device}`, 'key_forged_secret')).status).toBe(401)
   })
-
-  it('go with the users of a deleted integration', async () => {
-    const write = await key('write')
-    const { id, scim } = await newIntegration()
-    const user = await scim.post('/Users', userBody(`c-${crypto.randomUUID()}@example.com`))
-    const device = `int-${crypto.randomUUID()}`
-    await api('PUT', `/users/${user.body.id}/devices/${device}`, write)
-    expect((await admin('DELETE', `/integrations/${id}`)).status).toBe(204)
-    expect((await api('GET', `/devices/${device}`, write)).status).toBe(404)
-  })
 })
