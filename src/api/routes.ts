@@ -3,7 +3,7 @@ import * as z from 'zod'
 import { apiAuth } from '../admin/auth'
 import { assignDevice, getDevice, unassignDevice } from '../directory/devices'
 import { eventTypeSchema, listEvents, parseCursor } from '../directory/events'
-import { getUserView, listUserViews, userGroupsPage } from '../directory/views'
+import { getGroupView, getUserView, groupMembersPage, listGroupViews, listUserViews, userGroupsPage } from '../directory/views'
 import type { DeviceRow } from '../directory/schema'
 import { readJson } from '../http/body'
 import type { AppEnv } from '../http/context'
@@ -41,18 +41,32 @@ const pageSchema = z.object({
     .min(1, { error: 'must be at least 1' })
     .max(500, { error: 'must be at most 500' })
     .default(100),
-  cursor: z.string().min(1, { error: 'must not be empty' }).max(400, { error: 'is not a cursor this API gave out' }).optional(),
+  cursor: z.string().min(1, { error: 'must not be empty' }).max(2000, { error: 'is not a cursor this API gave out' }).optional(),
 })
 
-const userListSchema = pageSchema.extend({
-  integrationId: z.string().min(1, { error: 'must not be empty' }).optional(),
-  status: z.enum(['active', 'archived', 'all'], { error: 'must be "active", "archived" or "all"' }).default('active'),
+const idParam = z.string().min(1, { error: 'must not be empty' }).max(200, { error: 'is not an id this API gave out' })
+const statusSchema = z.enum(['active', 'archived', 'all'], { error: 'must be "active", "archived" or "all"' })
+
+const groupListSchema = pageSchema.extend({
+  integrationId: idParam.optional(),
   // Stored times are ISO in UTC with milliseconds; any ISO time is normalised to that to compare.
   updatedSince: z.iso
     .datetime({ offset: true, error: 'must be an ISO 8601 time such as 2026-01-31T12:00:00Z' })
     .transform((t) => new Date(t).toISOString())
     .optional(),
+  q: z
+    .string()
+    .trim()
+    .min(1, { error: 'must not be empty' })
+    .max(200, { error: 'must be at most 200 characters' })
+    .regex(PRINTABLE, { error: 'must not contain control characters' })
+    .optional(),
 })
+
+const userListSchema = groupListSchema.extend({ status: statusSchema.default('active'), groupId: idParam.optional() })
+
+// A group's members are members whatever their status, unless a status is asked for.
+const memberListSchema = pageSchema.extend({ integrationId: idParam.optional(), status: statusSchema.default('all') })
 
 const eventsSchema = z.object({
   limit: pageSchema.shape.limit,
@@ -77,12 +91,12 @@ const eventsSchema = z.object({
 const deviceView = (d: DeviceRow) => ({ id: d.id, name: d.name, userId: d.userId, assignedAt: d.assignedAt })
 
 export const apiRoutes = new Hono<AppEnv>({ strict: false })
-  .get('/users', apiAuth('read'), async (c) => {
-    // Not built yet (issue #7); refused rather than ignored, so nobody mistakes all users for a match.
-    for (const unsupported of ['q', 'groupId'])
-      if (c.req.query(unsupported) !== undefined) throw invalidValue(`${unsupported}: this filter is not supported yet.`)
-    return c.json(await listUserViews(c.get('d1'), parseWith(userListSchema, c.req.query())))
-  })
+  .get('/users', apiAuth('read'), async (c) => c.json(await listUserViews(c.get('d1'), parseWith(userListSchema, c.req.query()))))
+  .get('/groups', apiAuth('read'), async (c) => c.json(await listGroupViews(c.get('d1'), parseWith(groupListSchema, c.req.query()))))
+  .get('/groups/:id', apiAuth('read'), async (c) => c.json(await getGroupView(c.get('d1'), c.req.param('id'))))
+  .get('/groups/:id/members', apiAuth('read'), async (c) =>
+    c.json(await groupMembersPage(c.get('d1'), { ...parseWith(memberListSchema, c.req.query()), groupId: c.req.param('id') }))
+  )
   .get('/events', apiAuth('read'), async (c) => c.json(await listEvents(c.get('d1'), parseWith(eventsSchema, c.req.query()))))
   .get('/users/:id', apiAuth('read'), async (c) => c.json(await getUserView(c.get('d1'), c.req.param('id'))))
   .get('/users/:id/groups', apiAuth('read'), async (c) => {

@@ -93,6 +93,12 @@ export const users = sqliteTable(
   ]
 )
 
+/*
+ * `user_search` (term, user_id, integration_id), the index behind `q` on GET /api/v1/users, is kept by
+ * triggers only and read only by raw SQL (src/directory/views.ts), so it lives in migration 0017
+ * alone: a WITHOUT ROWID table, which drizzle cannot declare.
+ */
+
 /** One row per email value, so `emails.value eq` and `emails[type eq "work"].value eq` are index seeks. */
 export const userEmails = sqliteTable(
   'user_emails',
@@ -129,6 +135,8 @@ export const groups = sqliteTable(
     index('groups_last_modified').on(t.integrationId, t.updatedAt, t.id),
     // The application API's "changed since" across integrations (by integration, groups_last_modified serves).
     index('groups_all_updated').on(t.updatedAt, t.id),
+    // The application API's `q` (a prefix of displayName) across integrations; groups_display_name serves one.
+    index('groups_all_display_name').on(t.displayNameKey, t.id),
   ]
 )
 

@@ -72,7 +72,7 @@ describe('deleting an integration', () => {
     })
     expect((await api('GET', `/users/${keep}/groups`, key)).body.data).toEqual([])
     expect((await api('GET', `/devices/dev-${keep}`, key)).body.userId).toBe(keep)
-    expect(await count('SELECT count(*) AS n FROM groups WHERE id = ?', group.id)).toBe(0)
+    expect((await api('GET', `/groups/${group.id}`, key)).status).toBe(404)
     expect(await count('SELECT count(*) AS n FROM group_members WHERE group_id = ?', group.id)).toBe(0)
     expect(await count('SELECT count(*) AS n FROM user_emails WHERE integration_id = ?', doomed.id)).toBe(0)
 

@@ -1,0 +1,1 @@
+CREATE INDEX `groups_all_display_name` ON `groups` (`display_name_key`,`id`);
