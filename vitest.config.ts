@@ -3,12 +3,15 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 import { FakeGoogle } from './test/fakes/google.ts'
 import { FakeCloud } from './test/fakes/graph.ts'
+import { FakeReceiver, RECEIVER_HOSTS } from './test/fakes/receiver.ts'
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'))
 // Every outbound fetch of the Worker under test lands here: a fake Microsoft cloud, never the real one.
 const cloud = new FakeCloud()
 const google = new FakeGoogle()
 const fakeGoogleHosts = new Set(['oauth2.fake.test', 'admin.fake.test'])
+// Webhook receivers and the DNS-over-HTTPS resolver that vets their names.
+const receiver = new FakeReceiver()
 
 export default defineConfig({
   test: {
@@ -41,11 +44,17 @@ export default defineConfig({
                 // Small deletion steps, so a few hundred users make a deletion that needs its Workflow.
                 DELETE_STEP_USERS: '40',
                 SYNC_STEP_DELAY: '1 second',
+                // Webhook retries after 1 s, 2 s, 4 s…, so a test sees a few within seconds.
+                WEBHOOK_RETRY_BASE_SECONDS: '1',
+                DNS_RESOLVER_URL: 'https://dns.fake.test/dns-query',
                 MS_CLIENT_ID: 'consent-app',
                 MS_CLIENT_SECRET: 'consent-secret',
               },
-              outboundService: (request: Request) =>
-                fakeGoogleHosts.has(new URL(request.url).hostname) ? google.handler(request) : cloud.handler(request),
+              outboundService: (request: Request) => {
+                const host = new URL(request.url).hostname
+                if (RECEIVER_HOSTS.has(host)) return receiver.handler(request)
+                return fakeGoogleHosts.has(host) ? google.handler(request) : cloud.handler(request)
+              },
             },
           }),
         ],

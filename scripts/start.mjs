@@ -63,10 +63,15 @@ console.log(`
       -d '{"kind":"scim","name":"Okta production"}'
 `)
 
-const dev = spawn(wrangler, ['dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false'], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { WRANGLER_SEND_METRICS: 'false', ...process.env },
-})
+// Locally, webhooks may go to http://127.0.0.1 receivers (never allowed in a deployment).
+const dev = spawn(
+  wrangler,
+  ['dev', '--ip', '127.0.0.1', '--port', port, '--show-interactive-dev-session=false', '--var', 'WEBHOOK_ALLOW_INSECURE:1'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { WRANGLER_SEND_METRICS: 'false', ...process.env },
+  }
+)
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal))
 dev.on('exit', (code) => process.exit(code ?? 0))

@@ -2,6 +2,7 @@ import { Hono } from 'hono'
 import { getPathNoStrict } from 'hono/utils/url'
 import { oauthRoutes } from './admin/oauth'
 import { adminRoutes } from './admin/routes'
+import { webhookRoutes } from './admin/webhooks'
 import { apiRoutes } from './api/routes'
 import type { AppEnv } from './http/context'
 import { renderError, renderNotFound } from './http/errors'
@@ -31,6 +32,7 @@ export function createApp() {
       .route('/api/v1/oauth', oauthRoutes)
       // Application routes first: the admin API ends in a catch-all.
       .route('/api/v1', apiRoutes)
+      .route('/api/v1', webhookRoutes)
       .route('/api/v1', adminRoutes)
       .notFound(renderNotFound)
       .onError(renderError)

@@ -24,6 +24,7 @@ const configSchema = z.object({
   D1_QUERIES_PER_INVOCATION: positiveInt(1000),
   EVENTS_RETENTION_DAYS: positiveInt(30),
   DELETE_STEP_USERS: positiveInt(500),
+  WEBHOOK_RETRY_BASE_SECONDS: positiveInt(30),
 })
 
 export interface Config {
@@ -37,6 +38,8 @@ export interface Config {
   eventsRetentionDays: number
   /** Users one step of an integration's deletion handles (src/directory/deletion.ts). */
   deletionStepUsers: number
+  /** The first wait after a failed webhook delivery, doubling (src/webhooks/deliver.ts). */
+  webhookRetryBaseSeconds: number
 }
 
 export class ConfigError extends Error {
@@ -70,6 +73,7 @@ export function config(env: Env): Config {
     },
     eventsRetentionDays: v.EVENTS_RETENTION_DAYS,
     deletionStepUsers: v.DELETE_STEP_USERS,
+    webhookRetryBaseSeconds: v.WEBHOOK_RETRY_BASE_SECONDS,
   }
   parsed.set(env, out)
   return out

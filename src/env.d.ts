@@ -11,5 +11,7 @@ declare namespace Cloudflare {
     /** The deployment's Google OAuth client, for admin sign-in with offline access. */
     GOOGLE_CLIENT_ID?: string
     GOOGLE_CLIENT_SECRET?: string
+    /** "1" allows webhooks to http: and local addresses: local development only (`npm start` sets it). */
+    WEBHOOK_ALLOW_INSECURE?: string
   }
 }

@@ -3,6 +3,8 @@ import { resumeDeletions } from './admin/integration-deletion'
 import { config } from './config'
 import { pruneEvents } from './directory/events'
 import { startDueRuns } from './sync/cron'
+import { handleDeliveries, kickWebhooks } from './webhooks/queue'
+import { pruneDeliveries } from './directory/webhooks'
 
 export { DirectorySyncWorkflow } from './sync/workflow'
 export { IntegrationDeletionWorkflow } from './admin/integration-deletion'
@@ -11,13 +13,21 @@ const app = createApp()
 
 export default {
   fetch: app.fetch,
+  // Webhook deliveries (src/webhooks/queue.ts).
+  queue: handleDeliveries,
   // Cron `0 */4 * * *`: start the native imports that are due, carry on deletions whose Workflow died,
-  // and prune the change feed.
+  // prune the change feed and the delivery records, and wake the webhook deliverer in case a kick was lost.
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(startDueRuns(env).then((r) => console.log(JSON.stringify({ msg: 'cron', ...r }))))
     ctx.waitUntil(resumeDeletions(env).then((resumed) => console.log(JSON.stringify({ msg: 'deletions resumed', resumed }))))
     ctx.waitUntil(
       pruneEvents(env.DB, config(env).eventsRetentionDays).then((removed) => console.log(JSON.stringify({ msg: 'events pruned', removed })))
     )
+    ctx.waitUntil(
+      pruneDeliveries(env.DB, config(env).eventsRetentionDays).then((removed) =>
+        console.log(JSON.stringify({ msg: 'webhook deliveries pruned', removed }))
+      )
+    )
+    ctx.waitUntil(kickWebhooks(env))
   },
 } satisfies ExportedHandler<Env>

@@ -5,6 +5,7 @@ import { createDb } from '../directory/db'
 import { beginDeletion, deletionStep, pendingDeletions, setDeletionInstance, type Deletion } from '../directory/deletion'
 import { failDeadRun, lastRun } from '../directory/runs'
 import { ALIVE } from '../sync/runs'
+import { kickWebhooks } from '../webhooks/queue'
 
 /*
  * DELETE /api/v1/integrations/:id end to end: the request marks the integration (its token dead at
@@ -88,8 +89,12 @@ export class IntegrationDeletionWorkflow extends WorkflowEntrypoint<Env, { integ
     for (let n = 0; ; n++) {
       // Each step is its own transaction and resumes from the state in D1, so a retried one is safe.
       const done = await step.do(`slice ${n}`, { retries: { limit: 5, delay: '5 seconds', backoff: 'exponential' } }, async () => {
-        for (let i = 0; i < STEPS_PER_WORKFLOW_STEP; i++) if ((await deletionStep(this.env.DB, integrationId, size)).done) return true
-        return false
+        let finished = false
+        for (let i = 0; i < STEPS_PER_WORKFLOW_STEP && !finished; i++)
+          finished = (await deletionStep(this.env.DB, integrationId, size)).done
+        // Its removals are events for the webhooks.
+        await kickWebhooks(this.env)
+        return finished
       })
       if (done) return { status: 'deleted' }
     }

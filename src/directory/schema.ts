@@ -252,3 +252,52 @@ export const feedState = sqliteTable('feed_state', {
   id: integer('id').primaryKey(),
   prunedThrough: integer('pruned_through').notNull().default(0),
 })
+
+/**
+ * Webhook endpoints (src/webhooks). Each follows the change feed from its own cursor: the id of the
+ * last event it was sent (or gave up on), so deliveries go out in feed order, one at a time.
+ */
+export const webhooks = sqliteTable('webhooks', {
+  id: text('id').primaryKey(),
+  url: text('url').notNull(),
+  /** The patterns as given ("user.*", "group.member_added"); `types` is what they expand to. */
+  events: text('events').notNull(),
+  types: text('types').notNull(),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull(),
+  /** The signing secret, sealed (AES-GCM under ENCRYPTION_KEY): it must be read back to sign. */
+  sealedSecret: text('sealed_secret').notNull(),
+  cursor: integer('cursor').notNull(),
+  createdAt: text('created_at').notNull(),
+  updatedAt: text('updated_at').notNull(),
+  /** Since when deliveries have failed without a success; NULL while healthy. */
+  failingSince: text('failing_since'),
+  attempts: integer('attempts').notNull().default(0),
+  /** No delivery before this time (backing off after a failure). */
+  nextAttemptAt: text('next_attempt_at'),
+  /** One deliverer at a time, so one endpoint's events go out in order. */
+  leaseUntil: text('lease_until'),
+  disabledReason: text('disabled_reason'),
+  lastDeliveryAt: text('last_delivery_at'),
+})
+
+export type WebhookRow = typeof webhooks.$inferSelect
+
+/** Every delivery attempt, for GET /api/v1/webhooks/:id/deliveries; pruned with the feed. */
+export const webhookDeliveries = sqliteTable(
+  'webhook_deliveries',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    webhookId: text('webhook_id').notNull(),
+    /** The event's id in the feed, or the ping's id. */
+    eventId: text('event_id').notNull(),
+    eventType: text('event_type').notNull(),
+    attempt: integer('attempt').notNull(),
+    /** delivered (2xx), failed (will be retried), rejected (a 4xx other than 408/429: not retried), dead (given up after 24 hours). */
+    status: text('status', { enum: ['delivered', 'failed', 'rejected', 'dead'] }).notNull(),
+    responseStatus: integer('response_status'),
+    latencyMs: integer('latency_ms').notNull(),
+    error: text('error'),
+    attemptedAt: text('attempted_at').notNull(),
+  },
+  (t) => [index('webhook_deliveries_webhook').on(t.webhookId, t.id), index('webhook_deliveries_time').on(t.attemptedAt)]
+)

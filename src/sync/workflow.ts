@@ -6,6 +6,27 @@ import { getIntegration } from '../directory/integrations'
 import { googleApplyMembers, googleGroupsPage, googleMembersBatch, googleMembersPage, googleSweep, googleUsersPage } from './google/import'
 import { graphFinishListing, graphGroupsPage, graphUsersPage, planGraphRun, type PageOutcome } from './graph/import'
 import { finishRun } from '../directory/runs'
+import { kickWebhooks } from '../webhooks/queue'
+
+type Steps = Pick<WorkflowStep, 'do'>
+
+/**
+ * The Workflow's steps, each one followed, inside the step, by a wake-up of the webhook deliverer:
+ * a step's writes are events to deliver. Inside, so that a replay of finished steps kicks nothing.
+ */
+function kicking(step: WorkflowStep, env: Env): Steps {
+  const after =
+    <T>(fn: () => Promise<T>) =>
+    async () => {
+      const result = await fn()
+      await kickWebhooks(env)
+      return result
+    }
+  // Both overloads of step.do: (name, callback) and (name, config, callback).
+  const run = (name: string, a: WorkflowStepConfig | (() => Promise<unknown>), b?: () => Promise<unknown>) =>
+    typeof a === 'function' ? step.do(name, after(a) as never) : step.do(name, a, after(b!) as never)
+  return { do: run as WorkflowStep['do'] }
+}
 
 export interface SyncParams {
   integrationId: string
@@ -22,9 +43,10 @@ const MAX_PENDING = 5000
  * only after complete listings; delta links advance only when the whole run succeeded).
  */
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
-  override async run(event: WorkflowEvent<SyncParams>, step: WorkflowStep) {
+  override async run(event: WorkflowEvent<SyncParams>, workflowStep: WorkflowStep) {
     const { integrationId, runId } = event.payload
     const env = this.env
+    const step = kicking(workflowStep, env)
     const config: WorkflowStepConfig = {
       retries: {
         limit: settings(env).sync.stepRetries,
@@ -46,7 +68,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
   }
 
   /** Entra: delta listings of users then groups (members come as members@delta). */
-  private async graph(step: WorkflowStep, config: WorkflowStepConfig, integrationId: string, runId: string) {
+  private async graph(step: Steps, config: WorkflowStepConfig, integrationId: string, runId: string) {
     const env = this.env
     const plan = await step.do('plan', config, () => planGraphRun(env, integrationId))
     const pending: GroupPageResult['pending'] = []
@@ -96,7 +118,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
    * then archives what the listing no longer contains. Each page is a step; a group's members are
    * set once all its pages are read.
    */
-  private async google(step: WorkflowStep, config: WorkflowStepConfig, integrationId: string, runId: string) {
+  private async google(step: Steps, config: WorkflowStepConfig, integrationId: string, runId: string) {
     const env = this.env
     const listed = async <R extends { next?: string | undefined }>(
       name: string,

@@ -13,6 +13,7 @@ describe('config', () => {
       sync: { retryBaseMs: 1000, maxWaitMs: 60000, stepRetries: 3, stepDelay: '10 seconds' },
       eventsRetentionDays: 30,
       deletionStepUsers: 500,
+      webhookRetryBaseSeconds: 30,
     })
     const given = config(env({ MAX_BODY_BYTES: '2048', MAX_MULTI_VALUES: '', SYNC_STEP_RETRIES: '0', SYNC_STEP_DELAY: '1 second' }))
     expect(given).toMatchObject({ maxBodyBytes: 2048, limits: { maxValues: 100 }, sync: { stepRetries: 0, stepDelay: '1 second' } })

@@ -1,0 +1,50 @@
+import * as z from 'zod'
+import { nowIso } from '../directory/db'
+import { deliverWebhook } from './deliver'
+import { dueWebhooks } from '../directory/webhooks'
+
+/*
+ * The delivery queue (WEBHOOK_QUEUE, consumed by this Worker). Two messages: a "kick" after
+ * anything may have written events (a request that wrote rows, an import step, the cron), which
+ * makes the consumer look for webhooks behind the feed; and "webhook", which delivers one webhook,
+ * sent delayed to retry after a failure or at once to carry on a long backlog. The queue batches
+ * kicks (max_batch_timeout), so a burst of writes costs one look. At-least-once: the cursor in D1
+ * moves only after a receiver's 2xx, so a message lost or repeated loses or reorders nothing.
+ */
+
+const messageSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('kick') }),
+  z.object({ kind: z.literal('webhook'), id: z.string() }),
+])
+export type DeliveryMessage = z.infer<typeof messageSchema>
+
+/** Wakes the deliverer; never fails the caller (a lost kick is caught up by the next one or the cron). */
+export async function kickWebhooks(env: Env): Promise<void> {
+  await env.WEBHOOK_QUEUE.send({ kind: 'kick' } satisfies DeliveryMessage).catch((e: unknown) =>
+    console.log(JSON.stringify({ msg: 'webhook kick not sent', error: String(e) }))
+  )
+}
+
+export async function handleDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const ids = new Set<string>()
+  let kicked = false
+  for (const m of batch.messages) {
+    const parsed = messageSchema.safeParse(m.body)
+    if (!parsed.success) continue
+    if (parsed.data.kind === 'kick') kicked = true
+    else ids.add(parsed.data.id)
+  }
+  if (kicked) for (const id of await dueWebhooks(env.DB, nowIso())) ids.add(id)
+  // Webhooks in parallel, each one in order.
+  const follow = await Promise.all(
+    [...ids].map(async (id) => {
+      const r = await deliverWebhook(env, id)
+      if (r.retryInSeconds !== undefined) return { body: { kind: 'webhook', id } as DeliveryMessage, delaySeconds: r.retryInSeconds }
+      if (r.more) return { body: { kind: 'webhook', id } as DeliveryMessage }
+      return null
+    })
+  )
+  const next = follow.filter((f) => f !== null)
+  if (next.length > 0) await env.WEBHOOK_QUEUE.sendBatch(next)
+  batch.ackAll()
+}
