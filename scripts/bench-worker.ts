@@ -15,6 +15,7 @@ export default {
     }
     return worker.fetch(request, env, ctx)
   },
+  queue: worker.queue,
 } satisfies ExportedHandler<Env>
 
-export { DirectorySyncWorkflow } from '../src/index'
+export { DirectorySyncWorkflow, IntegrationDeletionWorkflow } from '../src/index'

@@ -49,7 +49,7 @@ export interface FeedQuery {
 }
 
 /**
- * With a types filter, a page reads at most this many ids past its cursor (WINDOW × limit, at least
+ * With a types or integrationId filter, a page reads at most this many ids past its cursor (WINDOW × limit, at least
  * MIN_WINDOW), so a rare type costs a bounded read per page, never a scan of the whole feed; the
  * cursor then moves to the end of what was read, and `hasMore` says to ask again.
  */
@@ -72,7 +72,8 @@ export async function listEvents(d1: D1Database, q: FeedQuery) {
   }
   const after = q.after ?? 0
   const where: SQL[] = [sql`id > ${after}`]
-  const windowEnd = q.types ? after + Math.max(MIN_WINDOW, WINDOW * q.limit) : undefined
+  // Neither filter has an index (an index would cost a row written per event): both read a window.
+  const windowEnd = q.types || q.integrationId !== undefined ? after + Math.max(MIN_WINDOW, WINDOW * q.limit) : undefined
   if (windowEnd !== undefined) where.push(sql`id <= ${windowEnd}`)
   if (q.integrationId !== undefined) where.push(sql`integration_id = ${q.integrationId}`)
   if (q.types) where.push(sql`type IN (SELECT value FROM json_each(${JSON.stringify(q.types)}))`)
@@ -118,10 +119,12 @@ export async function pruneEvents(d1: D1Database, retentionDays: number, now = D
   const oldest = sql`SELECT id, occurred_at FROM events ORDER BY id LIMIT ${batch}`
   const boundary = sql`coalesce((SELECT min(id) FROM (${oldest}) WHERE occurred_at >= ${cutoff}), (SELECT max(id) + 1 FROM (${oldest})))`
   for (let i = 0; i < rounds; i++) {
-    const [, deleted] = await readBatch<{ id: number }>(
+    const [deleted] = await readBatch<{ id: number }>(
       d1,
-      sql`UPDATE feed_state SET pruned_through = max(pruned_through, coalesce(${boundary} - 1, 0)) WHERE id = 1`,
-      sql`DELETE FROM events WHERE id < ${boundary} RETURNING id`
+      // Never the newest event: the next id is max + 1, so the max must stay for ids never to repeat.
+      sql`DELETE FROM events WHERE id < ${boundary} AND id < (SELECT max(id) FROM events) RETURNING id`,
+      // Everything below the oldest event left is gone (ids are only ever removed by this prune).
+      sql`UPDATE feed_state SET pruned_through = max(pruned_through, coalesce((SELECT min(id) FROM events) - 1, 0)) WHERE id = 1`
     )
     removed += deleted!.length
     if (deleted!.length < batch) break

@@ -7,8 +7,7 @@ import { dueWebhooks } from '../directory/webhooks'
  * The delivery queue (WEBHOOK_QUEUE, consumed by this Worker). Two messages: a "kick" after
  * anything may have written events (a request that wrote rows, an import step, the cron), which
  * makes the consumer look for webhooks behind the feed; and "webhook", which delivers one webhook,
- * sent delayed to retry after a failure or at once to carry on a long backlog. The queue batches
- * kicks (max_batch_timeout), so a burst of writes costs one look. At-least-once: the cursor in D1
+ * sent delayed to retry after a failure or at once to carry on a long backlog. At-least-once: the cursor in D1
  * moves only after a receiver's 2xx, so a message lost or repeated loses or reorders nothing.
  */
 
@@ -18,11 +17,26 @@ const messageSchema = z.discriminatedUnion('kind', [
 ])
 export type DeliveryMessage = z.infer<typeof messageSchema>
 
+/*
+ * Kicks are sent delayed by a second, and an isolate sends at most one a second: a write that
+ * commits well before its isolate's pending kick is consumed (MARGIN_MS ahead) is seen by that kick,
+ * so skipping its own loses nothing, and a burst of writes costs one message, not one each.
+ */
+const KICK_DELAY_S = 1
+const MARGIN_MS = 250
+let pendingKickAt = 0
+
 /** Wakes the deliverer; never fails the caller (a lost kick is caught up by the next one or the cron). */
 export async function kickWebhooks(env: Env): Promise<void> {
-  await env.WEBHOOK_QUEUE.send({ kind: 'kick' } satisfies DeliveryMessage).catch((e: unknown) =>
+  const now = Date.now()
+  if (now < pendingKickAt - MARGIN_MS) return
+  pendingKickAt = now + KICK_DELAY_S * 1000
+  try {
+    await env.WEBHOOK_QUEUE.send({ kind: 'kick' } satisfies DeliveryMessage, { delaySeconds: KICK_DELAY_S })
+  } catch (e) {
+    pendingKickAt = 0
     console.log(JSON.stringify({ msg: 'webhook kick not sent', error: String(e) }))
-  )
+  }
 }
 
 export async function handleDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {

@@ -147,6 +147,8 @@ describe('GET /api/v1/events', () => {
     const [row] = (await env.DB.prepare('SELECT id FROM events WHERE integration_id = ?').bind(id).all<{ id: number }>()).results
     // Everything up to this integration's event is older than 30 days once its time is.
     await env.DB.prepare('UPDATE events SET occurred_at = ? WHERE id <= ?').bind(old, row!.id).run()
+    // A recent change after it: the prune always keeps the newest event (ids continue from it).
+    await newIntegration()
     expect(await pruneEvents(env.DB, 30)).toBeGreaterThan(0)
     const stale = await api('GET', `/events?after=${row!.id - 1}`, key)
     expect(stale.status).toBe(410)
@@ -155,6 +157,15 @@ describe('GET /api/v1/events', () => {
     expect((await api('GET', `/events?after=${row!.id}`, key)).status).toBe(200)
     // From the start: what is left, never a 410.
     expect((await api('GET', '/events', key)).status).toBe(200)
+    // Everything old, the newest included: the newest stays, so the next id cannot repeat a pruned one.
+    const newest = await env.DB.prepare('SELECT max(id) AS id FROM events').first<{ id: number }>()
+    await env.DB.prepare('UPDATE events SET occurred_at = ?').bind(old).run()
+    await pruneEvents(env.DB, 30)
+    expect(await env.DB.prepare('SELECT id FROM events').all()).toMatchObject({ results: [{ id: newest!.id }] })
+    expect((await api('GET', `/events?after=${newest!.id - 1}`, key)).body.data.map((e: Json) => Number(e.id))).toEqual([newest!.id])
+    const { id: next } = await newIntegration()
+    const after = (await api('GET', `/events?after=${newest!.id}`, key)).body.data
+    expect(after.map((e: Json) => [Number(e.id), e.integrationId])).toEqual([[newest!.id + 1, next]])
 
     for (const [query, name] of [
       ['after=abc', 'after'],
