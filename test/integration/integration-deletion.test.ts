@@ -1,6 +1,7 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { admin, call, GROUP_SCHEMA, newIntegration, userBody, type Json, type ScimClient } from '../helpers/http'
+import { connectCustomer } from '../helpers/google-customer'
 import { connectTenant, seedDirectory } from '../helpers/graph-tenant'
 import { runSync } from '../helpers/sync'
 
@@ -136,6 +137,21 @@ describe('deleting an integration', () => {
     expect(await count('SELECT count(*) AS n FROM sync_runs WHERE integration_id = ?', id)).toBe(0)
     expect((await admin('POST', `/integrations/${id}/sync`)).status).toBe(404)
     expect((await api('GET', `/users/${first.id}`, key)).body).toMatchObject({ integration: null, detachedFrom: { id } })
+  })
+
+  it('deletes a Google integration the same way, its sealed service-account key with it', async () => {
+    const key = await writeKey()
+    const { id } = await connectCustomer()
+    await runSync(id, 'succeeded')
+    expect(await count('SELECT count(*) AS n FROM integrations WHERE id = ? AND sealed_secrets IS NOT NULL', id)).toBe(1)
+    const listed = (await api('GET', `/users?integrationId=${id}&status=all`, key)).body.data as Json[]
+    const kept = listed.find((u) => u.userName === 'ada@acme.example')!
+    await api('PUT', `/users/${kept.id}/devices/dev-${kept.id}`, key)
+    const res = await admin('DELETE', `/integrations/${id}`)
+    expect(res.status).toBe(200)
+    expect(res.body).toMatchObject({ keptUsers: 1, removedUsers: listed.length - 1, removedGroups: 2 })
+    expect(await count('SELECT count(*) AS n FROM integrations WHERE id = ?', id)).toBe(0)
+    expect((await api('GET', `/users/${kept.id}`, key)).body).toMatchObject({ status: 'archived', integration: null, detachedFrom: { id } })
   })
 
   it('closes an integration being deleted to every change: token, sync, SCIM writes', async () => {

@@ -1,62 +1,10 @@
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { admin, scimClient, type Json } from '../helpers/http'
+import { connectCustomer } from '../helpers/google-customer'
 import { fakeGoogle, runSync } from '../helpers/sync'
 
 /* Native Google Workspace imports through a service account, against test/fakes/google.ts. */
-
-let n = 0
-async function connectCustomer(adminEmail = 'admin@acme.example') {
-  const customer = `C${Date.now()}${++n}`
-  const { serviceAccount } = await fakeGoogle(customer, { action: 'create', admin: 'admin@acme.example' })
-  await fakeGoogle(customer, {
-    action: 'users',
-    users: [
-      {
-        id: 'g1',
-        primaryEmail: 'ada@acme.example',
-        name: { givenName: 'Ada', familyName: 'Lovelace', fullName: 'Ada Lovelace' },
-        organizations: [{ title: 'Engineer', department: 'R&D', primary: true }],
-      },
-      { id: 'g2', primaryEmail: 'bob@acme.example', name: { fullName: 'Bob' } },
-      { id: 'g3', primaryEmail: 'cy@acme.example', suspended: true },
-      { id: 'g4', primaryEmail: 'dee@acme.example', archived: true },
-    ],
-  })
-  await fakeGoogle(customer, {
-    action: 'groups',
-    groups: [
-      {
-        id: 'grp-all',
-        email: 'all@acme.example',
-        name: 'All',
-        members: [
-          { id: 'grp-eng', type: 'GROUP' },
-          { id: 'g3', type: 'USER' },
-          { id: 'ext', type: 'EXTERNAL' },
-        ],
-      },
-      {
-        id: 'grp-eng',
-        email: 'eng@acme.example',
-        name: 'Engineering',
-        members: [
-          { id: 'g1', type: 'USER' },
-          { id: 'g2', type: 'USER' },
-        ],
-      },
-    ],
-  })
-  const res = await admin('POST', '/integrations', {
-    kind: 'google',
-    name: `Google ${customer}`,
-    serviceAccount,
-    adminEmail,
-    customerId: 'my_customer',
-  })
-  expect(res.status).toBe(201)
-  return { customer, id: res.body.id as string, scim: scimClient(res.body.token), serviceAccount }
-}
 
 const users = async (scim: ReturnType<typeof scimClient>) =>
   Object.fromEntries(((await scim.get('/Users')).body.Resources as Json[]).map((u) => [u.userName, u]))
