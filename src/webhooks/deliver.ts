@@ -27,6 +27,8 @@ const LEASE_MS = 60_000
 /** One deliverer's share of work before it hands over to a fresh queue message. */
 const EVENTS_PER_RUN = 50
 const RUN_BUDGET_MS = 20_000
+/** Feed pages one run reads at most: a long stretch of unsubscribed events must not exhaust the invocation's D1 queries. */
+const PAGES_PER_RUN = 50
 
 /** Seconds before the attempt after `attempts` failures: base, 2 × base, 4 × base … at most an hour. */
 export const backoffSeconds = (attempts: number, baseSeconds: number) =>
@@ -126,7 +128,7 @@ async function deliverLeased(env: Env, row: WebhookRow, start: number) {
   let sent = 0
   let checked: string | null | undefined
   let secret: string | undefined
-  while (sent < EVENTS_PER_RUN && Date.now() - start < RUN_BUDGET_MS) {
+  for (let pages = 0; pages < PAGES_PER_RUN && sent < EVENTS_PER_RUN && Date.now() - start < RUN_BUDGET_MS; pages++) {
     const page = await listEvents(env.DB, { after: cursor, limit: Math.min(20, EVENTS_PER_RUN - sent), types })
     for (const event of page.data) {
       // Checked once per run, before the first send: a name re-pointed at a private address stops here.
