@@ -19,6 +19,8 @@ const RECORDS: Record<string, { A?: string[]; AAAA?: string[] }> = {
   'sneaky.fake.test': { A: ['93.184.216.35'], AAAA: ['::1'] },
   'metadata.fake.test': { A: ['169.254.169.254'] },
   'intranet.fake.test': { A: ['10.1.2.3'] },
+  // Public at first; a test re-points it (POST https://dns.fake.test/_fake/record).
+  'rebind.fake.test': { A: ['93.184.216.36'] },
 }
 
 export const RECEIVER_HOSTS = new Set(['dns.fake.test', ...Object.keys(RECORDS)])
@@ -29,7 +31,7 @@ export class FakeReceiver {
 
   readonly handler = async (request: Request): Promise<Response> => {
     const url = new URL(request.url)
-    if (url.hostname === 'dns.fake.test') return this.resolve(url)
+    if (url.hostname === 'dns.fake.test') return url.pathname === '/_fake/record' ? this.setRecord(request) : this.resolve(url)
     if (url.pathname.startsWith('/_fake/')) return this.control(request, url)
     const key = `${url.hostname}${url.pathname}`
     const list = this.received.get(key) ?? []
@@ -41,6 +43,13 @@ export class FakeReceiver {
       status: next,
       ...(next >= 300 && next < 400 ? { headers: { location: 'http://127.0.0.1/' } } : {}),
     })
+  }
+
+  /** Points a name somewhere else, as its owner could at any time after a webhook was created. */
+  private async setRecord(request: Request): Promise<Response> {
+    const { name, A, AAAA } = (await request.json()) as { name: string; A?: string[]; AAAA?: string[] }
+    RECORDS[name] = { ...(A ? { A } : {}), ...(AAAA ? { AAAA } : {}) }
+    return Response.json({ ok: true })
   }
 
   private resolve(url: URL): Response {

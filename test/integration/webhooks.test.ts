@@ -245,6 +245,42 @@ describe('webhook deliveries', () => {
     expect(after[1]!.type).toBe('user.created')
   }, 30_000)
 
+  it('time out a receiver that never answers, and retry', async () => {
+    const r = await receiver(['hang'])
+    const hook = await webhook(r.url, ['user.created'])
+    const { scim } = await newIntegration()
+    const user = await scim.post('/Users', userBody(`t-${crypto.randomUUID()}`))
+    const got = await until('the retry', async () => {
+      const rs = await r.received()
+      return rs.length >= 2 && rs
+    })
+    expect(events(got).map((e) => e.data.id)).toEqual([user.body.id, user.body.id])
+    const attempts = (await admin('GET', `/webhooks/${hook.id}/deliveries`)).body.data.reverse()
+    expect(attempts.map((d: Json) => [d.status, d.responseStatus, d.error])).toEqual([
+      ['failed', null, 'no answer within 10 s'],
+      ['delivered', 200, null],
+    ])
+  }, 40_000)
+
+  it('stop at a name re-pointed to a private address after the webhook was created', async () => {
+    const path = `/${crypto.randomUUID()}`
+    const hook = await webhook(`https://rebind.fake.test${path}`, ['user.created'])
+    await fetch('https://dns.fake.test/_fake/record', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'rebind.fake.test', A: ['127.0.0.1'] }),
+    })
+    const { scim } = await newIntegration()
+    await scim.post('/Users', userBody(`rb-${crypto.randomUUID()}`))
+    const failed = await until('a refused attempt', async () => {
+      const d = (await admin('GET', `/webhooks/${hook.id}/deliveries`)).body.data as Json[]
+      return d.length > 0 && d
+    })
+    expect(failed[0]).toMatchObject({ status: 'failed', responseStatus: null })
+    expect(failed[0].error).toContain('loopback')
+    const received = (await (await fetch(`https://rebind.fake.test/_fake/received?path=${path}`)).json()) as Received[]
+    expect(received).toEqual([])
+  })
+
   it('answer a test with a signed ping, leaving the feed position alone', async () => {
     const r = await receiver()
     const hook = await webhook(r.url, ['group.*'])
