@@ -24,19 +24,23 @@ export type DeliveryMessage = z.infer<typeof messageSchema>
  */
 const KICK_DELAY_S = 1
 const MARGIN_MS = 250
-let pendingKickAt = 0
+/** This isolate's latest kick: when it will be consumed, and whether it was sent. */
+let pending: { at: number; sent: Promise<boolean> } | null = null
 
 /** Wakes the deliverer; never fails the caller (a lost kick is caught up by the next one or the cron). */
 export async function kickWebhooks(env: Env): Promise<void> {
   const now = Date.now()
-  if (now < pendingKickAt - MARGIN_MS) return
-  pendingKickAt = now + KICK_DELAY_S * 1000
-  try {
-    await env.WEBHOOK_QUEUE.send({ kind: 'kick' } satisfies DeliveryMessage, { delaySeconds: KICK_DELAY_S })
-  } catch (e) {
-    pendingKickAt = 0
-    console.log(JSON.stringify({ msg: 'webhook kick not sent', error: String(e) }))
-  }
+  // Covered by the pending kick, unless sending it failed: then this write sends its own.
+  if (pending && now < pending.at - MARGIN_MS && (await pending.sent)) return
+  const sent = env.WEBHOOK_QUEUE.send({ kind: 'kick' } satisfies DeliveryMessage, { delaySeconds: KICK_DELAY_S }).then(
+    () => true,
+    (e: unknown) => {
+      console.log(JSON.stringify({ msg: 'webhook kick not sent', error: String(e) }))
+      return false
+    }
+  )
+  pending = { at: now + KICK_DELAY_S * 1000, sent }
+  await sent
 }
 
 export async function handleDeliveries(batch: MessageBatch<unknown>, env: Env): Promise<void> {
