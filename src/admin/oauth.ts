@@ -41,17 +41,19 @@ export const oauthRoutes = new Hono<AppEnv>({ strict: false })
     // Already connected through consent to the same tenant (the app is always the deployment's own):
     // keep syncing incrementally. Otherwise list everything again.
     const sameSource = previous?.success && previous.data.mode === 'consent' && previous.data.tenantId === outcome.tenantId
-    await connectIntegration(
-      db,
-      row.id,
-      { mode: 'consent', tenantId: outcome.tenantId, consentedAt: new Date().toISOString() },
-      null,
-      !sameSource
-    )
+    const tenantChanged = previousTenant !== undefined && previousTenant.toLowerCase() !== outcome.tenantId.toLowerCase()
+    await connectIntegration(db, row.id, { mode: 'consent', tenantId: outcome.tenantId, consentedAt: new Date().toISOString() }, null, {
+      restartListing: !sameSource,
+      tenantChanged,
+    })
     return c.html(
       page(
         'Connected',
-        `"${row.name}" can now read the users and groups of tenant ${outcome.tenantId}. Its first import starts with the next "Sync users now" or within four hours.`
+        `"${row.name}" can now read the users and groups of tenant ${outcome.tenantId}. Its first import starts with the next "Sync users now" or within four hours.${
+          tenantChanged
+            ? ` It moved from tenant ${previousTenant}: that import archives no user of the old tenant until you approve it.`
+            : ''
+        }`
       )
     )
   })
@@ -67,7 +69,7 @@ export const oauthRoutes = new Hono<AppEnv>({ strict: false })
       row.id,
       { mode: 'oauth', adminEmail: outcome.adminEmail, customerId: 'my_customer', consentedAt: new Date().toISOString() },
       sealedSecrets,
-      false
+      { restartListing: false }
     )
     return c.html(page('Connected', `"${row.name}" now reads the Google Workspace directory as ${outcome.adminEmail}.`))
   })

@@ -3,7 +3,14 @@ import * as z from 'zod'
 import { deleteApiKeyEntry, deleteToken, putApiKey, putToken } from '../auth/token-store'
 import { API_KEY_PREFIX, generateToken } from '../auth/token'
 import { createApiKey, deleteApiKey, listApiKeys } from '../directory/api-keys'
-import { createIntegration, getIntegration, listIntegrations, notDeleting, replaceToken } from '../directory/integrations'
+import {
+  createIntegration,
+  getIntegration,
+  listIntegrations,
+  notDeleting,
+  replaceToken,
+  updateIntegration,
+} from '../directory/integrations'
 import { parseDeletion } from '../directory/deletion'
 import { deleteIntegration, deletionView } from './integration-deletion'
 import type { ApiKeyRow, IntegrationRow } from '../directory/schema'
@@ -11,7 +18,7 @@ import { internalError, invalidValue, notFound, parseWith } from '../scim/errors
 import { adminConsentUrl, googleConsentUrl } from '../sync/consent'
 import { seal } from '../auth/seal'
 import { getRun, lastRun } from '../directory/runs'
-import { isNative, nextScheduledRun, runView, startRun } from '../sync/runs'
+import { approveRun, isNative, nextScheduledRun, rejectRun, runChanges, runView, startRun } from '../sync/runs'
 import { sealContext } from '../sync/source'
 import { readJson } from '../http/body'
 import type { AppEnv } from '../http/context'
@@ -60,6 +67,26 @@ const createIntegrationSchema = z.discriminatedUnion(
   { error: 'must be "scim", "entra" or "google"' }
 )
 
+const limit = (what: string, max: number) =>
+  z
+    .number({ error: `must be a number: ${what}` })
+    .int({ error: `must be a whole number: ${what}` })
+    .min(0, { error: `must be 0 (off) or more: ${what}` })
+    .max(max, { error: `must be at most ${max}: ${what}` })
+
+const updateIntegrationSchema = z
+  .object({
+    name: name.optional(),
+    // The import safeguard (src/sync/safeguard.ts); 0 turns a limit off, both at 0 turn it off.
+    safeguard: z
+      .object({
+        percent: limit('the share of active users a run may archive or remove, in percent', 100).optional(),
+        maxUsers: limit('how many users a run may archive or remove', 10_000_000).optional(),
+      })
+      .optional(),
+  })
+  .refine((v) => v.name !== undefined || v.safeguard !== undefined, { error: 'give name or safeguard (or both)' })
+
 const createApiKeySchema = z.object({
   name,
   scope: z.enum(['read', 'write'], { error: 'must be "read" (the read API and the events feed) or "write" (also device assignments)' }),
@@ -79,7 +106,13 @@ function view(c: Context<AppEnv>, row: IntegrationRow) {
     lastActivityAt: row.lastActivityAt,
     status: row.deletingAt ? ('deleting' as const) : ('active' as const),
     counts: { activeUsers: row.activeUsers, archivedUsers: row.archivedUsers, groups: row.groupCount },
-    ...(isNative(row) ? { source: row.config ? JSON.parse(row.config) : null, connected: row.config !== null } : {}),
+    ...(isNative(row)
+      ? {
+          source: row.config ? JSON.parse(row.config) : null,
+          connected: row.config !== null,
+          safeguard: { percent: row.safeguardPercent, maxUsers: row.safeguardMaxUsers, holdNextRemovals: row.holdNextRemovals },
+        }
+      : {}),
   }
 }
 
@@ -93,7 +126,9 @@ async function details(c: Context<AppEnv>, row: IntegrationRow) {
     ...view(c, row),
     lastSync: last ? runView(last) : null,
     lastError: last?.error ?? null,
-    nextScheduledRun: nextScheduledRun(),
+    // A held run stops the schedule until an admin decides (see src/sync/safeguard.ts).
+    nextScheduledRun: last?.status === 'held' ? null : nextScheduledRun(),
+    ...(last?.status === 'held' ? { held: { runId: last.id, reason: last.heldReason } } : {}),
   }
 }
 
@@ -142,6 +177,15 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   })
   .get('/integrations', async (c) => c.json({ integrations: (await listIntegrations(c.get('db'))).map((row) => view(c, row)) }))
   .get('/integrations/:id', async (c) => c.json(await details(c, await getIntegration(c.get('db'), c.req.param('id')))))
+  .patch('/integrations/:id', async (c) => {
+    const input = parseWith(updateIntegrationSchema, await readJson(c))
+    const row = await updateIntegration(c.get('db'), c.req.param('id'), {
+      ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.safeguard?.percent !== undefined ? { safeguardPercent: input.safeguard.percent } : {}),
+      ...(input.safeguard?.maxUsers !== undefined ? { safeguardMaxUsers: input.safeguard.maxUsers } : {}),
+    })
+    return c.json(await details(c, row))
+  })
   // "Sign in with Azure" / "Re-authenticate": Microsoft's admin consent for the deployment's app.
   .get('/integrations/:id/connect', async (c) => {
     const row = notDeleting(await getIntegration(c.get('db'), c.req.param('id')))
@@ -164,7 +208,17 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .get('/integrations/:id/syncs/:runId', async (c) => {
     const run = await getRun(c.get('db'), c.req.param('id'), c.req.param('runId'))
     if (!run) throw notFound(`No sync run "${c.req.param('runId')}" for this integration.`)
-    return c.json(runView(run))
+    return c.json({ ...runView(run), changes: await runChanges(c.get('db'), run) })
+  })
+  // The safeguard's decision on a held run: apply exactly what it held, or discard it.
+  .post('/integrations/:id/syncs/:runId/approve', async (c) => {
+    const row = notDeleting(await getIntegration(c.get('db'), c.req.param('id')))
+    await approveRun(c.get('db'), c.env.SYNC, row.id, c.req.param('runId'))
+    return c.json({ runId: c.req.param('runId'), status: 'running' }, 202)
+  })
+  .post('/integrations/:id/syncs/:runId/reject', async (c) => {
+    await rejectRun(c.get('db'), c.req.param('id'), c.req.param('runId'))
+    return c.json({ runId: c.req.param('runId'), status: 'rejected' })
   })
   .post('/integrations/:id/token', async (c) => {
     const id = c.req.param('id')

@@ -1,6 +1,7 @@
 import { drizzle, type DrizzleD1Database } from 'drizzle-orm/d1'
 
-export type Db = DrizzleD1Database
+/** Drizzle over D1, with the binding itself ($client) for raw batches. */
+export type Db = DrizzleD1Database & { $client: D1Database }
 
 /** D1's own cost figures for one request, summed from every statement's `meta`. */
 export interface D1Cost {

@@ -96,8 +96,9 @@ export async function deletionStep(d1: D1Database, id: string, stepUsers: number
   const last = results[results.length - 1]![0]!
   if (last.remaining > 0) return { done: false, deletion: parseDeletion(last.deletion) }
   // Nothing left: the runs, then the row itself (its trigger writes integration.deleted with the counts).
-  const [, gone] = await readBatch<{ deletion: string }>(
+  const [, , gone] = await readBatch<{ deletion: string }>(
     d1,
+    sql`DELETE FROM sync_changes WHERE run_id IN (SELECT id FROM sync_runs WHERE integration_id = ${id})`,
     sql`DELETE FROM sync_runs WHERE integration_id = ${id}`,
     sql`DELETE FROM integrations WHERE id = ${id} RETURNING deletion`
   )

@@ -4,7 +4,7 @@ import { USER_RESOURCE } from '../scim/schemas/registry'
 import { chunks, foldKey, nowIso } from './db'
 import { groupColumnsOf } from './groups'
 import { columnsOf, emailRows } from './users'
-import { archiveUsers, removeGroups, removeUsers } from './lifecycle'
+import { forgetChanges, recordChanges, type Change } from './run-changes'
 import { memberDisplay, touchGroupsListing } from './memberships'
 import { groupMembers, groups, userEmails, users } from './schema'
 import type { DirectorySession, Statement } from './session'
@@ -13,8 +13,9 @@ import type { DirectorySession, Statement } from './session'
  * Writes for native imports (Graph, Google): pages of users and groups from a directory API, applied
  * with writes only for what changed, so a re-run over an unchanged directory writes (almost)
  * nothing. Users are found again by externalId (the source's object id). Only two things archive or
- * remove: an explicit removal from the source (a delta), and the sweep after a *completed* full
- * listing, which archives the users that listing did not contain.
+ * remove: an explicit removal or disabling at the source (a delta item), and the sweep after a
+ * *completed* full listing (run-changes.ts recordUnlisted). Neither is applied by a page: both are
+ * recorded for the run and applied after its listing, once the safeguard lets them.
  */
 
 /**
@@ -47,8 +48,12 @@ interface ExistingUser {
   active: number
 }
 
-/** Applies one page of users, writing only what changed. */
-export async function applyUserPage(s: DirectorySession, items: ImportedUser[]): Promise<ImportCounts> {
+/**
+ * Applies one page of users for run `runId`, writing only what changed. Archives and removals are
+ * not applied but recorded for the run (see run-changes.ts), in the same batch: `archived` and
+ * `removed` count those records, applied only after the listing and the safeguard.
+ */
+export async function applyUserPage(s: DirectorySession, runId: string, items: ImportedUser[]): Promise<ImportCounts> {
   const counts = noCounts()
   const latest = latestItems(items)
   const ids = [...latest.keys()]
@@ -73,17 +78,25 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[]):
   const writes: Statement[] = []
   const inserts: (typeof users.$inferInsert)[] = []
   const emailInserts: (typeof userEmails.$inferInsert)[] = []
+  const changes: Change[] = []
+  // Users this page shows active: whatever the run recorded for them before no longer holds.
+  const alive: string[] = []
 
   for (const item of latest.values()) {
     const current = bySource.get(item.sourceId)
     if (item.kind === 'removed') {
       if (!current) continue
       if (item.reason === 'deleted') {
-        writes.push(...removeUsers(s, [current.id], now))
+        changes.push({ targetId: current.id, target: 'user', action: 'remove', reason: 'deleted in the source directory' })
         counts.removed++
       } else if (current.active) {
         // Soft-deleted at the source (restorable there): archived here, not lost.
-        writes.push(...archiveUsers(s, [current.id], now))
+        changes.push({
+          targetId: current.id,
+          target: 'user',
+          action: 'archive',
+          reason: 'deleted in the source directory (restorable there)',
+        })
         counts.archived++
       }
       continue
@@ -94,17 +107,24 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[]):
     // and the delta reports only a change) cannot make a whole user; the next full listing will.
     if (!target && item.partial && typeof item.doc.userName !== 'string') continue
     // A user is active unless the source says otherwise, as on the SCIM side.
-    const doc = item.partial
+    let doc = item.partial
       ? parseResource(USER_RESOURCE, mergeDocument(current ? (JSON.parse(current.data) as ScimObject) : { active: true }, item.doc))
       : item.doc
-    const cols = columnsOf(doc)
     if (!target) {
       const id = crypto.randomUUID()
+      const cols = columnsOf(doc)
       inserts.push({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now })
       emailInserts.push(...emailRows(s.integrationId, id, doc))
       counts.created++
       continue
     }
+    // Disabled at the source: the rest of the update is written now, the archive recorded for later.
+    if (target.active && doc.active === false) {
+      doc = { ...doc, active: true }
+      changes.push({ targetId: target.id, target: 'user', action: 'archive', reason: 'disabled in the source directory' })
+      counts.archived++
+    } else if (doc.active !== false) alive.push(target.id)
+    const cols = columnsOf(doc)
     if (target.data === cols.data) continue
     if (memberDisplay(JSON.parse(target.data) as ScimObject) !== memberDisplay(doc)) writes.push(...touchGroupsListing([target.id], now))
     writes.push(
@@ -115,12 +135,14 @@ export async function applyUserPage(s: DirectorySession, items: ImportedUser[]):
       s.db.delete(userEmails).where(eq(userEmails.userId, target.id)),
       ...chunks(emailRows(s.integrationId, target.id, doc), 15).map((rows) => s.db.insert(userEmails).values(rows))
     )
-    if (target.active && !cols.active) counts.archived++
-    else counts.updated++
+    counts.updated++
   }
   writes.push(
     ...chunks(inserts, 7).map((rows) => s.db.insert(users).values(rows)),
-    ...chunks(emailInserts, 15).map((rows) => s.db.insert(userEmails).values(rows))
+    ...chunks(emailInserts, 15).map((rows) => s.db.insert(userEmails).values(rows)),
+    // After the updates, so a record reads the version the user has once they are written.
+    ...forgetChanges(runId, alive),
+    ...recordChanges(runId, changes)
   )
   await s.write(...writes)
   return counts
@@ -166,8 +188,8 @@ export interface GroupPageResult {
   pending: { groupSourceId: string; memberSourceId: string }[]
 }
 
-/** Applies one page of groups and membership changes. */
-export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]): Promise<GroupPageResult> {
+/** Applies one page of groups and membership changes; a group's removal is recorded for run `runId`, as a user's. */
+export async function applyGroupPage(s: DirectorySession, runId: string, items: ImportedGroup[]): Promise<GroupPageResult> {
   const known = await resolveSources(
     s,
     items.flatMap((i) => (i.kind === 'group' ? [i.sourceId, ...i.added.map((a) => a.sourceId), ...i.removed] : [i.sourceId]))
@@ -199,14 +221,12 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
   const now = nowIso()
   const result: GroupPageResult = { changed: 0, pending: [] }
   const writes: Statement[] = []
+  const removals: Change[] = []
 
   for (const item of items) {
     const current = existing.get(item.sourceId)
     if (item.kind === 'removed') {
-      if (!current) continue
-      writes.push(...removeGroups(s, [current.id], now))
-      existing.delete(item.sourceId)
-      result.changed++
+      if (current) removals.push({ targetId: current.id, target: 'group', action: 'remove', reason: 'deleted in the source directory' })
       continue
     }
     // Display names need not be unique at the source; here they are, so a duplicate gets its id appended.
@@ -270,7 +290,7 @@ export async function applyGroupPage(s: DirectorySession, items: ImportedGroup[]
       )
     if (add.length + remove.length > 0) result.changed++
   }
-  await s.write(...writes)
+  await s.write(...writes, ...recordChanges(runId, removals))
   return result
 }
 
@@ -322,32 +342,4 @@ export async function replaceGroupMembers(s: DirectorySession, groupSourceId: st
       .where(eq(groups.id, group.id))
   )
   return add.length + remove.length
-}
-
-/**
- * After a *completed* full listing (Google's every run, Graph's first run or resync): archives the
- * active users and removes the groups whose source ids the listing did not contain. `undefined`
- * for a kind whose listing was not a complete one (a delta) leaves that kind alone. Reads every row
- * of the integration once (the listing itself read them all at the source) and writes only the
- * changes, so an unchanged directory costs no writes. Never called for a run that stopped part-way.
- */
-export async function sweepUnlisted(
-  s: DirectorySession,
-  listed: { users?: Set<string>; groups?: Set<string> }
-): Promise<{ archived: number; groupsRemoved: number }> {
-  const [userRows, groupRows] = await s.read<{ id: string; externalId: string | null; active?: number }>(
-    listed.users
-      ? sql`SELECT id, external_id AS externalId, active FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND active = 1`
-      : sql`SELECT 1 WHERE 0`,
-    listed.groups
-      ? sql`SELECT id, external_id AS externalId FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId}`
-      : sql`SELECT 1 WHERE 0`
-  )
-  const unlisted = (rows: { id: string; externalId: string | null }[], ids: Set<string> | undefined) =>
-    ids ? rows.filter((r) => r.externalId === null || !ids.has(r.externalId)).map((r) => r.id) : []
-  const archive = unlisted(userRows!, listed.users)
-  const gone = unlisted(groupRows!, listed.groups)
-  const now = nowIso()
-  await s.write(...archiveUsers(s, archive, now), ...removeGroups(s, gone, now))
-  return { archived: archive.length, groupsRemoved: gone.length }
 }

@@ -42,6 +42,9 @@ export async function createIntegration(db: Db, input: NewIntegration): Promise<
     hiddenUsers: 0,
     deletingAt: null,
     deletion: null,
+    safeguardPercent: 10,
+    safeguardMaxUsers: 500,
+    holdNextRemovals: false,
   }
   try {
     await db.batch([db.insert(integrations).values(row)])
@@ -87,6 +90,30 @@ export async function replaceToken(db: Db, id: string, tokenId: string, tokenHas
   return previous.currentTokenHash
 }
 
+/** Renames an integration (names stay unique, compared case-insensitively) or changes its safeguard. */
+export async function updateIntegration(
+  db: Db,
+  id: string,
+  change: { name?: string; safeguardPercent?: number; safeguardMaxUsers?: number }
+): Promise<IntegrationRow> {
+  const { name, ...settings } = change
+  let updated: IntegrationRow[]
+  try {
+    ;[updated] = await db.batch([
+      db
+        .update(integrations)
+        .set({ ...settings, ...(name !== undefined ? { name, nameKey: foldKey(name.trim()) } : {}) })
+        .where(and(eq(integrations.id, id), isNull(integrations.deletingAt)))
+        .returning(),
+    ])
+  } catch (e) {
+    if (isUniqueViolation(e)) throw uniqueness(`An integration named "${name}" already exists (names are compared case-insensitively).`)
+    throw e
+  }
+  if (updated.length === 0) notDeleting(await getIntegration(db, id))
+  return updated[0]!
+}
+
 /** Records that the integration's token was used; called off the request path. */
 export async function touchActivity(db: Db, id: string, at: string) {
   await db.batch([
@@ -100,19 +127,25 @@ export async function touchActivity(db: Db, id: string, at: string) {
 /**
  * Connects (or re-connects) a native integration to its source. Its users and groups stay; a
  * different tenant or app starts from a full listing, whose sweep then archives the users the new
- * source does not have.
+ * source does not have. After a move to another tenant that sweep waits for an admin's approval
+ * whatever its size (holdNextRemovals, see src/sync/safeguard.ts).
  */
 export async function connectIntegration(
   db: Db,
   id: string,
   config: Record<string, unknown>,
   sealedSecrets: string | null,
-  restartListing: boolean
+  change: { restartListing: boolean; tenantChanged?: boolean }
 ) {
   await db.batch([
     db
       .update(integrations)
-      .set({ config: JSON.stringify(config), sealedSecrets, ...(restartListing ? { usersDeltaLink: null, groupsDeltaLink: null } : {}) })
+      .set({
+        config: JSON.stringify(config),
+        sealedSecrets,
+        ...(change.restartListing ? { usersDeltaLink: null, groupsDeltaLink: null } : {}),
+        ...(change.tenantChanged ? { holdNextRemovals: true } : {}),
+      })
       // A consent that comes back after the integration's deletion began connects nothing.
       .where(and(eq(integrations.id, id), isNull(integrations.deletingAt))),
   ])

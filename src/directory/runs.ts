@@ -2,11 +2,11 @@
  * Import runs in D1: the run records (sync_runs) and where incremental sync resumes (the
  * integration's delta links). The Workflow and the cron reach these rows only through here.
  */
-import { and, desc, eq, sql } from 'drizzle-orm'
+import { and, desc, eq, inArray, sql } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { conflict } from '../scim/errors'
 import { isUniqueViolation, nowIso, type Db } from './db'
-import { integrations, syncRuns, type IntegrationRow, type SyncRunRow } from './schema'
+import { integrations, syncChanges, syncRuns, type IntegrationRow, type SyncRunRow } from './schema'
 
 /** A run that has recorded no progress for this long has died, whatever its Workflow says. */
 export const SILENT_RUN_MS = 60 * 60 * 1000
@@ -23,27 +23,40 @@ export interface RunCounts {
   rowsWritten: number
 }
 
+/** Runs kept per integration, with their reports. */
+export const KEPT_RUNS = 50
+
+export const heldConflict = (name: string, runId: string) =>
+  conflict(
+    `Run ${runId} of "${name}" is held by the import safeguard: approve it (POST .../syncs/${runId}/approve) or reject it (.../reject) before another sync can start.`
+  )
+
 /**
- * Records a new run. One run per integration at a time: the partial unique index on running runs
- * refuses a second one, whoever asks (cron or "Sync users now"). A dead run is ended before this,
+ * Records a new run. One run per integration at a time: the partial unique index on running and
+ * held runs refuses a second one, whoever asks (cron or "Sync users now"). A dead run is ended before this,
  * by the caller (src/sync/runs.ts checkRunning), so the rule lives in one place.
  */
 export async function insertRun(db: Db, row: IntegrationRow, trigger: 'cron' | 'manual'): Promise<{ runId: string }> {
   const now = nowIso()
   const runId = crypto.randomUUID()
   try {
+    const older = sql`SELECT id FROM ${syncRuns} WHERE integration_id = ${row.id} ORDER BY started_at DESC LIMIT -1 OFFSET ${KEPT_RUNS}`
     await db.batch([
       db.insert(syncRuns).values({ id: runId, integrationId: row.id, trigger, status: 'running', startedAt: now, progressAt: now }),
+      // The history keeps the newest runs (this one among them) and their reports.
+      db.delete(syncChanges).where(sql`${syncChanges.runId} IN (${older})`),
+      db.delete(syncRuns).where(sql`${syncRuns.id} IN (${older})`),
     ])
   } catch (e) {
     if (!isUniqueViolation(e)) throw e
-    const [[running]] = await db.batch([
+    const [[open]] = await db.batch([
       db
-        .select({ id: syncRuns.id })
+        .select({ id: syncRuns.id, status: syncRuns.status })
         .from(syncRuns)
-        .where(and(eq(syncRuns.integrationId, row.id), eq(syncRuns.status, 'running'))),
+        .where(and(eq(syncRuns.integrationId, row.id), inArray(syncRuns.status, ['running', 'held']))),
     ])
-    throw conflict(`A sync of "${row.name}" is already running (run ${running?.id ?? 'unknown'}); wait for it to finish.`)
+    if (open?.status === 'held') throw heldConflict(row.name, open.id)
+    throw conflict(`A sync of "${row.name}" is already running (run ${open?.id ?? 'unknown'}); wait for it to finish.`)
   }
   return { runId }
 }
@@ -106,7 +119,8 @@ export async function finishRun(
   await db.batch([
     db
       .update(integrations)
-      .set({ usersDeltaLink: outcome.usersDeltaLink ?? null, groupsDeltaLink: outcome.groupsDeltaLink ?? null })
+      // A finished run has applied its archives (approved, where the safeguard held them).
+      .set({ usersDeltaLink: outcome.usersDeltaLink ?? null, groupsDeltaLink: outcome.groupsDeltaLink ?? null, holdNextRemovals: false })
       .where(and(eq(integrations.id, outcome.integrationId), sql`EXISTS (SELECT 1 FROM ${syncRuns} WHERE ${stillRunning})`)),
     db.update(syncRuns).set({ status: 'succeeded', finishedAt: now }).where(stillRunning),
   ])
@@ -125,6 +139,54 @@ export async function getRun(db: Db, integrationId: string, runId: string): Prom
 export async function lastRun(db: Db, integrationId: string): Promise<SyncRunRow | undefined> {
   const [[row]] = await db.batch([
     db.select().from(syncRuns).where(eq(syncRuns.integrationId, integrationId)).orderBy(desc(syncRuns.startedAt)).limit(1),
+  ])
+  return row
+}
+
+/** Where a run's listing ended: the delta links the next run starts from, once this one finishes. */
+export interface RunLinks {
+  usersDeltaLink?: string
+  groupsDeltaLink?: string
+}
+
+/** Holds a running run for an admin (see src/sync/safeguard.ts), keeping its links for an approval. */
+export async function holdRun(db: Db, runId: string, reason: string, links: RunLinks) {
+  await db.batch([
+    db
+      .update(syncRuns)
+      .set({ status: 'held', heldReason: reason, heldLinks: JSON.stringify(links), progressAt: nowIso() })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))),
+  ])
+}
+
+export const heldLinks = (run: SyncRunRow): RunLinks => (run.heldLinks ? (JSON.parse(run.heldLinks) as RunLinks) : {})
+
+/**
+ * An approved run runs again, in a new Workflow instance (`instanceId`) that applies what it held.
+ * Returns the run, or undefined when it was not held (already decided, or another run's id).
+ */
+export async function resumeHeld(db: Db, integrationId: string, runId: string, instanceId: string): Promise<SyncRunRow | undefined> {
+  const [[row]] = await db.batch([
+    db
+      .update(syncRuns)
+      .set({ status: 'running', instanceId, progressAt: nowIso() })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.integrationId, integrationId), eq(syncRuns.status, 'held')))
+      .returning(),
+  ])
+  return row
+}
+
+/**
+ * A rejected run ends without applying what it held; its delta links are dropped, so the next run
+ * reads the same changes again. Returns the run, or undefined when it was not held.
+ */
+export async function rejectHeld(db: Db, integrationId: string, runId: string): Promise<SyncRunRow | undefined> {
+  const [[row]] = await db.batch([
+    db
+      .update(syncRuns)
+      .set({ status: 'rejected', finishedAt: nowIso(), heldLinks: null })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.integrationId, integrationId), eq(syncRuns.status, 'held')))
+      .returning(),
   ])
   return row
 }

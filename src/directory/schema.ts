@@ -39,6 +39,14 @@ export const integrations = sqliteTable(
     /** Set when DELETE /api/v1/integrations/:id began; the deletion's progress as JSON (see deletion.ts). */
     deletingAt: text('deleting_at'),
     deletion: text('deletion'),
+    /**
+     * The import safeguard (src/sync/safeguard.ts): a run that would archive or remove more than this
+     * share of the active users, or more users than this, is held for an admin. 0 turns a limit off.
+     */
+    safeguardPercent: integer('safeguard_percent').notNull().default(10),
+    safeguardMaxUsers: integer('safeguard_max_users').notNull().default(500),
+    /** Set when a consent moved the integration to another tenant: the next run archives nobody unapproved. */
+    holdNextRemovals: integer('hold_next_removals', { mode: 'boolean' }).notNull().default(false),
   },
   (t) => [
     uniqueIndex('integrations_name_key').on(t.nameKey),
@@ -162,7 +170,8 @@ export const syncRuns = sqliteTable(
     id: text('id').primaryKey(),
     integrationId: text('integration_id').notNull(),
     trigger: text('trigger', { enum: ['cron', 'manual'] }).notNull(),
-    status: text('status', { enum: ['running', 'succeeded', 'failed'] }).notNull(),
+    /** held: stopped by the safeguard until approved (back to running) or rejected. */
+    status: text('status', { enum: ['running', 'succeeded', 'failed', 'held', 'rejected', 'cancelled'] }).notNull(),
     /** full: a complete listing (first run, or after an expired delta token); delta: changes only. */
     mode: text('mode', { enum: ['full', 'delta'] }),
     startedAt: text('started_at').notNull(),
@@ -179,14 +188,41 @@ export const syncRuns = sqliteTable(
     rowsRead: integer('rows_read').notNull().default(0),
     rowsWritten: integer('rows_written').notNull().default(0),
     error: text('error'),
+    /** The Workflow instance carrying the run: its id, or after an approval the instance applying it. */
+    instanceId: text('instance_id'),
+    /** A held run's delta links, saved for the next run only if it is approved. JSON. */
+    heldLinks: text('held_links'),
+    /** Why the run is held, in words. */
+    heldReason: text('held_reason'),
+    cancelRequestedAt: text('cancel_requested_at'),
   },
   (t) => [
     index('sync_runs_integration').on(t.integrationId, t.startedAt),
-    // One run at a time per integration, enforced by the database itself.
-    uniqueIndex('sync_runs_one_running')
+    // One run at a time per integration, enforced by the database itself; a held run still counts,
+    // so nothing starts before an admin approves or rejects it.
+    uniqueIndex('sync_runs_one_open')
       .on(t.integrationId)
-      .where(sql`status = 'running'`),
+      .where(sql`status IN ('running', 'held')`),
   ]
+)
+
+/**
+ * The archives and removals an import run found (src/directory/run-changes.ts). A run records them
+ * as it reads pages and applies them after its listing, once the safeguard lets it, so a run that
+ * stops part-way or is held has archived nobody. `version` is the user's version when recorded:
+ * an approval applies a change only to a user unchanged since.
+ */
+export const syncChanges = sqliteTable(
+  'sync_changes',
+  {
+    runId: text('run_id').notNull(),
+    targetId: text('target_id').notNull(),
+    target: text('target', { enum: ['user', 'group'] }).notNull(),
+    action: text('action', { enum: ['archive', 'remove'] }).notNull(),
+    version: integer('version'),
+    reason: text('reason').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.targetId] })]
 )
 
 export type SyncRunRow = typeof syncRuns.$inferSelect

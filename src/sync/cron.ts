@@ -22,6 +22,11 @@ export async function startDueRuns(env: Env, now = Date.now()): Promise<{ starte
       continue
     }
     const last = await lastRun(db, row.id)
+    // A held run waits for an admin: no scheduled run starts before it is approved or rejected.
+    if (last?.status === 'held') {
+      skipped.push(row.id)
+      continue
+    }
     // A run still recorded as running is left to startRun, which ends it if its Workflow died.
     if (last && last.status !== 'running' && Date.parse(last.startedAt) > now - SYNC_INTERVAL_MS + DUE_SLACK_MS) {
       skipped.push(row.id)

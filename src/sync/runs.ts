@@ -1,7 +1,19 @@
-import { failDeadRun, finishRun, insertRun, isSilent, lastRun, SILENT_RUN_ERROR } from '../directory/runs'
+import {
+  failDeadRun,
+  finishRun,
+  getRun,
+  heldConflict,
+  insertRun,
+  isSilent,
+  lastRun,
+  rejectHeld,
+  resumeHeld,
+  SILENT_RUN_ERROR,
+} from '../directory/runs'
+import { changedSinceRecorded, changedUsers, changeSummary } from '../directory/run-changes'
 import type { Db } from '../directory/db'
 import type { IntegrationRow, SyncRunRow } from '../directory/schema'
-import { invalidValue } from '../scim/errors'
+import { conflict, invalidValue, notFound } from '../scim/errors'
 
 // Native integrations import every four hours (the cron trigger in wrangler.toml).
 export const SYNC_INTERVAL_MS = 4 * 60 * 60 * 1000
@@ -24,7 +36,7 @@ export async function checkRunning(db: Db, workflow: Workflow, run: SyncRunRow, 
   let instance: WorkflowInstance | undefined
   let status: string
   try {
-    instance = await workflow.get(run.id)
+    instance = await workflow.get(run.instanceId ?? run.id)
     status = (await instance.status()).status
   } catch {
     status = 'missing'
@@ -45,6 +57,7 @@ export async function checkRunning(db: Db, workflow: Workflow, run: SyncRunRow, 
 export async function startRun(db: Db, workflow: Workflow, row: IntegrationRow, trigger: 'cron' | 'manual'): Promise<{ runId: string }> {
   if (!isNative(row)) throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only native (entra, google) integrations sync.`)
   const last = await lastRun(db, row.id)
+  if (last?.status === 'held') throw heldConflict(row.name, last.id)
   if (last?.status === 'running') await checkRunning(db, workflow, last)
   const { runId } = await insertRun(db, row, trigger)
   try {
@@ -54,6 +67,44 @@ export async function startRun(db: Db, workflow: Workflow, row: IntegrationRow, 
     throw e
   }
   return { runId }
+}
+
+async function heldRun(db: Db, integrationId: string, runId: string): Promise<SyncRunRow> {
+  const run = await getRun(db, integrationId, runId)
+  if (!run) throw notFound(`No sync run "${runId}" for this integration.`)
+  if (run.status !== 'held') throw conflict(`Run ${runId} is ${run.status}, not held: there is nothing to approve or reject.`)
+  return run
+}
+
+/**
+ * Approves a held run: a new Workflow instance applies exactly the archives and removals it held,
+ * then finishes it (saving its delta links). Refused when a user it holds has changed since.
+ */
+export async function approveRun(db: Db, workflow: Workflow, integrationId: string, runId: string) {
+  await heldRun(db, integrationId, runId)
+  if (await changedSinceRecorded(db, runId))
+    throw conflict(
+      `The directory has changed since run ${runId} was held (a user it would archive or remove is different now): reject it and run a new sync.`
+    )
+  const instanceId = `${runId}-approved`
+  if (!(await resumeHeld(db, integrationId, runId, instanceId))) await heldRun(db, integrationId, runId)
+  try {
+    await workflow.create({ id: instanceId, params: { integrationId, runId, approved: true } })
+  } catch (e) {
+    await finishRun(db, runId, { error: `The approved run could not be started: ${String(e)}` })
+    throw e
+  }
+}
+
+/** Rejects a held run: nothing it held is applied, and the next run reads the same changes again. */
+export async function rejectRun(db: Db, integrationId: string, runId: string) {
+  if (!(await rejectHeld(db, integrationId, runId))) await heldRun(db, integrationId, runId)
+}
+
+/** The archives and removals a run recorded: counts, and the first 100 users with the reasons. */
+export async function runChanges(db: Db, run: SyncRunRow) {
+  const [summary, users] = await Promise.all([changeSummary(db, run.id), changedUsers(db, run.id)])
+  return { ...summary, users }
 }
 
 /** The next cron tick (UTC hours 0, 4, 8, …) after `now`. */
@@ -79,5 +130,6 @@ export function runView(run: SyncRunRow) {
       groupsChanged: run.groupsChanged,
     },
     error: run.error,
+    ...(run.status === 'held' ? { heldReason: run.heldReason } : {}),
   }
 }

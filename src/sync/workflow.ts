@@ -5,7 +5,8 @@ import type { GroupPageResult } from '../directory/imports'
 import { getIntegration } from '../directory/integrations'
 import { googleApplyMembers, googleGroupsPage, googleMembersBatch, googleMembersPage, googleSweep, googleUsersPage } from './google/import'
 import { graphFinishListing, graphGroupsPage, graphUsersPage, planGraphRun, type PageOutcome } from './graph/import'
-import { finishRun } from '../directory/runs'
+import { finishRun, getRun, heldLinks, type RunLinks } from '../directory/runs'
+import { applyStep, safeguardStep } from './conclude'
 import { kickWebhooks } from '../webhooks/queue'
 
 type Steps = Pick<WorkflowStep, 'do'>
@@ -31,6 +32,8 @@ function kicking(step: WorkflowStep, env: Env): Steps {
 export interface SyncParams {
   integrationId: string
   runId: string
+  /** An admin approved the held run: this instance only applies what it recorded, then finishes it. */
+  approved?: boolean
 }
 
 /** Pending nested-group memberships carried between steps; beyond this they wait for the next run. */
@@ -39,8 +42,9 @@ const MAX_PENDING = 5000
 /**
  * One import run of a native integration (Entra through Microsoft Graph, or Google Workspace). Every page is a durable step: a crash or a deploy resumes
  * at the first unfinished page, a failing page is retried with backoff, and a run that cannot finish
- * ends failed with the reason, having archived and removed nothing it did not reach (the sweep runs
- * only after complete listings; delta links advance only when the whole run succeeded).
+ * ends failed with the reason, having archived and removed nothing (archives and removals are
+ * recorded during the listing and applied only after it, once the safeguard lets them; delta links
+ * advance only when the whole run succeeded).
  */
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
   override async run(event: WorkflowEvent<SyncParams>, workflowStep: WorkflowStep) {
@@ -56,9 +60,23 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
       timeout: '10 minutes',
     }
     try {
+      if (event.payload.approved) {
+        await this.apply(step, config, integrationId, runId)
+        await step.do('finish', config, async () => {
+          const db = createDb(env.DB)
+          const run = await getRun(db, integrationId, runId)
+          await finishRun(db, runId, { integrationId, ...(run ? heldLinks(run) : {}) })
+        })
+        return { status: 'succeeded' }
+      }
       const kind = await step.do('source', config, async () => (await getIntegration(createDb(env.DB), integrationId)).kind)
-      if (kind === 'google') await this.google(step, config, integrationId, runId)
-      else await this.graph(step, config, integrationId, runId)
+      const links =
+        kind === 'google' ? await this.google(step, config, integrationId, runId) : await this.graph(step, config, integrationId, runId)
+      // The listing is complete: the safeguard decides whether its archives and removals may go.
+      const { held } = await step.do('safeguard', config, () => safeguardStep(env, integrationId, runId, links))
+      if (held) return { status: 'held' }
+      await this.apply(step, config, integrationId, runId)
+      await step.do('finish', config, () => finishRun(createDb(env.DB), runId, { integrationId, ...links }))
       return { status: 'succeeded' }
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e)
@@ -67,8 +85,16 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     }
   }
 
-  /** Entra: delta listings of users then groups (members come as members@delta). */
-  private async graph(step: Steps, config: WorkflowStepConfig, integrationId: string, runId: string) {
+  /** The archives and removals the run recorded, applied slice by slice. */
+  private async apply(step: Steps, config: WorkflowStepConfig, integrationId: string, runId: string) {
+    for (let n = 0, after: string | null = ''; after !== null; n++) {
+      const from: string = after
+      after = await step.do(`apply changes ${n}`, config, () => applyStep(this.env, integrationId, runId, from))
+    }
+  }
+
+  /** Entra: delta listings of users then groups (members come as members@delta); returns where they ended. */
+  private async graph(step: Steps, config: WorkflowStepConfig, integrationId: string, runId: string): Promise<RunLinks> {
     const env = this.env
     const plan = await step.do('plan', config, () => planGraphRun(env, integrationId))
     const pending: GroupPageResult['pending'] = []
@@ -108,9 +134,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
         ...(groups.listed ? { groups: groups.listed } : {}),
       })
     )
-    await step.do('finish', config, () =>
-      finishRun(createDb(env.DB), runId, { integrationId, usersDeltaLink: users.deltaLink, groupsDeltaLink: groups.deltaLink })
-    )
+    return { usersDeltaLink: users.deltaLink, groupsDeltaLink: groups.deltaLink }
   }
 
   /**
@@ -118,7 +142,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
    * then archives what the listing no longer contains. Each page is a step; a group's members are
    * set once all its pages are read.
    */
-  private async google(step: Steps, config: WorkflowStepConfig, integrationId: string, runId: string) {
+  private async google(step: Steps, config: WorkflowStepConfig, integrationId: string, runId: string): Promise<RunLinks> {
     const env = this.env
     const listed = async <R extends { next?: string | undefined }>(
       name: string,
@@ -153,6 +177,6 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
       index++
     }
     await step.do('sweep', config, () => googleSweep(env, integrationId, runId, users, groups))
-    await step.do('finish', config, () => finishRun(createDb(env.DB), runId, { integrationId }))
+    return {}
   }
 }

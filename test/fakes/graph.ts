@@ -69,6 +69,8 @@ export class FakeTenant {
   /** When set, every distinct page URL fails once (429 with Retry-After, then 503, alternately) before it answers. */
   flaky = false
   failedOnce = new Set<string>()
+  /** When set, the app may read only this many users (a permission or scope change): full listings hold only these. */
+  visibleUsers: number | undefined
 
   constructor(
     readonly id: string,
@@ -271,7 +273,7 @@ export class FakeCloud {
 
   /** The items of a delta listing, computed once per listing: a snapshot, as Graph's pages are. */
   private items(tenant: FakeTenant, state: PageState): Record<string, unknown>[] {
-    const key = `${tenant.id}|${state.kind}|${state.since}|${state.at}|${state.select}`
+    const key = `${tenant.id}|${state.kind}|${state.since}|${state.at}|${state.select}|${tenant.visibleUsers}`
     let items = this.listings.get(key)
     if (!items) {
       items = this.computeItems(tenant, state)
@@ -304,7 +306,7 @@ export class FakeCloud {
       return out
     }
     if (state.since < 0) {
-      if (state.kind === 'user') return [...tenant.users.values()].map((u) => select({ ...u }))
+      if (state.kind === 'user') return [...tenant.users.values()].slice(0, tenant.visibleUsers).map((u) => select({ ...u }))
       return [...tenant.groups.values()].flatMap((g) => groupItems(g, g.members, []))
     }
     const changes = tenant.changes.filter((c) => c.kind === state.kind && c.seq > state.since && c.seq <= state.at)
@@ -396,6 +398,7 @@ export class FakeCloud {
         if (body.flaky !== undefined) t.flaky = body.flaky as boolean
         if (body.pageSize) t.pageSize = body.pageSize as number
         if (body.membersPerPage) t.membersPerPage = body.membersPerPage as number
+        if (body.visibleUsers !== undefined) t.visibleUsers = (body.visibleUsers as number | null) ?? undefined
         break
       case 'consentAs':
         this.consent = body.decline ? { error: 'access_denied' } : { tenant: tenantId }

@@ -17,7 +17,7 @@ export const fakeGoogle = (customer: string, body: Record<string, unknown>) =>
   control(`https://admin.fake.test/_fake-google/${customer}`, body)
 
 /** "Sync users now", then the run's record once it has finished; asserts its status when given. */
-export async function runSync(integrationId: string, expected?: 'succeeded' | 'failed'): Promise<Json> {
+export async function runSync(integrationId: string, expected?: 'succeeded' | 'failed' | 'held'): Promise<Json> {
   const started = await admin('POST', `/integrations/${integrationId}/sync`)
   expect(started.status, JSON.stringify(started.body)).toBe(202)
   const deadline = Date.now() + 30_000
@@ -30,4 +30,13 @@ export async function runSync(integrationId: string, expected?: 'succeeded' | 'f
     if (Date.now() > deadline) throw new Error(`run still running: ${JSON.stringify(run.body)}`)
     await new Promise((r) => setTimeout(r, 50))
   }
+}
+
+/**
+ * Turns the import safeguard off: for tests of what a run archives or removes in a directory so
+ * small that one departure is more than its default 10 % (the safeguard's own tests keep it on).
+ */
+export async function safeguardOff(integrationId: string) {
+  const res = await admin('PATCH', `/integrations/${integrationId}`, { safeguard: { percent: 0, maxUsers: 0 } })
+  expect(res.status, JSON.stringify(res.body)).toBe(200)
 }

@@ -93,6 +93,33 @@ describe('Sign in with Azure (admin consent)', () => {
     expect((await runSync(created.body.id)).mode).toBe('full')
   })
 
+  it('holds the first run after a move to another tenant whatever its size, until an admin approves it', async () => {
+    const first = await consentingTenant()
+    const other = await consentingTenant()
+    await fakeGraph(other, { action: 'deleteUser', id: 'c1', how: 'hard' })
+    const created = await admin('POST', '/integrations', { kind: 'entra', name: `Held move ${first}` })
+    await connect(created.body.id, first)
+    await runSync(created.body.id, 'succeeded')
+    // Even with the safeguard's limits off, a tenant move archives nobody unapproved.
+    await admin('PATCH', `/integrations/${created.body.id}`, { safeguard: { percent: 0, maxUsers: 0 } })
+    const moved = await connect(created.body.id, other, false, '?changeTenant=true')
+    expect(moved.text).toContain('archives no user of the old tenant until you approve it')
+    expect((await admin('GET', `/integrations/${created.body.id}`)).body.safeguard.holdNextRemovals).toBe(true)
+
+    const held = await runSync(created.body.id, 'held')
+    expect(held.heldReason).toMatch(/first run since the integration was connected to another tenant, and it would archive 1/)
+    expect(held.changes.users).toMatchObject([{ userName: 'one@consent.example', action: 'archive' }])
+    expect((await scimClient(created.body.token).get('/Users?filter=active eq true')).body.totalResults).toBe(2)
+
+    expect((await admin('POST', `/integrations/${created.body.id}/syncs/${held.runId}/approve`)).status).toBe(202)
+    for (let i = 0; i < 600 && (await admin('GET', `/integrations/${created.body.id}/syncs/${held.runId}`)).body.status === 'running'; i++)
+      await new Promise((r) => setTimeout(r, 50))
+    expect((await admin('GET', `/integrations/${created.body.id}/syncs/${held.runId}`)).body.status).toBe('succeeded')
+    expect((await scimClient(created.body.token).get('/Users?filter=active eq true')).body.totalResults).toBe(1)
+    // Approved once: later runs are judged by the limits again (here: off).
+    expect((await admin('GET', `/integrations/${created.body.id}`)).body.safeguard.holdNextRemovals).toBe(false)
+  })
+
   it("refuses a callback whose tenant Microsoft would not issue the deployment's app a token for", async () => {
     const tenant = await consentingTenant()
     const created = await admin('POST', '/integrations', { kind: 'entra', name: `Forged tenant ${tenant}` })

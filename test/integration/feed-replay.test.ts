@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { admin, call, GROUP_SCHEMA, newIntegration, userBody, type Json } from '../helpers/http'
 import { connectTenant, seedDirectory } from '../helpers/graph-tenant'
-import { fakeGraph, runSync } from '../helpers/sync'
+import { fakeGraph, runSync, safeguardOff } from '../helpers/sync'
 
 /*
  * The feed is complete: an application that lists nothing and only follows the feed from the start
@@ -67,6 +67,7 @@ describe('replaying the change feed', () => {
 
     // …an Entra import, changes and removals at the source, and a second run…
     const { tenant, id: entra } = await connectTenant()
+    await safeguardOff(entra)
     await seedDirectory(tenant)
     await runSync(entra, 'succeeded')
     await fakeGraph(tenant, {

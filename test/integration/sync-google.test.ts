@@ -2,7 +2,7 @@ import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { admin, scimClient, type Json } from '../helpers/http'
 import { connectCustomer } from '../helpers/google-customer'
-import { fakeGoogle, runSync } from '../helpers/sync'
+import { fakeGoogle, runSync, safeguardOff } from '../helpers/sync'
 
 /* Native Google Workspace imports through a service account, against test/fakes/google.ts. */
 
@@ -44,6 +44,7 @@ describe('Google Workspace import', () => {
 
   it('writes nothing on a re-run over an unchanged directory, and archives who left after a complete listing', async () => {
     const { customer, id, scim } = await connectCustomer()
+    await safeguardOff(id)
     await runSync(id, 'succeeded')
     const versions = async () =>
       (await env.DB.prepare('SELECT sum(version) AS v FROM users WHERE integration_id = ?').bind(id).first<Json>()).v

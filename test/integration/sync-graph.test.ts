@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
 import { admin, scimClient, type Json } from '../helpers/http'
 import { byUserName, connectTenant, seedDirectory } from '../helpers/graph-tenant'
-import { fakeGraph, runSync } from '../helpers/sync'
+import { fakeGraph, runSync, safeguardOff } from '../helpers/sync'
 
 /*
  * Native Entra imports end to end: the admin API starts a run, the Workflow pages through the fake
@@ -102,6 +102,7 @@ describe('Entra (Microsoft Graph) import', () => {
 
   it('applies an incremental run: adds, updates, disables, soft and hard deletes, membership changes', async () => {
     const { tenant, id, scim } = await connectTenant()
+    await safeguardOff(id)
     await seedDirectory(tenant)
     await runSync(id, 'succeeded')
     await fakeGraph(tenant, {
@@ -167,6 +168,7 @@ describe('Entra (Microsoft Graph) import', () => {
 
   it('completes with nothing lost when every page fails once, on the first run and an incremental one', async () => {
     const { tenant, id, scim } = await connectTenant()
+    await safeguardOff(id)
     await seedDirectory(tenant)
     await fakeGraph(tenant, { action: 'settings', flaky: true })
     const first = await runSync(id, 'succeeded')
@@ -207,6 +209,7 @@ describe('Entra (Microsoft Graph) import', () => {
 
   it('starts over with a full listing when the delta token has expired, archiving who is gone', async () => {
     const { tenant, id, scim } = await connectTenant()
+    await safeguardOff(id)
     await seedDirectory(tenant)
     await runSync(id, 'succeeded')
     await fakeGraph(tenant, { action: 'deleteUser', id: 'u4', how: 'hard' })

@@ -1,4 +1,5 @@
-import { applyGroupPage, applyUserPage, replaceGroupMembers, sweepUnlisted, type ImportedUser } from '../../directory/imports'
+import { applyGroupPage, applyUserPage, replaceGroupMembers, type ImportedUser } from '../../directory/imports'
+import { recordUnlisted } from '../../directory/run-changes'
 import { importContext, spent } from '../context'
 import { recordProgress } from '../../directory/runs'
 import { googleFor } from '../source'
@@ -19,13 +20,9 @@ export async function googleUsersPage(env: Env, integrationId: string, runId: st
   const page = usersPageSchema.parse(await google.users(pageToken))
   const users = page.users.map((u) => googleUserSchema.parse(u))
   const items: ImportedUser[] = users.map((u) => ({ kind: 'user', sourceId: u.id, doc: googleUserDoc(u) }))
-  const counts = await applyUserPage(session, items)
-  await recordProgress(
-    db,
-    runId,
-    { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, usersArchived: counts.archived },
-    'full'
-  )
+  const counts = await applyUserPage(session, runId, items)
+  // Archives (suspended users) are counted once applied (src/sync/conclude.ts).
+  await recordProgress(db, runId, { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated }, 'full')
   return { next: page.nextPageToken, ids: users.map((u) => u.id) }
 }
 
@@ -34,6 +31,7 @@ export async function googleGroupsPage(env: Env, integrationId: string, runId: s
   const page = groupsPageSchema.parse(await google.groups(pageToken))
   const result = await applyGroupPage(
     session,
+    runId,
     page.groups.map((g) => ({ kind: 'group', sourceId: g.id, displayName: g.name ?? g.email ?? g.id, added: [], removed: [] }))
   )
   await recordProgress(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed })
@@ -83,6 +81,6 @@ export async function googleApplyMembers(env: Env, integrationId: string, runId:
 
 export async function googleSweep(env: Env, integrationId: string, runId: string, users: string[], groups: string[]) {
   const { db, session, cost } = await importContext(env, integrationId)
-  const { archived, groupsRemoved } = await sweepUnlisted(session, { users: new Set(users), groups: new Set(groups) })
-  await recordProgress(db, runId, { ...spent(cost), usersArchived: archived, groupsChanged: groupsRemoved })
+  await recordUnlisted(session, runId, { users: new Set(users), groups: new Set(groups) })
+  await recordProgress(db, runId, spent(cost))
 }

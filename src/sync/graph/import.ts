@@ -2,11 +2,11 @@ import {
   applyGroupPage,
   applyPendingMembers,
   applyUserPage,
-  sweepUnlisted,
   type GroupPageResult,
   type ImportedGroup,
   type ImportedUser,
 } from '../../directory/imports'
+import { recordUnlisted } from '../../directory/run-changes'
 import { DeltaExpired } from '../errors'
 import { importContext, spent } from '../context'
 import { recordProgress } from '../../directory/runs'
@@ -63,18 +63,12 @@ export async function graphUsersPage(env: Env, integrationId: string, runId: str
         ? { kind: 'user', sourceId: i.user.id, doc: userPatch(i.user), partial: true }
         : { kind: 'removed', sourceId: i.id, reason: i.reason }
     )
-  const counts = await applyUserPage(session, items)
+  const counts = await applyUserPage(session, runId, items)
+  // Archives and removals are counted once applied (src/sync/conclude.ts).
   await recordProgress(
     db,
     runId,
-    {
-      ...spent(cost),
-      pages: 1,
-      usersCreated: counts.created,
-      usersUpdated: counts.updated,
-      usersArchived: counts.archived,
-      usersRemoved: counts.removed,
-    },
+    { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated },
     full ? 'full' : 'delta'
   )
   return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'], ...(full ? { listed: listedIds(items) } : {}) }
@@ -98,7 +92,7 @@ export async function graphGroupsPage(env: Env, integrationId: string, runId: st
       },
     ]
   })
-  const result = await applyGroupPage(session, items)
+  const result = await applyGroupPage(session, runId, items)
   await recordProgress(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
   return {
     next: page['@odata.nextLink'],
@@ -118,10 +112,10 @@ export async function graphFinishListing(
 ) {
   const { db, session, cost } = await importContext(env, integrationId)
   if (pending.length > 0) await applyPendingMembers(session, pending)
-  if (!listed.users && !listed.groups) return
-  const { archived, groupsRemoved } = await sweepUnlisted(session, {
-    ...(listed.users ? { users: new Set(listed.users) } : {}),
-    ...(listed.groups ? { groups: new Set(listed.groups) } : {}),
-  })
-  await recordProgress(db, runId, { ...spent(cost), usersArchived: archived, groupsChanged: groupsRemoved })
+  if (listed.users || listed.groups)
+    await recordUnlisted(session, runId, {
+      ...(listed.users ? { users: new Set(listed.users) } : {}),
+      ...(listed.groups ? { groups: new Set(listed.groups) } : {}),
+    })
+  await recordProgress(db, runId, spent(cost))
 }
