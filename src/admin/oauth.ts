@@ -1,9 +1,17 @@
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie'
 import { html } from 'hono/html'
-import { connectIntegration, getIntegration } from '../directory/integrations'
+import { connectIntegration, getIntegration, takeConsentStart } from '../directory/integrations'
 import type { AppEnv } from '../http/context'
 import { seal } from '../auth/seal'
-import { completeGoogleConsent, readConsentCallback } from '../sync/consent'
+import {
+  completeGoogleConsent,
+  CONSENT_COOKIE,
+  CONSENT_COOKIE_MAX_AGE_S,
+  consentRedirect,
+  openStartTicket,
+  readConsentCallback,
+} from '../sync/consent'
 import { entraConfigSchema, sealContext } from '../sync/source'
 
 const page = (title: string, message: string) =>
@@ -16,13 +24,50 @@ const page = (title: string, message: string) =>
       </body>
     </html>`
 
+const COOKIE_PATH = '/api/v1/oauth'
+
+/** The browser's consent nonce, read once: a callback, whatever its outcome, ends the flow. */
+function takeBrowserNonce(c: Context<AppEnv>): string | undefined {
+  const nonce = getCookie(c, CONSENT_COOKIE)
+  if (nonce !== undefined) deleteCookie(c, CONSENT_COOKIE, { path: COOKIE_PATH })
+  return nonce
+}
+
+/** Plain http is allowed on a local host only, where `wrangler dev` runs; everywhere else the cookie is Secure. */
+function isLocalHttp(url: URL) {
+  return url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname)
+}
+
 /**
- * Where Microsoft sends the admin back after consent. Public (the browser carries no admin token):
- * the sealed, expiring state is what ties the callback to the integration that asked.
+ * The consent flows' public end (the browser carries no admin token). The start link the admin
+ * API handed out opens once, and leaves a cookie the callback needs beside the sealed state.
  */
 export const oauthRoutes = new Hono<AppEnv>({ strict: false })
+  .get('/start', async (c) => {
+    const ticket = await openStartTicket(c.env, c.req.query('ticket'))
+    if ('reason' in ticket) return c.html(page('Not started', ticket.reason), 400)
+    if (!(await takeConsentStart(c.get('db'), ticket.integrationId, ticket.nonceHash)))
+      return c.html(
+        page(
+          'Not started',
+          'This sign-in link was already opened, or a newer one replaced it; each link works once. Nothing was changed. Start again from the integration.'
+        ),
+        400
+      )
+    const url = new URL(c.req.url)
+    const next = await consentRedirect(c.env, url.origin, ticket)
+    // Lax, not Strict: the callback is a top-level navigation from Microsoft's or Google's site.
+    setCookie(c, CONSENT_COOKIE, next.browserNonce, {
+      path: COOKIE_PATH,
+      httpOnly: true,
+      secure: !isLocalHttp(url),
+      sameSite: 'Lax',
+      maxAge: CONSENT_COOKIE_MAX_AGE_S,
+    })
+    return c.redirect(next.url, 302)
+  })
   .get('/microsoft/callback', async (c) => {
-    const outcome = await readConsentCallback(c.env, c.req.query())
+    const outcome = await readConsentCallback(c.env, c.req.query(), takeBrowserNonce(c))
     if (!outcome.ok) return c.html(page('Not connected', outcome.reason), 400)
     const db = c.get('db')
     const row = await getIntegration(db, outcome.integrationId)
@@ -34,7 +79,7 @@ export const oauthRoutes = new Hono<AppEnv>({ strict: false })
       return c.html(
         page(
           'Not connected',
-          `"${row.name}" reads tenant ${previousTenant}, and this consent came from tenant ${outcome.tenantId}. Nothing was changed. To move the integration to another tenant, start again with GET /api/v1/integrations/${row.id}/connect?changeTenant=true.`
+          `"${row.name}" reads tenant ${previousTenant}, and this consent came from tenant ${outcome.tenantId}. Nothing was changed. To move the integration to another tenant, start again with GET /api/v1/integrations/${row.id}/connect?changeTenant=true and open the link it returns.`
         ),
         409
       )
@@ -59,7 +104,7 @@ export const oauthRoutes = new Hono<AppEnv>({ strict: false })
   })
   // Google: the code becomes the admin's refresh token, sealed; the users stay on re-authentication.
   .get('/google/callback', async (c) => {
-    const outcome = await completeGoogleConsent(c.env, new URL(c.req.url).origin, c.req.query())
+    const outcome = await completeGoogleConsent(c.env, new URL(c.req.url).origin, c.req.query(), takeBrowserNonce(c))
     if (!outcome.ok) return c.html(page('Not connected', outcome.reason), 400)
     const db = c.get('db')
     const row = await getIntegration(db, outcome.integrationId)

@@ -9,13 +9,14 @@ import {
   listIntegrations,
   notDeleting,
   replaceToken,
+  setConsentStart,
   updateIntegration,
 } from '../directory/integrations'
 import { parseDeletion } from '../directory/deletion'
 import { deleteIntegration, deletionView } from './integration-deletion'
 import type { ApiKeyRow, IntegrationRow } from '../directory/schema'
 import { internalError, invalidValue, notFound, parseWith } from '../scim/errors'
-import { adminConsentUrl, googleConsentUrl } from '../sync/consent'
+import { consentStartLink } from '../sync/consent'
 import { seal } from '../auth/seal'
 import { getRun, lastRun } from '../directory/runs'
 import { approveRun, isNative, nextScheduledRun, rejectRun, runChanges, runView, startRun } from '../sync/runs'
@@ -186,18 +187,16 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     })
     return c.json(await details(c, row))
   })
-  // "Sign in with Azure" / "Re-authenticate": Microsoft's admin consent for the deployment's app.
+  // "Sign in with Azure / Google" / "Re-authenticate": a start link for the admin's browser. Not a
+  // redirect: a client that followed it (curl -L) would spend the link's one opening itself.
   .get('/integrations/:id/connect', async (c) => {
     const row = notDeleting(await getIntegration(c.get('db'), c.req.param('id')))
     if (row.kind === 'scim')
       throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only entra and google integrations connect to a directory.`)
-    const origin = new URL(c.req.url).origin
     // ?changeTenant=true: a re-authentication that may move the integration to another tenant.
-    const url =
-      row.kind === 'entra'
-        ? await adminConsentUrl(c.env, origin, row.id, c.req.query('changeTenant') === 'true')
-        : await googleConsentUrl(c.env, origin, row.id)
-    return c.json({ url }, 302, { Location: url })
+    const link = await consentStartLink(c.env, new URL(c.req.url).origin, row.id, row.kind, c.req.query('changeTenant') === 'true')
+    await setConsentStart(c.get('db'), row.id, link.nonceHash)
+    return c.json({ url: link.url, expiresAt: link.expiresAt })
   })
   // "Sync users now": the same run the cron starts, at once.
   .post('/integrations/:id/sync', async (c) => {

@@ -45,6 +45,7 @@ export async function createIntegration(db: Db, input: NewIntegration): Promise<
     safeguardPercent: 10,
     safeguardMaxUsers: 500,
     holdNextRemovals: false,
+    consentStartHash: null,
   }
   try {
     await db.batch([db.insert(integrations).values(row)])
@@ -149,6 +150,31 @@ export async function connectIntegration(
       // A consent that comes back after the integration's deletion began connects nothing.
       .where(and(eq(integrations.id, id), isNull(integrations.deletingAt))),
   ])
+}
+
+/** Makes `hash` the integration's only consent start link that may still be opened. */
+export async function setConsentStart(db: Db, id: string, hash: string) {
+  await db.batch([
+    db
+      .update(integrations)
+      .set({ consentStartHash: hash })
+      .where(and(eq(integrations.id, id), isNull(integrations.deletingAt))),
+  ])
+}
+
+/**
+ * Opens a consent start link once: true for the first caller with the current link's hash, false
+ * for a replay, a link replaced by a newer one, or an integration being deleted.
+ */
+export async function takeConsentStart(db: Db, id: string, hash: string): Promise<boolean> {
+  const [taken] = await db.batch([
+    db
+      .update(integrations)
+      .set({ consentStartHash: null })
+      .where(and(eq(integrations.id, id), eq(integrations.consentStartHash, hash), isNull(integrations.deletingAt)))
+      .returning({ id: integrations.id }),
+  ])
+  return taken.length === 1
 }
 
 /** Every native (Entra, Google) integration: what the cron considers. */

@@ -47,6 +47,11 @@ export const integrations = sqliteTable(
     safeguardMaxUsers: integer('safeguard_max_users').notNull().default(500),
     /** Set when a consent moved the integration to another tenant: the next run archives nobody unapproved. */
     holdNextRemovals: integer('hold_next_removals', { mode: 'boolean' }).notNull().default(false),
+    /**
+     * The SHA-256 of the one consent start link not yet opened (src/sync/consent.ts): opening it
+     * clears this, so a leaked or replayed start link starts nothing.
+     */
+    consentStartHash: text('consent_start_hash'),
   },
   (t) => [
     uniqueIndex('integrations_name_key').on(t.nameKey),

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose'
 import * as z from 'zod'
 import { textFromBase64Url } from '../base64url'
 import { open, seal } from '../auth/seal'
+import { secretsEqual, sha256Hex } from '../auth/token'
 import { invalidValue } from '../scim/errors'
 import { GOOGLE_SCOPES } from './google/client'
 
@@ -13,57 +14,140 @@ import { GOOGLE_SCOPES } from './google/client'
  */
 
 const STATE_CONTEXT = 'microsoft-admin-consent'
-const STATE_TTL_MS = 15 * 60 * 1000
+const GOOGLE_STATE_CONTEXT = 'google-admin-consent'
+const START_CONTEXT = 'consent-start'
+const LINK_TTL_MS = 15 * 60 * 1000
 
+/*
+ * A consent runs in two legs, each sealed (so it cannot be forged or pointed at another
+ * integration) and valid for 15 minutes. The admin API hands out a start link on this origin,
+ * good for one opening (its nonce's hash is kept on the integration and cleared when opened).
+ * Opening it sets a cookie holding a fresh nonce in the admin's browser and redirects to Microsoft
+ * or Google with a state carrying that nonce; the callback accepts the state only beside the
+ * cookie. A leaked state link, or a start link someone already opened, connects nothing.
+ */
+
+const ticketSchema = z.object({
+  integrationId: z.string(),
+  kind: z.enum(['entra', 'google']),
+  exp: z.number(),
+  nonce: z.string(),
+  allowTenantChange: z.boolean().optional(),
+})
 const stateSchema = z.object({ integrationId: z.string(), exp: z.number(), nonce: z.string(), allowTenantChange: z.boolean().optional() })
 
+export type StartTicket = { integrationId: string; kind: 'entra' | 'google'; nonceHash: string; allowTenantChange: boolean }
+
+export const consentStartPath = '/api/v1/oauth/start'
+/** The cookie that binds a consent to the browser that started it (Path: the OAuth routes only). */
+export const CONSENT_COOKIE = 'consent_nonce'
+export const CONSENT_COOKIE_MAX_AGE_S = LINK_TTL_MS / 1000
+
+async function openExpiring<T extends { exp: number }>(
+  env: Env,
+  text: string | undefined,
+  context: string,
+  schema: z.ZodType<T>
+): Promise<T | { reason: string }> {
+  let value: T
+  try {
+    value = schema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, text ?? '', context)))
+  } catch {
+    return { reason: 'The link is not valid. Start again from the integration.' }
+  }
+  if (value.exp < Date.now()) return { reason: 'The link expired (15 minutes). Start again from the integration.' }
+  return value
+}
+
+/** Refuses at once a consent this deployment has no app for, saying what to configure. */
+function requireConsentApp(env: Env, kind: 'entra' | 'google') {
+  if (kind === 'entra' && (!env.MS_CLIENT_ID || !env.MS_CLIENT_SECRET))
+    throw invalidValue(
+      'This deployment has no Microsoft app for "Sign in with Azure": set MS_CLIENT_ID and MS_CLIENT_SECRET, or create the integration with your own tenantId, clientId and clientSecret.'
+    )
+  if (kind === 'google' && (!env.GOOGLE_CLIENT_ID || !env.GOOGLE_CLIENT_SECRET))
+    throw invalidValue(
+      'This deployment has no Google OAuth client: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or create the integration with a service account.'
+    )
+}
+
 /**
- * The `state` of a consent redirect: sealed (so it cannot be forged or pointed at another
- * integration), bound to its flow by the seal's context, and valid for 15 minutes.
+ * The single-use start link of a consent ("Sign in with Azure / Google", "Re-authenticate"), and
+ * the hash the integration keeps until it is opened. Only a link made with `allowTenantChange` may
+ * point a connected Entra integration at another tenant (re-pointing resets the delta links, and a
+ * full listing of the wrong tenant would archive the right one's users).
  */
-const sealState = (env: Env, integrationId: string, context: string, allowTenantChange = false) =>
-  seal(
+export async function consentStartLink(
+  env: Env,
+  origin: string,
+  integrationId: string,
+  kind: 'entra' | 'google',
+  allowTenantChange = false
+): Promise<{ url: string; nonceHash: string; expiresAt: string }> {
+  requireConsentApp(env, kind)
+  const nonce = crypto.randomUUID()
+  const exp = Date.now() + LINK_TTL_MS
+  const ticket = await seal(
+    env.ENCRYPTION_KEY,
+    JSON.stringify({ integrationId, kind, exp, nonce, ...(allowTenantChange ? { allowTenantChange } : {}) }),
+    START_CONTEXT
+  )
+  return {
+    url: `${origin}${consentStartPath}?ticket=${encodeURIComponent(ticket)}`,
+    nonceHash: await sha256Hex(nonce),
+    expiresAt: new Date(exp).toISOString(),
+  }
+}
+
+export async function openStartTicket(env: Env, text: string | undefined): Promise<StartTicket | { reason: string }> {
+  const ticket = await openExpiring(env, text, START_CONTEXT, ticketSchema)
+  if ('reason' in ticket) return ticket
+  return {
+    integrationId: ticket.integrationId,
+    kind: ticket.kind,
+    nonceHash: await sha256Hex(ticket.nonce),
+    allowTenantChange: ticket.allowTenantChange === true,
+  }
+}
+
+/** Where an opened start link sends the browser, and the nonce its cookie must hold on the way back. */
+export async function consentRedirect(env: Env, origin: string, ticket: StartTicket): Promise<{ url: string; browserNonce: string }> {
+  requireConsentApp(env, ticket.kind)
+  const browserNonce = crypto.randomUUID()
+  const state = await seal(
     env.ENCRYPTION_KEY,
     JSON.stringify({
-      integrationId,
-      exp: Date.now() + STATE_TTL_MS,
-      nonce: crypto.randomUUID(),
-      ...(allowTenantChange ? { allowTenantChange } : {}),
+      integrationId: ticket.integrationId,
+      exp: Date.now() + LINK_TTL_MS,
+      nonce: browserNonce,
+      ...(ticket.allowTenantChange ? { allowTenantChange: true } : {}),
     }),
-    context
+    ticket.kind === 'entra' ? STATE_CONTEXT : GOOGLE_STATE_CONTEXT
   )
+  return { url: ticket.kind === 'entra' ? adminConsentUrl(env, origin, state) : googleConsentUrl(env, origin, state), browserNonce }
+}
 
 async function openState(
   env: Env,
   text: string | undefined,
-  context: string
+  context: string,
+  browserNonce: string | undefined
 ): Promise<{ integrationId: string; allowTenantChange: boolean } | { reason: string }> {
-  let state: z.infer<typeof stateSchema>
-  try {
-    state = stateSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, text ?? '', context)))
-  } catch {
-    return { reason: 'The link is not valid. Start again from the integration.' }
-  }
-  if (state.exp < Date.now()) return { reason: 'The link expired (15 minutes). Start again from the integration.' }
+  const state = await openExpiring(env, text, context, stateSchema)
+  if ('reason' in state) return state
+  if (!browserNonce || !(await secretsEqual(state.nonce, browserNonce)))
+    return {
+      reason:
+        'This sign-in was not started in this browser (or its cookie expired). Nothing was changed. Start again from the integration, in the browser you finish it in.',
+    }
   return { integrationId: state.integrationId, allowTenantChange: state.allowTenantChange === true }
 }
 
 export const consentCallbackPath = '/api/v1/oauth/microsoft/callback'
 
-/**
- * The admin-consent URL for one integration; its state is sealed, so it cannot be forged or reused
- * elsewhere. Only a state made with `allowTenantChange` may point a connected integration at
- * another tenant (re-pointing resets the delta links, and a full listing of the wrong tenant would
- * archive the right one's users).
- */
-export async function adminConsentUrl(env: Env, origin: string, integrationId: string, allowTenantChange = false): Promise<string> {
-  if (!env.MS_CLIENT_ID || !env.MS_CLIENT_SECRET)
-    throw invalidValue(
-      'This deployment has no Microsoft app for "Sign in with Azure": set MS_CLIENT_ID and MS_CLIENT_SECRET, or create the integration with your own tenantId, clientId and clientSecret.'
-    )
-  const state = await sealState(env, integrationId, STATE_CONTEXT, allowTenantChange)
+function adminConsentUrl(env: Env, origin: string, state: string): string {
   const url = new URL(`${env.MS_LOGIN_BASE_URL.replace(/\/+$/, '')}/organizations/adminconsent`)
-  url.searchParams.set('client_id', env.MS_CLIENT_ID)
+  url.searchParams.set('client_id', env.MS_CLIENT_ID ?? '')
   url.searchParams.set('state', state)
   url.searchParams.set('redirect_uri', `${origin}${consentCallbackPath}`)
   return url.toString()
@@ -112,8 +196,13 @@ async function confirmTenant(env: Env, tenant: string, fetcher: typeof fetch): P
 }
 
 /** Reads Microsoft's redirect back: `admin_consent=True&tenant=…&state=…`, or `error=…&error_description=…`. */
-export async function readConsentCallback(env: Env, query: Record<string, string>, fetcher: typeof fetch = fetch): Promise<ConsentOutcome> {
-  const state = await openState(env, query.state, STATE_CONTEXT)
+export async function readConsentCallback(
+  env: Env,
+  query: Record<string, string>,
+  browserNonce: string | undefined,
+  fetcher: typeof fetch = fetch
+): Promise<ConsentOutcome> {
+  const state = await openState(env, query.state, STATE_CONTEXT, browserNonce)
   if ('reason' in state) return { ok: false, reason: state.reason }
   if (query.error) return { ok: false, reason: `Microsoft did not grant consent: ${query.error_description ?? query.error}` }
   if (query.admin_consent?.toLowerCase() !== 'true' || !query.tenant || !/^[\w.-]+$/.test(query.tenant))
@@ -138,16 +227,9 @@ function googleKeys(url: string) {
   if (!keys) keySets.set(url, (keys = createRemoteJWKSet(new URL(url))))
   return keys
 }
-const GOOGLE_STATE_CONTEXT = 'google-admin-consent'
-
-export async function googleConsentUrl(env: Env, origin: string, integrationId: string): Promise<string> {
-  if (!env.GOOGLE_CLIENT_ID || !env.GOOGLE_CLIENT_SECRET)
-    throw invalidValue(
-      'This deployment has no Google OAuth client: set GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET, or create the integration with a service account.'
-    )
-  const state = await sealState(env, integrationId, GOOGLE_STATE_CONTEXT)
+function googleConsentUrl(env: Env, origin: string, state: string): string {
   const url = new URL(env.GOOGLE_AUTH_URL)
-  url.searchParams.set('client_id', env.GOOGLE_CLIENT_ID)
+  url.searchParams.set('client_id', env.GOOGLE_CLIENT_ID ?? '')
   url.searchParams.set('redirect_uri', `${origin}${googleCallbackPath}`)
   url.searchParams.set('response_type', 'code')
   url.searchParams.set('scope', [...GOOGLE_SCOPES, 'openid', 'email'].join(' '))
@@ -167,9 +249,10 @@ export async function completeGoogleConsent(
   env: Env,
   origin: string,
   query: Record<string, string>,
+  browserNonce: string | undefined,
   fetcher: typeof fetch = fetch
 ): Promise<GoogleConsent> {
-  const state = await openState(env, query.state, GOOGLE_STATE_CONTEXT)
+  const state = await openState(env, query.state, GOOGLE_STATE_CONTEXT, browserNonce)
   if ('reason' in state) return { ok: false, reason: state.reason }
   if (query.error || !query.code) return { ok: false, reason: `Google did not grant access: ${query.error ?? 'no authorisation code'}.` }
   const res = await fetcher(env.GOOGLE_TOKEN_URL, {

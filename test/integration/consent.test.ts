@@ -20,18 +20,39 @@ async function consentingTenant() {
   return tenant
 }
 
-/** GET /connect, the (fake) consent page, and Microsoft's redirect back to our callback. */
-async function connect(id: string, tenant: string, decline = false, query = '') {
+/**
+ * GET /connect, then its start link opened as the admin's browser would: where it redirects, and
+ * the cookie it sets (to send back with the callback).
+ */
+async function start(id: string, query = '') {
   const connectRes = await admin('GET', `/integrations/${id}/connect${query}`)
-  expect(connectRes.status).toBe(302)
-  const consentUrl = connectRes.headers.get('location')!
-  expect(connectRes.body.url).toBe(consentUrl)
+  expect(connectRes.status).toBe(200)
+  expect(connectRes.body.url.startsWith(`${ORIGIN}/api/v1/oauth/start?ticket=`)).toBe(true)
+  const opened = await exports.default.fetch(connectRes.body.url, { redirect: 'manual' })
+  expect(opened.status).toBe(302)
+  const setCookie = opened.headers.get('set-cookie') ?? ''
+  return {
+    startUrl: connectRes.body.url as string,
+    consentUrl: opened.headers.get('location')!,
+    setCookie,
+    cookie: setCookie.split(';')[0]!,
+  }
+}
+
+/** The browser's way back from the consent page: our callback, with the start's cookie unless told otherwise. */
+async function callback(url: string, cookie?: string) {
+  const res = await exports.default.fetch(url, cookie ? { headers: { cookie } } : {})
+  return { status: res.status, text: await res.text(), setCookie: res.headers.get('set-cookie') }
+}
+
+/** The start, the (fake) consent page, and Microsoft's redirect back to our callback. */
+async function connect(id: string, tenant: string, decline = false, query = '') {
+  const { consentUrl, cookie } = await start(id, query)
   await fakeGraph(tenant, { action: 'consentAs', decline })
   const microsoft = await fetch(consentUrl, { redirect: 'manual' })
   const back = microsoft.headers.get('location')!
   expect(back.startsWith(`${ORIGIN}/api/v1/oauth/microsoft/callback?`)).toBe(true)
-  const res = await exports.default.fetch(back)
-  return { consentUrl, status: res.status, text: await res.text() }
+  return { consentUrl, back, cookie, ...(await callback(back, cookie)) }
 }
 
 describe('Sign in with Azure (admin consent)', () => {
@@ -120,15 +141,60 @@ describe('Sign in with Azure (admin consent)', () => {
     expect((await admin('GET', `/integrations/${created.body.id}`)).body.safeguard.holdNextRemovals).toBe(false)
   })
 
+  it('binds a consent to the browser that opened its start link, and the link opens once', async () => {
+    const tenant = await consentingTenant()
+    const created = await admin('POST', '/integrations', { kind: 'entra', name: `Bound ${tenant}` })
+    const opened = await start(created.body.id)
+    // This browser's only, sent back to the OAuth routes only, for the link's 15 minutes; Lax so
+    // Microsoft's redirect back carries it.
+    expect(opened.setCookie).toMatch(/^consent_nonce=[\w-]{20,};/)
+    for (const attribute of ['Max-Age=900', 'Path=/api/v1/oauth', 'HttpOnly', 'Secure', 'SameSite=Lax'])
+      expect(opened.setCookie).toContain(attribute)
+
+    // Opened again (a leak, a replay), the start link starts nothing and sets no cookie.
+    const again = await exports.default.fetch(opened.startUrl, { redirect: 'manual' })
+    expect(again.status).toBe(400)
+    expect(await again.text()).toContain('already opened')
+    expect(again.headers.get('set-cookie')).toBeNull()
+
+    await fakeGraph(tenant, { action: 'consentAs' })
+    const back = (await fetch(opened.consentUrl, { redirect: 'manual' })).headers.get('location')!
+    // The state link finished in another browser, with no cookie or with another flow's, connects nothing.
+    const refused = { status: 400, text: expect.stringContaining('not started in this browser') }
+    expect(await callback(back)).toMatchObject(refused)
+    expect(await callback(back, (await start(created.body.id)).cookie)).toMatchObject(refused)
+    expect((await admin('GET', `/integrations/${created.body.id}`)).body.connected).toBe(false)
+
+    // In the browser that started it, it connects, and the cookie is cleared.
+    const done = await callback(back, opened.cookie)
+    expect(done.status).toBe(200)
+    expect(done.setCookie).toMatch(/^consent_nonce=;.*Max-Age=0/)
+    expect((await admin('GET', `/integrations/${created.body.id}`)).body).toMatchObject({ source: { tenantId: tenant } })
+  })
+
+  it('keeps only the newest start link of an integration, and drops Secure on local plain http only', async () => {
+    const created = await admin('POST', '/integrations', { kind: 'entra', name: `Newest link ${Date.now()}` })
+    const older = await admin('GET', `/integrations/${created.body.id}/connect`)
+    const newer = await admin('GET', `/integrations/${created.body.id}/connect`)
+    expect(older.body.url).not.toBe(newer.body.url)
+    expect(Date.parse(newer.body.expiresAt) - Date.now()).toBeGreaterThan(14 * 60 * 1000)
+    expect((await exports.default.fetch(older.body.url, { redirect: 'manual' })).status).toBe(400)
+    const local = await exports.default.fetch(newer.body.url.replace(ORIGIN, 'http://localhost:8787'), { redirect: 'manual' })
+    expect(local.status).toBe(302)
+    expect(local.headers.get('set-cookie')).toContain('HttpOnly')
+    expect(local.headers.get('set-cookie')).not.toContain('Secure')
+    const tampered = await exports.default.fetch(`${ORIGIN}/api/v1/oauth/start?ticket=forged`, { redirect: 'manual' })
+    expect(tampered.status).toBe(400)
+    expect(await tampered.text()).toContain('not valid')
+  })
+
   it("refuses a callback whose tenant Microsoft would not issue the deployment's app a token for", async () => {
     const tenant = await consentingTenant()
     const created = await admin('POST', '/integrations', { kind: 'entra', name: `Forged tenant ${tenant}` })
-    const connectRes = await admin('GET', `/integrations/${created.body.id}/connect`)
-    const state = new URL(connectRes.headers.get('location')!).searchParams.get('state')!
+    const { consentUrl, cookie } = await start(created.body.id)
+    const state = new URL(consentUrl).searchParams.get('state')!
     const forged = `${ORIGIN}/api/v1/oauth/microsoft/callback?admin_consent=True&tenant=not-a-consenting-tenant&state=${encodeURIComponent(state)}`
-    const res = await exports.default.fetch(forged)
-    expect(res.status).toBe(400)
-    expect(await res.text()).toContain('would not issue')
+    expect(await callback(forged, cookie)).toMatchObject({ status: 400, text: expect.stringContaining('would not issue') })
     expect((await admin('GET', `/integrations/${created.body.id}`)).body).toMatchObject({ connected: false })
   })
 
@@ -168,15 +234,13 @@ describe('Sign in with Azure (admin consent)', () => {
 
 describe('Sign in with Google (admin OAuth, offline access)', () => {
   async function signIn(id: string) {
-    const connectRes = await admin('GET', `/integrations/${id}/connect`)
-    expect(connectRes.status).toBe(302)
-    const url = new URL(connectRes.headers.get('location')!)
+    const { consentUrl, cookie } = await start(id)
+    const url = new URL(consentUrl)
     expect(url.origin + url.pathname).toBe('https://oauth2.fake.test/o/oauth2/v2/auth')
     expect(url.searchParams.get('access_type')).toBe('offline')
     expect(url.searchParams.get('redirect_uri')).toBe(`${ORIGIN}/api/v1/oauth/google/callback`)
     const back = (await fetch(url, { redirect: 'manual' })).headers.get('location')!
-    const res = await exports.default.fetch(back)
-    return { status: res.status, text: await res.text() }
+    return callback(back, cookie)
   }
 
   it('connects with an admin sign-in, imports with the refresh token, and explains a revoked grant', async () => {

@@ -1,0 +1,1 @@
+ALTER TABLE `integrations` ADD `consent_start_hash` text;
