@@ -18,8 +18,8 @@ import type { ApiKeyRow, IntegrationRow } from '../directory/schema'
 import { internalError, invalidValue, notFound, parseWith } from '../scim/errors'
 import { consentStartLink } from '../sync/consent'
 import { seal } from '../auth/seal'
-import { getRun, lastRun } from '../directory/runs'
-import { approveRun, isNative, nextScheduledRun, rejectRun, runChanges, runView, startRun } from '../sync/runs'
+import { getRun, KEPT_RUNS, lastRun, listRuns } from '../directory/runs'
+import { approveRun, cancelRun, isNative, nextScheduledRun, rejectRun, runChanges, runView, startRun } from '../sync/runs'
 import { sealContext } from '../sync/source'
 import { readJson } from '../http/body'
 import type { AppEnv } from '../http/context'
@@ -67,6 +67,16 @@ const createIntegrationSchema = z.discriminatedUnion(
   ],
   { error: 'must be "scim", "entra" or "google"' }
 )
+
+const runPageSchema = z.object({
+  limit: z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(1, { error: 'must be at least 1' })
+    .max(KEPT_RUNS, { error: `must be at most ${KEPT_RUNS} (the runs kept per integration)` })
+    .default(20),
+  cursor: z.string().min(1, { error: 'must not be empty' }).max(200, { error: 'is not a cursor this API gave out' }).optional(),
+})
 
 const limit = (what: string, max: number) =>
   z
@@ -204,6 +214,13 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     const { runId } = await startRun(c.get('db'), c.env.SYNC, row, 'manual')
     return c.json({ runId, status: 'running' }, 202)
   })
+  // The run history (the last KEPT_RUNS runs), newest first.
+  .get('/integrations/:id/syncs', async (c) => {
+    const { limit, cursor } = parseWith(runPageSchema, c.req.query())
+    const row = await getIntegration(c.get('db'), c.req.param('id'))
+    const page = await listRuns(c.get('db'), row.id, limit, cursor)
+    return c.json({ data: page.runs.map(runView), nextCursor: page.nextCursor })
+  })
   .get('/integrations/:id/syncs/:runId', async (c) => {
     const run = await getRun(c.get('db'), c.req.param('id'), c.req.param('runId'))
     if (!run) throw notFound(`No sync run "${c.req.param('runId')}" for this integration.`)
@@ -218,6 +235,11 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .post('/integrations/:id/syncs/:runId/reject', async (c) => {
     await rejectRun(c.get('db'), c.req.param('id'), c.req.param('runId'))
     return c.json({ runId: c.req.param('runId'), status: 'rejected' })
+  })
+  // Stops a running run at its next step boundary; GET the run to see it end as cancelled.
+  .post('/integrations/:id/syncs/:runId/cancel', async (c) => {
+    const run = await cancelRun(c.get('db'), c.req.param('id'), c.req.param('runId'))
+    return c.json(runView(run), 202)
   })
   .post('/integrations/:id/token', async (c) => {
     const id = c.req.param('id')

@@ -79,9 +79,15 @@ export async function failDeadRun(db: Db, runId: string, reason: string): Promis
 /** Whether a running run has been silent for SILENT_RUN_MS. */
 export const isSilent = (run: SyncRunRow, now = Date.now()) => Date.parse(run.progressAt ?? run.startedAt) < now - SILENT_RUN_MS
 
-export async function recordProgress(db: Db, runId: string, add: Partial<RunCounts>, mode?: 'full' | 'delta') {
+/** Adds a step's counts to its run; says whether an admin has asked to cancel it since (read in the same statement). */
+export async function recordProgress(
+  db: Db,
+  runId: string,
+  add: Partial<RunCounts>,
+  mode?: 'full' | 'delta'
+): Promise<{ cancelRequested: boolean }> {
   const inc = (column: SQLiteColumn, by: number | undefined) => sql`${column} + ${by ?? 0}`
-  await db.batch([
+  const [[row]] = await db.batch([
     db
       .update(syncRuns)
       .set({
@@ -97,15 +103,32 @@ export async function recordProgress(db: Db, runId: string, add: Partial<RunCoun
         // A run is "full" once any part of it listed everything, else "delta".
         ...(mode ? { mode: mode === 'full' ? ('full' as const) : sql`coalesce(${syncRuns.mode}, 'delta')` } : {}),
       })
-      .where(eq(syncRuns.id, runId)),
+      .where(eq(syncRuns.id, runId))
+      .returning({ cancelRequestedAt: syncRuns.cancelRequestedAt }),
   ])
+  return { cancelRequested: row?.cancelRequestedAt != null }
 }
 
-/** Ends a run: succeeded (and the delta links saved for the next one) or failed with a reason. */
+/**
+ * Asks a running run to stop at its next step boundary (src/sync/context.ts recordStep). Returns
+ * the run, or undefined when it is not running (finished, held, or another integration's).
+ */
+export async function requestCancel(db: Db, integrationId: string, runId: string): Promise<SyncRunRow | undefined> {
+  const [[row]] = await db.batch([
+    db
+      .update(syncRuns)
+      .set({ cancelRequestedAt: sql`coalesce(${syncRuns.cancelRequestedAt}, ${nowIso()})` })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.integrationId, integrationId), eq(syncRuns.status, 'running')))
+      .returning(),
+  ])
+  return row
+}
+
+/** Ends a run: succeeded (and the delta links saved for the next one), cancelled, or failed with a reason. */
 export async function finishRun(
   db: Db,
   runId: string,
-  outcome: { error: string } | { integrationId: string; usersDeltaLink?: string; groupsDeltaLink?: string }
+  outcome: { error: string } | { cancelled: true } | { integrationId: string; usersDeltaLink?: string; groupsDeltaLink?: string }
 ) {
   const now = nowIso()
   // Only a run still recorded as running ends here: one already ended as dead (failDeadRun) stays
@@ -113,6 +136,11 @@ export async function finishRun(
   const stillRunning = and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))
   if ('error' in outcome) {
     await db.batch([db.update(syncRuns).set({ status: 'failed', finishedAt: now, error: outcome.error }).where(stillRunning)])
+    return
+  }
+  // Cancelled: what its steps wrote stays, nothing it recorded is applied, no delta link moves.
+  if ('cancelled' in outcome) {
+    await db.batch([db.update(syncRuns).set({ status: 'cancelled', finishedAt: now }).where(stillRunning)])
     return
   }
   // Delta links move forward only with a finished run, so a failed run's changes are read again.
@@ -141,6 +169,30 @@ export async function lastRun(db: Db, integrationId: string): Promise<SyncRunRow
     db.select().from(syncRuns).where(eq(syncRuns.integrationId, integrationId)).orderBy(desc(syncRuns.startedAt)).limit(1),
   ])
   return row
+}
+
+/**
+ * An integration's run history, newest first, `limit` at a time; `after` is the last run id of the
+ * previous page (a run pruned since ends the history there). One index range on sync_runs_integration.
+ */
+export async function listRuns(db: Db, integrationId: string, limit: number, after?: string) {
+  const [rows] = await db.batch([
+    db
+      .select()
+      .from(syncRuns)
+      .where(
+        and(
+          eq(syncRuns.integrationId, integrationId),
+          after === undefined
+            ? undefined
+            : sql`(${syncRuns.startedAt}, ${syncRuns.id}) < (SELECT started_at, id FROM ${syncRuns} WHERE id = ${after} AND integration_id = ${integrationId})`
+        )
+      )
+      .orderBy(desc(syncRuns.startedAt), desc(syncRuns.id))
+      .limit(limit + 1),
+  ])
+  const page = rows.slice(0, limit)
+  return { runs: page, nextCursor: rows.length > limit ? page[page.length - 1]!.id : null }
 }
 
 /** Where a run's listing ended: the delta links the next run starts from, once this one finishes. */

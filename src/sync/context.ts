@@ -1,4 +1,6 @@
-import { createDb, meteredD1, newCost, type D1Cost } from '../directory/db'
+import { NonRetryableError } from 'cloudflare:workflows'
+import { createDb, meteredD1, newCost, type D1Cost, type Db } from '../directory/db'
+import { recordProgress, type RunCounts } from '../directory/runs'
 import { getIntegration } from '../directory/integrations'
 import { DirectorySession } from '../directory/session'
 
@@ -16,3 +18,15 @@ export async function importContext(env: Env, integrationId: string) {
 
 /** A step's D1 cost, as recordProgress adds it to the run. */
 export const spent = (cost: D1Cost) => ({ rowsRead: cost.rowsRead, rowsWritten: cost.rowsWritten })
+
+/** The message a cancelled run's steps stop with; the Workflow ends such a run as cancelled, not failed. */
+export const RUN_CANCELLED = 'The run was cancelled by an admin.'
+
+/**
+ * Records a listing step's progress and stops the run there if an admin asked to cancel it: the
+ * step's writes stay (each page is one batch), and the Workflow goes no further, so nothing the
+ * listing recorded is archived or removed. Not retried: a cancel does not go away.
+ */
+export async function recordStep(db: Db, runId: string, add: Partial<RunCounts>, mode?: 'full' | 'delta') {
+  if ((await recordProgress(db, runId, add, mode)).cancelRequested) throw new NonRetryableError(RUN_CANCELLED)
+}

@@ -7,6 +7,7 @@ import {
   isSilent,
   lastRun,
   rejectHeld,
+  requestCancel,
   resumeHeld,
   SILENT_RUN_ERROR,
 } from '../directory/runs'
@@ -96,6 +97,20 @@ export async function approveRun(db: Db, workflow: Workflow, integrationId: stri
   }
 }
 
+/**
+ * Cancels a running run at its next step boundary (the Workflow ends it as cancelled). A held run
+ * is rejected instead, and a finished one has nothing to cancel.
+ */
+export async function cancelRun(db: Db, integrationId: string, runId: string): Promise<SyncRunRow> {
+  const run = await requestCancel(db, integrationId, runId)
+  if (run) return run
+  const other = await getRun(db, integrationId, runId)
+  if (!other) throw notFound(`No sync run "${runId}" for this integration.`)
+  if (other.status === 'held')
+    throw conflict(`Run ${runId} is held by the import safeguard, not running: reject it (POST .../syncs/${runId}/reject) to discard it.`)
+  throw conflict(`Run ${runId} is ${other.status}, not running: there is nothing to cancel.`)
+}
+
 /** Rejects a held run: nothing it held is applied, and the next run reads the same changes again. */
 export async function rejectRun(db: Db, integrationId: string, runId: string) {
   if (!(await rejectHeld(db, integrationId, runId))) await heldRun(db, integrationId, runId)
@@ -131,5 +146,6 @@ export function runView(run: SyncRunRow) {
     },
     error: run.error,
     ...(run.status === 'held' ? { heldReason: run.heldReason } : {}),
+    ...(run.cancelRequestedAt ? { cancelRequestedAt: run.cancelRequestedAt } : {}),
   }
 }

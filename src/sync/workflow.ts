@@ -7,6 +7,7 @@ import { googleApplyMembers, googleGroupsPage, googleMembersBatch, googleMembers
 import { graphFinishListing, graphGroupsPage, graphUsersPage, planGraphRun, type PageOutcome } from './graph/import'
 import { finishRun, getRun, heldLinks, type RunLinks } from '../directory/runs'
 import { applyStep, safeguardStep } from './conclude'
+import { RUN_CANCELLED } from './context'
 import { kickWebhooks } from '../webhooks/queue'
 
 type Steps = Pick<WorkflowStep, 'do'>
@@ -80,6 +81,10 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
       return { status: 'succeeded' }
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e)
+      if (error.includes(RUN_CANCELLED)) {
+        await step.do('record cancel', () => finishRun(createDb(env.DB), runId, { cancelled: true }))
+        return { status: 'cancelled' }
+      }
       await step.do('record failure', () => finishRun(createDb(env.DB), runId, { error }))
       return { status: 'failed', error }
     }

@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:workers'
 import { expect } from 'vitest'
 import { admin, type Json } from './http'
 
@@ -40,3 +41,17 @@ export async function safeguardOff(integrationId: string) {
   const res = await admin('PATCH', `/integrations/${integrationId}`, { safeguard: { percent: 0, maxUsers: 0 } })
   expect(res.status, JSON.stringify(res.body)).toBe(200)
 }
+
+/** Waits for a run started elsewhere (approved, cancelled) to leave `running`; returns its record. */
+export async function waitForRun(integrationId: string, runId: string): Promise<Json> {
+  for (let i = 0; i < 600; i++) {
+    const run = (await admin('GET', `/integrations/${integrationId}/syncs/${runId}`)).body
+    if (run.status !== 'running') return run
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error('run did not finish')
+}
+
+/** Where the integration's next users listing starts (null: a full listing). */
+export const usersDeltaLink = async (integrationId: string) =>
+  (await env.DB.prepare('SELECT users_delta_link AS link FROM integrations WHERE id = ?').bind(integrationId).first<Json>())!.link

@@ -2,7 +2,7 @@ import { env, exports } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { seal } from '../../src/auth/seal'
 import { admin, ORIGIN, scimClient, type Json } from '../helpers/http'
-import { fakeGoogle, fakeGraph, runSync } from '../helpers/sync'
+import { fakeGoogle, fakeGraph, runSync, waitForRun } from '../helpers/sync'
 
 /* "Sign in with Azure": admin consent for the deployment's app (MS_CLIENT_ID/MS_CLIENT_SECRET). */
 
@@ -133,9 +133,7 @@ describe('Sign in with Azure (admin consent)', () => {
     expect((await scimClient(created.body.token).get('/Users?filter=active eq true')).body.totalResults).toBe(2)
 
     expect((await admin('POST', `/integrations/${created.body.id}/syncs/${held.runId}/approve`)).status).toBe(202)
-    for (let i = 0; i < 600 && (await admin('GET', `/integrations/${created.body.id}/syncs/${held.runId}`)).body.status === 'running'; i++)
-      await new Promise((r) => setTimeout(r, 50))
-    expect((await admin('GET', `/integrations/${created.body.id}/syncs/${held.runId}`)).body.status).toBe('succeeded')
+    expect((await waitForRun(created.body.id, held.runId)).status).toBe('succeeded')
     expect((await scimClient(created.body.token).get('/Users?filter=active eq true')).body.totalResults).toBe(1)
     // Approved once: later runs are judged by the limits again (here: off).
     expect((await admin('GET', `/integrations/${created.body.id}`)).body.safeguard.holdNextRemovals).toBe(false)

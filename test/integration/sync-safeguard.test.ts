@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { startDueRuns } from '../../src/sync/cron'
 import { connectTenant } from '../helpers/graph-tenant'
 import { admin, ERROR_SCHEMA, type Json } from '../helpers/http'
-import { fakeGraph, runSync } from '../helpers/sync'
+import { fakeGraph, runSync, usersDeltaLink, waitForRun } from '../helpers/sync'
 
 /*
  * The import safeguard: a run that would archive or remove more than an integration allows (by
@@ -36,23 +36,11 @@ async function losePermission(tenant: string) {
 
 const activeCount = async (id: string) =>
   (await env.DB.prepare('SELECT count(*) AS n FROM users WHERE integration_id = ? AND active = 1').bind(id).first<Json>()).n
-const deltaLink = async (id: string) =>
-  (await env.DB.prepare('SELECT users_delta_link AS link FROM integrations WHERE id = ?').bind(id).first<Json>()).link
-
-async function waitFor(id: string, runId: string) {
-  for (let i = 0; i < 600; i++) {
-    const run = (await admin('GET', `/integrations/${id}/syncs/${runId}`)).body
-    if (run.status !== 'running') return run
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('run did not finish')
-}
-
 describe('import safeguard', () => {
   it('holds a run that would archive 95 % of the tenant, archives nobody, and blocks the schedule and manual runs', async () => {
     const { tenant, id } = await importedTenant()
     await losePermission(tenant)
-    const linkBefore = await deltaLink(id)
+    const linkBefore = await usersDeltaLink(id)
     const held = await runSync(id, 'held')
     expect(held.heldReason).toMatch(/would archive 38 and remove 0 of its 40 active users, more than the import safeguard allows/)
     expect(held.changes).toMatchObject({ usersArchived: 38, usersRemoved: 0 })
@@ -61,7 +49,7 @@ describe('import safeguard', () => {
     expect(held.changes.users[0].reason).toMatch(/no longer in the source directory/)
     expect(held.counts.usersArchived).toBe(0)
     expect(await activeCount(id)).toBe(TENANT_USERS)
-    expect(await deltaLink(id)).toBe(linkBefore)
+    expect(await usersDeltaLink(id)).toBe(linkBefore)
 
     const details = (await admin('GET', `/integrations/${id}`)).body
     expect(details.held).toEqual({ runId: held.runId, reason: held.heldReason })
@@ -80,7 +68,7 @@ describe('import safeguard', () => {
     // Whatever else it started (other tests' integrations) ends before this test does.
     for (const other of started) {
       const last = (await admin('GET', `/integrations/${other}`)).body.lastSync
-      await waitFor(other, last.runId)
+      await waitForRun(other, last.runId)
     }
   })
 
@@ -90,7 +78,7 @@ describe('import safeguard', () => {
     const held = await runSync(id, 'held')
     const approved = await admin('POST', `/integrations/${id}/syncs/${held.runId}/approve`)
     expect(approved.status).toBe(202)
-    const done = await waitFor(id, held.runId)
+    const done = await waitForRun(id, held.runId)
     expect(done).toMatchObject({ status: 'succeeded', counts: { usersArchived: 38 } })
     expect(await activeCount(id)).toBe(2)
     const archived = await env.DB.prepare('SELECT external_id AS e FROM users WHERE integration_id = ? AND active = 1 ORDER BY e')
@@ -100,7 +88,7 @@ describe('import safeguard', () => {
     // The delta position the held listing reached is saved, as a run that had not been held would.
     const kept = await env.DB.prepare('SELECT held_links AS links FROM sync_runs WHERE id = ?').bind(held.runId).first<Json>()
     expect(JSON.parse(kept.links).usersDeltaLink).toBeTruthy()
-    expect(await deltaLink(id)).toBe(JSON.parse(kept.links).usersDeltaLink)
+    expect(await usersDeltaLink(id)).toBe(JSON.parse(kept.links).usersDeltaLink)
     // Decided once: a second approval, or a rejection, finds nothing held.
     const again = await admin('POST', `/integrations/${id}/syncs/${held.runId}/approve`)
     expect(again.status).toBe(409)
@@ -111,13 +99,13 @@ describe('import safeguard', () => {
   it('discards the held changes when rejected, and the next run reads them again', async () => {
     const { tenant, id } = await importedTenant()
     await losePermission(tenant)
-    const linkBefore = await deltaLink(id)
+    const linkBefore = await usersDeltaLink(id)
     const held = await runSync(id, 'held')
     const rejected = await admin('POST', `/integrations/${id}/syncs/${held.runId}/reject`)
     expect(rejected.status).toBe(200)
     expect((await admin('GET', `/integrations/${id}/syncs/${held.runId}`)).body.status).toBe('rejected')
     expect(await activeCount(id)).toBe(TENANT_USERS)
-    expect(await deltaLink(id)).toBe(linkBefore)
+    expect(await usersDeltaLink(id)).toBe(linkBefore)
     // Nothing changed at the source: the next run sees the same and holds again.
     expect((await runSync(id, 'held')).changes.usersArchived).toBe(38)
     await admin('POST', `/integrations/${id}/syncs/${(await admin('GET', `/integrations/${id}`)).body.held.runId}/reject`)

@@ -1,7 +1,6 @@
 import { applyGroupPage, applyUserPage, replaceGroupMembers, type ImportedUser } from '../../directory/imports'
 import { recordUnlisted } from '../../directory/run-changes'
-import { importContext, spent } from '../context'
-import { recordProgress } from '../../directory/runs'
+import { importContext, recordStep, spent } from '../context'
 import { googleFor } from '../source'
 import { googleUserDoc, googleUserSchema, groupsPageSchema, memberRefs, membersPageSchema, usersPageSchema } from './map'
 
@@ -22,7 +21,7 @@ export async function googleUsersPage(env: Env, integrationId: string, runId: st
   const items: ImportedUser[] = users.map((u) => ({ kind: 'user', sourceId: u.id, doc: googleUserDoc(u) }))
   const counts = await applyUserPage(session, runId, items)
   // Archives (suspended users) are counted once applied (src/sync/conclude.ts).
-  await recordProgress(db, runId, { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated }, 'full')
+  await recordStep(db, runId, { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated }, 'full')
   return { next: page.nextPageToken, ids: users.map((u) => u.id) }
 }
 
@@ -34,14 +33,14 @@ export async function googleGroupsPage(env: Env, integrationId: string, runId: s
     runId,
     page.groups.map((g) => ({ kind: 'group', sourceId: g.id, displayName: g.name ?? g.email ?? g.id, added: [], removed: [] }))
   )
-  await recordProgress(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed })
+  await recordStep(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed })
   return { next: page.nextPageToken, ids: page.groups.map((g) => g.id) }
 }
 
 export async function googleMembersPage(env: Env, integrationId: string, runId: string, groupId: string, pageToken: string | undefined) {
   const { db, google, cost } = await context(env, integrationId)
   const page = membersPageSchema.parse(await google.members(groupId, pageToken))
-  await recordProgress(db, runId, { ...spent(cost), pages: 1 })
+  await recordStep(db, runId, { ...spent(cost), pages: 1 })
   return { next: page.nextPageToken, members: memberRefs(page.members) }
 }
 
@@ -69,18 +68,18 @@ export async function googleMembersBatch(env: Env, integrationId: string, runId:
     if ((await replaceGroupMembers(session, groups[index]!, memberRefs(page.members))) > 0) changed++
     index++
   }
-  await recordProgress(db, runId, { ...spent(cost), pages, groupsChanged: changed })
+  await recordStep(db, runId, { ...spent(cost), pages, groupsChanged: changed })
   return { index, spill }
 }
 
 export async function googleApplyMembers(env: Env, integrationId: string, runId: string, groupId: string, members: { sourceId: string }[]) {
   const { db, session, cost } = await context(env, integrationId)
   const changed = await replaceGroupMembers(session, groupId, members)
-  await recordProgress(db, runId, { ...spent(cost), groupsChanged: changed > 0 ? 1 : 0 })
+  await recordStep(db, runId, { ...spent(cost), groupsChanged: changed > 0 ? 1 : 0 })
 }
 
 export async function googleSweep(env: Env, integrationId: string, runId: string, users: string[], groups: string[]) {
   const { db, session, cost } = await importContext(env, integrationId)
   await recordUnlisted(session, runId, { users: new Set(users), groups: new Set(groups) })
-  await recordProgress(db, runId, spent(cost))
+  await recordStep(db, runId, spent(cost))
 }

@@ -8,8 +8,7 @@ import {
 } from '../../directory/imports'
 import { recordUnlisted } from '../../directory/run-changes'
 import { DeltaExpired } from '../errors'
-import { importContext, spent } from '../context'
-import { recordProgress } from '../../directory/runs'
+import { importContext, recordStep, spent } from '../context'
 import { graphFor } from '../source'
 import { groupItem, userItem, userPatch } from './map'
 
@@ -65,7 +64,7 @@ export async function graphUsersPage(env: Env, integrationId: string, runId: str
     )
   const counts = await applyUserPage(session, runId, items)
   // Archives and removals are counted once applied (src/sync/conclude.ts).
-  await recordProgress(
+  await recordStep(
     db,
     runId,
     { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated },
@@ -93,7 +92,7 @@ export async function graphGroupsPage(env: Env, integrationId: string, runId: st
     ]
   })
   const result = await applyGroupPage(session, runId, items)
-  await recordProgress(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
+  await recordStep(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
   return {
     next: page['@odata.nextLink'],
     deltaLink: page['@odata.deltaLink'],
@@ -117,5 +116,5 @@ export async function graphFinishListing(
       ...(listed.users ? { users: new Set(listed.users) } : {}),
       ...(listed.groups ? { groups: new Set(listed.groups) } : {}),
     })
-  await recordProgress(db, runId, spent(cost))
+  await recordStep(db, runId, spent(cost))
 }
