@@ -68,6 +68,8 @@ const createIntegrationSchema = z.discriminatedUnion(
   { error: 'must be "scim", "entra" or "google"' }
 )
 
+const syncSchema = z.object({ dryRun: z.boolean({ error: 'must be true or false' }).default(false) })
+
 const runPageSchema = z.object({
   limit: z.coerce
     .number({ error: 'must be a number' })
@@ -209,10 +211,12 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     return c.json({ url: link.url, expiresAt: link.expiresAt })
   })
   // "Sync users now": the same run the cron starts, at once.
+  // {"dryRun": true}: the preview, which reports what a run would change and writes no directory row.
   .post('/integrations/:id/sync', async (c) => {
+    const input = parseWith(syncSchema, (await readJson(c, { optional: true })) ?? {})
     const row = notDeleting(await getIntegration(c.get('db'), c.req.param('id')))
-    const { runId } = await startRun(c.get('db'), c.env.SYNC, row, 'manual')
-    return c.json({ runId, status: 'running' }, 202)
+    const { runId } = await startRun(c.get('db'), c.env.SYNC, row, 'manual', { dryRun: input.dryRun })
+    return c.json({ runId, status: 'running', dryRun: input.dryRun }, 202)
   })
   // The run history (the last KEPT_RUNS runs), newest first.
   .get('/integrations/:id/syncs', async (c) => {

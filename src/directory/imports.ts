@@ -5,6 +5,7 @@ import { chunks, foldKey, nowIso } from './db'
 import { groupColumnsOf } from './groups'
 import { columnsOf, emailRows } from './users'
 import { forgetChanges, recordChanges, type Change } from './run-changes'
+import { emptyReport, noteChange, type RunReport } from './run-report'
 import { memberDisplay, touchGroupsListing } from './memberships'
 import { groupMembers, groups, userEmails, users } from './schema'
 import type { DirectorySession, Statement } from './session'
@@ -51,10 +52,17 @@ interface ExistingUser {
 /**
  * Applies one page of users for run `runId`, writing only what changed. Archives and removals are
  * not applied but recorded for the run (see run-changes.ts), in the same batch: `archived` and
- * `removed` count those records, applied only after the listing and the safeguard.
+ * `removed` count those records, applied only after the listing and the safeguard. The report
+ * names who changed and why (on a dry run's session, which writes nothing, it is all there is).
  */
-export async function applyUserPage(s: DirectorySession, runId: string, items: ImportedUser[]): Promise<ImportCounts> {
+export async function applyUserPage(
+  s: DirectorySession,
+  runId: string,
+  items: ImportedUser[]
+): Promise<ImportCounts & { report: RunReport }> {
   const counts = noCounts()
+  const report = emptyReport()
+  const storedName = (u: ExistingUser) => (JSON.parse(u.data) as ScimObject).userName as string
   const latest = latestItems(items)
   const ids = [...latest.keys()]
   const names = [...latest.values()].flatMap((i) =>
@@ -87,16 +95,15 @@ export async function applyUserPage(s: DirectorySession, runId: string, items: I
     if (item.kind === 'removed') {
       if (!current) continue
       if (item.reason === 'deleted') {
-        changes.push({ targetId: current.id, target: 'user', action: 'remove', reason: 'deleted in the source directory' })
+        const reason = 'deleted in the source directory'
+        changes.push({ targetId: current.id, target: 'user', action: 'remove', reason })
+        noteChange(report, 'removed', { sourceId: item.sourceId, userName: storedName(current), reason })
         counts.removed++
       } else if (current.active) {
         // Soft-deleted at the source (restorable there): archived here, not lost.
-        changes.push({
-          targetId: current.id,
-          target: 'user',
-          action: 'archive',
-          reason: 'deleted in the source directory (restorable there)',
-        })
+        const reason = 'deleted in the source directory (restorable there)'
+        changes.push({ targetId: current.id, target: 'user', action: 'archive', reason })
+        noteChange(report, 'archived', { sourceId: item.sourceId, userName: storedName(current), reason })
         counts.archived++
       }
       continue
@@ -105,7 +112,14 @@ export async function applyUserPage(s: DirectorySession, runId: string, items: I
     const target = current ?? (typeof item.doc.userName === 'string' ? byName.get(foldKey(item.doc.userName)) : undefined)
     // A partial item for a user never seen (it was created before this integration's first listing
     // and the delta reports only a change) cannot make a whole user; the next full listing will.
-    if (!target && item.partial && typeof item.doc.userName !== 'string') continue
+    if (!target && item.partial && typeof item.doc.userName !== 'string') {
+      noteChange(report, 'skipped', {
+        sourceId: item.sourceId,
+        userName: null,
+        reason: 'skipped: the source sent only a change of a user this integration has not listed yet; the next full listing imports it',
+      })
+      continue
+    }
     // A user is active unless the source says otherwise, as on the SCIM side.
     let doc = item.partial
       ? parseResource(USER_RESOURCE, mergeDocument(current ? (JSON.parse(current.data) as ScimObject) : { active: true }, item.doc))
@@ -115,17 +129,28 @@ export async function applyUserPage(s: DirectorySession, runId: string, items: I
       const cols = columnsOf(doc)
       inserts.push({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now })
       emailInserts.push(...emailRows(s.integrationId, id, doc))
+      noteChange(report, 'created', {
+        sourceId: item.sourceId,
+        userName: cols.userName,
+        reason: cols.active ? 'new in the source directory' : 'new in the source directory, disabled there (imported archived)',
+      })
+      if (!cols.active) report.createdInactive++
       counts.created++
       continue
     }
     // Disabled at the source: the rest of the update is written now, the archive recorded for later.
     if (target.active && doc.active === false) {
       doc = { ...doc, active: true }
-      changes.push({ targetId: target.id, target: 'user', action: 'archive', reason: 'disabled in the source directory' })
+      const reason = 'disabled in the source directory'
+      changes.push({ targetId: target.id, target: 'user', action: 'archive', reason })
+      noteChange(report, 'archived', { sourceId: item.sourceId, userName: storedName(target), reason })
       counts.archived++
     } else if (doc.active !== false) alive.push(target.id)
     const cols = columnsOf(doc)
     if (target.data === cols.data) continue
+    if (!target.active && doc.active !== false)
+      noteChange(report, 'restored', { sourceId: item.sourceId, userName: cols.userName, reason: 'active again in the source directory' })
+    else noteChange(report, 'updated', { sourceId: item.sourceId, userName: cols.userName, reason: 'changed in the source directory' })
     if (memberDisplay(JSON.parse(target.data) as ScimObject) !== memberDisplay(doc)) writes.push(...touchGroupsListing([target.id], now))
     writes.push(
       s.db
@@ -145,7 +170,7 @@ export async function applyUserPage(s: DirectorySession, runId: string, items: I
     ...recordChanges(runId, changes)
   )
   await s.write(...writes)
-  return counts
+  return { ...counts, report }
 }
 
 /**

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm'
 import { chunks, nowIso, type Db } from './db'
 import { archiveUsers, removeGroups, removeUsers } from './lifecycle'
 import { groups, syncChanges, users } from './schema'
+import { emptyReport, noteChange, type RunReport } from './run-report'
 import { readBatch, type DirectorySession, type Statement } from './session'
 
 /*
@@ -61,31 +62,34 @@ export async function recordUnlisted(
   s: DirectorySession,
   runId: string,
   listed: { users?: Set<string>; groups?: Set<string> }
-): Promise<{ users: number; groups: number }> {
-  const [userRows, groupRows] = await s.read<{ id: string; externalId: string | null }>(
+): Promise<{ users: number; groups: number; report: RunReport }> {
+  type Row = { id: string; externalId: string | null; userName: string | null }
+  const [userRows, groupRows] = await s.read<Row>(
     listed.users
-      ? sql`SELECT id, external_id AS externalId FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND active = 1`
+      ? sql`SELECT id, external_id AS externalId, user_name AS userName FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND active = 1`
       : sql`SELECT 1 WHERE 0`,
     listed.groups
-      ? sql`SELECT id, external_id AS externalId FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId}`
+      ? sql`SELECT id, external_id AS externalId, NULL AS userName FROM ${groups} WHERE ${groups.integrationId} = ${s.integrationId}`
       : sql`SELECT 1 WHERE 0`
   )
-  const unlisted = (rows: { id: string; externalId: string | null }[], ids: Set<string> | undefined) =>
-    ids ? rows.filter((r) => r.externalId === null || !ids.has(r.externalId)).map((r) => r.id) : []
+  const unlisted = (rows: Row[], ids: Set<string> | undefined) =>
+    ids ? rows.filter((r) => r.externalId === null || !ids.has(r.externalId)) : []
   const archive = unlisted(userRows!, listed.users)
   const gone = unlisted(groupRows!, listed.groups)
   const reason = 'no longer in the source directory (its complete listing did not contain it)'
+  const report = emptyReport()
+  for (const u of archive) noteChange(report, 'archived', { sourceId: u.externalId ?? u.id, userName: u.userName, reason })
   await s.write(
     ...recordChanges(
       runId,
       [
-        ...archive.map((targetId) => ({ targetId, target: 'user' as const, action: 'archive' as const, reason })),
-        ...gone.map((targetId) => ({ targetId, target: 'group' as const, action: 'remove' as const, reason })),
+        ...archive.map((u) => ({ targetId: u.id, target: 'user' as const, action: 'archive' as const, reason })),
+        ...gone.map((g) => ({ targetId: g.id, target: 'group' as const, action: 'remove' as const, reason })),
       ],
       'keep'
     )
   )
-  return { users: archive.length, groups: gone.length }
+  return { users: archive.length, groups: gone.length, report }
 }
 
 export interface ChangeSummary {

@@ -6,6 +6,7 @@ import { and, desc, eq, inArray, sql } from 'drizzle-orm'
 import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { conflict } from '../scim/errors'
 import { isUniqueViolation, nowIso, type Db } from './db'
+import type { RunReport } from './run-report'
 import { integrations, syncChanges, syncRuns, type IntegrationRow, type SyncRunRow } from './schema'
 
 /** A run that has recorded no progress for this long has died, whatever its Workflow says. */
@@ -36,13 +37,13 @@ export const heldConflict = (name: string, runId: string) =>
  * held runs refuses a second one, whoever asks (cron or "Sync users now"). A dead run is ended before this,
  * by the caller (src/sync/runs.ts checkRunning), so the rule lives in one place.
  */
-export async function insertRun(db: Db, row: IntegrationRow, trigger: 'cron' | 'manual'): Promise<{ runId: string }> {
+export async function insertRun(db: Db, row: IntegrationRow, trigger: 'cron' | 'manual', dryRun = false): Promise<{ runId: string }> {
   const now = nowIso()
   const runId = crypto.randomUUID()
   try {
     const older = sql`SELECT id FROM ${syncRuns} WHERE integration_id = ${row.id} ORDER BY started_at DESC LIMIT -1 OFFSET ${KEPT_RUNS}`
     await db.batch([
-      db.insert(syncRuns).values({ id: runId, integrationId: row.id, trigger, status: 'running', startedAt: now, progressAt: now }),
+      db.insert(syncRuns).values({ id: runId, integrationId: row.id, trigger, status: 'running', startedAt: now, progressAt: now, dryRun }),
       // The history keeps the newest runs (this one among them) and their reports.
       db.delete(syncChanges).where(sql`${syncChanges.runId} IN (${older})`),
       db.delete(syncRuns).where(sql`${syncRuns.id} IN (${older})`),
@@ -128,19 +129,37 @@ export async function requestCancel(db: Db, integrationId: string, runId: string
 export async function finishRun(
   db: Db,
   runId: string,
-  outcome: { error: string } | { cancelled: true } | { integrationId: string; usersDeltaLink?: string; groupsDeltaLink?: string }
+  outcome:
+    | { error: string }
+    | { cancelled: true }
+    | { dryRun: true }
+    | { integrationId: string; usersDeltaLink?: string; groupsDeltaLink?: string },
+  report?: RunReport
 ) {
   const now = nowIso()
+  const reported = report ? { report: JSON.stringify(report) } : {}
   // Only a run still recorded as running ends here: one already ended as dead (failDeadRun) stays
   // failed, and its late finish moves no delta link.
   const stillRunning = and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))
   if ('error' in outcome) {
-    await db.batch([db.update(syncRuns).set({ status: 'failed', finishedAt: now, error: outcome.error }).where(stillRunning)])
+    await db.batch([
+      db
+        .update(syncRuns)
+        .set({ status: 'failed', finishedAt: now, error: outcome.error, ...reported })
+        .where(stillRunning),
+    ])
     return
   }
   // Cancelled: what its steps wrote stays, nothing it recorded is applied, no delta link moves.
-  if ('cancelled' in outcome) {
-    await db.batch([db.update(syncRuns).set({ status: 'cancelled', finishedAt: now }).where(stillRunning)])
+  // A dry run moves no delta link either: the next real run reads the same changes.
+  if ('cancelled' in outcome || 'dryRun' in outcome) {
+    const status = 'cancelled' in outcome ? ('cancelled' as const) : ('succeeded' as const)
+    await db.batch([
+      db
+        .update(syncRuns)
+        .set({ status, finishedAt: now, ...reported })
+        .where(stillRunning),
+    ])
     return
   }
   // Delta links move forward only with a finished run, so a failed run's changes are read again.
@@ -150,7 +169,10 @@ export async function finishRun(
       // A finished run has applied its archives (approved, where the safeguard held them).
       .set({ usersDeltaLink: outcome.usersDeltaLink ?? null, groupsDeltaLink: outcome.groupsDeltaLink ?? null, holdNextRemovals: false })
       .where(and(eq(integrations.id, outcome.integrationId), sql`EXISTS (SELECT 1 FROM ${syncRuns} WHERE ${stillRunning})`)),
-    db.update(syncRuns).set({ status: 'succeeded', finishedAt: now }).where(stillRunning),
+    db
+      .update(syncRuns)
+      .set({ status: 'succeeded', finishedAt: now, ...reported })
+      .where(stillRunning),
   ])
 }
 
@@ -164,9 +186,15 @@ export async function getRun(db: Db, integrationId: string, runId: string): Prom
   return row
 }
 
-export async function lastRun(db: Db, integrationId: string): Promise<SyncRunRow | undefined> {
+/** The newest run; with `real`, the newest that was not a dry run (what the schedule counts from). */
+export async function lastRun(db: Db, integrationId: string, options: { real?: boolean } = {}): Promise<SyncRunRow | undefined> {
   const [[row]] = await db.batch([
-    db.select().from(syncRuns).where(eq(syncRuns.integrationId, integrationId)).orderBy(desc(syncRuns.startedAt)).limit(1),
+    db
+      .select()
+      .from(syncRuns)
+      .where(and(eq(syncRuns.integrationId, integrationId), options.real ? eq(syncRuns.dryRun, false) : undefined))
+      .orderBy(desc(syncRuns.startedAt))
+      .limit(1),
   ])
   return row
 }
@@ -201,12 +229,22 @@ export interface RunLinks {
   groupsDeltaLink?: string
 }
 
-/** Holds a running run for an admin (see src/sync/safeguard.ts), keeping its links for an approval. */
-export async function holdRun(db: Db, runId: string, reason: string, links: RunLinks) {
+/** Keeps what a run's listing found (src/directory/run-report.ts) on its record. */
+export async function saveReport(db: Db, runId: string, report: RunReport) {
   await db.batch([
     db
       .update(syncRuns)
-      .set({ status: 'held', heldReason: reason, heldLinks: JSON.stringify(links), progressAt: nowIso() })
+      .set({ report: JSON.stringify(report) })
+      .where(eq(syncRuns.id, runId)),
+  ])
+}
+
+/** Holds a running run for an admin (see src/sync/safeguard.ts), keeping its links for an approval. */
+export async function holdRun(db: Db, runId: string, reason: string, links: RunLinks, report: RunReport) {
+  await db.batch([
+    db
+      .update(syncRuns)
+      .set({ status: 'held', heldReason: reason, heldLinks: JSON.stringify(links), progressAt: nowIso(), report: JSON.stringify(report) })
       .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))),
   ])
 }

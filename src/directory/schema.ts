@@ -200,6 +200,10 @@ export const syncRuns = sqliteTable(
     /** Why the run is held, in words. */
     heldReason: text('held_reason'),
     cancelRequestedAt: text('cancel_requested_at'),
+    /** A dry run reads the source and reports what a real run would change, writing no directory row. */
+    dryRun: integer('dry_run', { mode: 'boolean' }).notNull().default(false),
+    /** What the listing found, by kind, with the first users of each (src/directory/run-report.ts). JSON. */
+    report: text('report'),
   },
   (t) => [
     index('sync_runs_integration').on(t.integrationId, t.startedAt),

@@ -13,6 +13,8 @@ export interface Caller {
   integrationId: string
   /** Absent for admin calls, which are authenticated by the admin credential instead. */
   tokenId?: string
+  /** An import's dry run: it reads as a real run would and writes nothing (write() is a no-op). */
+  dryRun?: boolean
 }
 
 export type Counters = { activeUsers: number; archivedUsers: number; hiddenUsers: number; groupCount: number }
@@ -104,6 +106,7 @@ export class DirectorySession {
     if (statements.length === 0) return []
     if (!this.verified) throw new Error('DirectorySession.write before the caller was verified by a read')
     if (this.readOnly) throw readOnlyIntegration()
+    if (this.caller.dryRun) return statements.map(() => [])
     const results = await this.d1.batch(statements.map((s) => prepare(this.d1, s)))
     return results.map((r) => r.results as Record<string, unknown>[])
   }

@@ -10,7 +10,10 @@ const JSON_TYPE = /^application\/(?:scim\+)?json\s*(?:;|$)/i
  * some scripts omit), at most MAX_BODY_BYTES, read incrementally so an oversized body is refused
  * without being buffered whole.
  */
-export async function readJson(c: Context<AppEnv>): Promise<unknown> {
+export async function readJson(c: Context<AppEnv>): Promise<unknown>
+/** With `optional`: undefined for a request without a body (a POST whose options all have defaults). */
+export async function readJson(c: Context<AppEnv>, options: { optional: true }): Promise<unknown>
+export async function readJson(c: Context<AppEnv>, options: { optional?: boolean } = {}): Promise<unknown> {
   const type = c.req.header('content-type')
   if (type !== undefined && !JSON_TYPE.test(type.trim()))
     throw unsupportedMediaType(`Send the body as application/scim+json or application/json, not "${type}".`)
@@ -18,6 +21,7 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   const tooLarge = () => payloadTooLarge(`The request body is larger than ${limit} bytes, the most this endpoint accepts.`)
   if (Number(c.req.header('content-length')) > limit) throw tooLarge()
   const stream = c.req.raw.body
+  if (!stream && options.optional) return undefined
   if (!stream) throw invalidSyntax('The request needs a JSON body.')
   const reader = stream.getReader()
   const parts: Uint8Array[] = []
@@ -44,6 +48,7 @@ export async function readJson(c: Context<AppEnv>): Promise<unknown> {
   } catch {
     throw invalidSyntax('The request body is not valid UTF-8 (RFC 8259 §8.1 requires it for JSON).')
   }
+  if (text.trim() === '' && options.optional) return undefined
   if (text.trim() === '') throw invalidSyntax('The request needs a JSON body.')
   let value: unknown
   try {

@@ -1,23 +1,43 @@
 import { applyChanges, changeSummary } from '../directory/run-changes'
-import { holdRun, recordProgress, type RunLinks } from '../directory/runs'
-import { importContext, recordStep, spent } from './context'
+import { activeAfterWrites, type RunReport } from '../directory/run-report'
+import { finishRun, holdRun, recordProgress, saveReport, type RunLinks } from '../directory/runs'
+import { importContext, recordStep, spent, type RunRef } from './context'
 import { holdReason } from './safeguard'
 
 /*
  * The end of every native run, whatever the source: once its listing is complete, the safeguard
  * decides whether the archives and removals it recorded may be applied; if so they are, in bounded
- * steps. Each function is one Workflow step.
+ * steps. A dry run ends here instead, with its report. Each function is one Workflow step.
  */
 
-/** Holds the run (keeping its links for an approval) when its changes cross the safeguard. */
-export async function safeguardStep(env: Env, integrationId: string, runId: string, links: RunLinks): Promise<{ held: boolean }> {
-  const { db, row } = await importContext(env, integrationId)
+/**
+ * Keeps the run's report and holds the run (keeping its links for an approval) when its changes
+ * cross the safeguard.
+ */
+export async function safeguardStep(env: Env, run: RunRef, links: RunLinks, report: RunReport): Promise<{ held: boolean }> {
+  const { db, row } = await importContext(env, run.integrationId)
   // The last boundary before anything is archived: a cancel that came after the last page stops here.
-  await recordStep(db, runId, {})
-  const reason = holdReason(row, row.activeUsers, await changeSummary(db, runId))
-  if (reason === undefined) return { held: false }
-  await holdRun(db, runId, reason, links)
+  await recordStep(db, run.runId, {})
+  const reason = holdReason(row, row.activeUsers, await changeSummary(db, run.runId))
+  if (reason === undefined) {
+    await saveReport(db, run.runId, report)
+    return { held: false }
+  }
+  await holdRun(db, run.runId, reason, links, report)
   return { held: true }
+}
+
+/** A dry run's end: its report, with what the safeguard would say of a real run making these changes. */
+export async function previewStep(env: Env, run: RunRef, report: RunReport) {
+  const { db, row } = await importContext(env, run.integrationId)
+  await recordStep(db, run.runId, {})
+  // A real run judges after its creates and restores are written; the preview counts them in too.
+  const wouldHold = holdReason(row, activeAfterWrites(row.activeUsers, report), {
+    usersArchived: report.archived.count,
+    usersRemoved: report.removed.count,
+    groupsRemoved: 0,
+  })
+  await finishRun(db, run.runId, { dryRun: true }, { ...report, wouldHold: wouldHold ?? null })
 }
 
 /**

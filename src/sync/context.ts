@@ -8,13 +8,24 @@ import { DirectorySession } from '../directory/session'
  * What one import step works with: its integration, the directory as the import (not a SCIM
  * token) sees it, and a metered D1 so the run records the rows each page read and wrote.
  */
-export async function importContext(env: Env, integrationId: string) {
+export async function importContext(env: Env, integrationId: string, dryRun = false) {
   const cost = newCost()
   const d1 = meteredD1(env.DB, cost)
   const db = createDb(d1)
   const row = await getIntegration(db, integrationId)
-  return { db, row, cost, session: new DirectorySession(d1, db, { integrationId }) }
+  return { db, row, cost, session: new DirectorySession(d1, db, { integrationId, ...(dryRun ? { dryRun } : {}) }) }
 }
+
+/** The run a step belongs to, as the Workflow passes it to every step. */
+export interface RunRef {
+  integrationId: string
+  runId: string
+  /** Reads the source and the directory as a real run would, and writes no directory row. */
+  dryRun?: boolean
+}
+
+/** importContext for one step of `run`. */
+export const stepContext = (env: Env, run: RunRef) => importContext(env, run.integrationId, run.dryRun === true)
 
 /** A step's D1 cost, as recordProgress adds it to the run. */
 export const spent = (cost: D1Cost) => ({ rowsRead: cost.rowsRead, rowsWritten: cost.rowsWritten })

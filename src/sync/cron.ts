@@ -21,7 +21,8 @@ export async function startDueRuns(env: Env, now = Date.now()): Promise<{ starte
       skipped.push(row.id)
       continue
     }
-    const last = await lastRun(db, row.id)
+    // Dry runs do not count: a preview does not put off the next real import.
+    const last = await lastRun(db, row.id, { real: true })
     // A held run waits for an admin: no scheduled run starts before it is approved or rejected.
     if (last?.status === 'held') {
       skipped.push(row.id)

@@ -13,6 +13,7 @@ import {
 } from '../directory/runs'
 import { changedSinceRecorded, changedUsers, changeSummary } from '../directory/run-changes'
 import type { Db } from '../directory/db'
+import { parseReport } from '../directory/run-report'
 import type { IntegrationRow, SyncRunRow } from '../directory/schema'
 import { conflict, invalidValue, notFound } from '../scim/errors'
 
@@ -55,14 +56,20 @@ export async function checkRunning(db: Db, workflow: Workflow, run: SyncRunRow, 
  * Records a new run (one at a time per integration, see insertRun) and starts its Workflow. A run
  * still recorded as running is checked first: if its Workflow died, it is ended and this one starts.
  */
-export async function startRun(db: Db, workflow: Workflow, row: IntegrationRow, trigger: 'cron' | 'manual'): Promise<{ runId: string }> {
+export async function startRun(
+  db: Db,
+  workflow: Workflow,
+  row: IntegrationRow,
+  trigger: 'cron' | 'manual',
+  options: { dryRun?: boolean } = {}
+): Promise<{ runId: string }> {
   if (!isNative(row)) throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only native (entra, google) integrations sync.`)
   const last = await lastRun(db, row.id)
   if (last?.status === 'held') throw heldConflict(row.name, last.id)
   if (last?.status === 'running') await checkRunning(db, workflow, last)
-  const { runId } = await insertRun(db, row, trigger)
+  const { runId } = await insertRun(db, row, trigger, options.dryRun === true)
   try {
-    await workflow.create({ id: runId, params: { integrationId: row.id, runId } })
+    await workflow.create({ id: runId, params: { integrationId: row.id, runId, ...(options.dryRun ? { dryRun: true } : {}) } })
   } catch (e) {
     await finishRun(db, runId, { error: `The sync could not be started: ${String(e)}` })
     throw e
@@ -131,10 +138,12 @@ export function runView(run: SyncRunRow) {
   return {
     runId: run.id,
     trigger: run.trigger,
+    dryRun: run.dryRun,
     status: run.status,
     mode: run.mode,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,
+    durationMs: run.finishedAt ? Date.parse(run.finishedAt) - Date.parse(run.startedAt) : null,
     progress: { pages: run.pages },
     cost: { rowsRead: run.rowsRead, rowsWritten: run.rowsWritten },
     counts: {
@@ -145,6 +154,8 @@ export function runView(run: SyncRunRow) {
       groupsChanged: run.groupsChanged,
     },
     error: run.error,
+    /** What the listing found (a dry run: what a real run would do), once the listing is complete. */
+    report: parseReport(run.report),
     ...(run.status === 'held' ? { heldReason: run.heldReason } : {}),
     ...(run.cancelRequestedAt ? { cancelRequestedAt: run.cancelRequestedAt } : {}),
   }

@@ -6,8 +6,9 @@ import { getIntegration } from '../directory/integrations'
 import { googleApplyMembers, googleGroupsPage, googleMembersBatch, googleMembersPage, googleSweep, googleUsersPage } from './google/import'
 import { graphFinishListing, graphGroupsPage, graphUsersPage, planGraphRun, type PageOutcome } from './graph/import'
 import { finishRun, getRun, heldLinks, type RunLinks } from '../directory/runs'
-import { applyStep, safeguardStep } from './conclude'
-import { RUN_CANCELLED } from './context'
+import { applyStep, previewStep, safeguardStep } from './conclude'
+import { RUN_CANCELLED, type RunRef } from './context'
+import { addReport, emptyReport, type RunReport } from '../directory/run-report'
 import { kickWebhooks } from '../webhooks/queue'
 
 type Steps = Pick<WorkflowStep, 'do'>
@@ -35,6 +36,8 @@ export interface SyncParams {
   runId: string
   /** An admin approved the held run: this instance only applies what it recorded, then finishes it. */
   approved?: boolean
+  /** Lists and reports what a real run would change, writing no directory row. */
+  dryRun?: boolean
 }
 
 /** Pending nested-group memberships carried between steps; beyond this they wait for the next run. */
@@ -50,6 +53,9 @@ const MAX_PENDING = 5000
 export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
   override async run(event: WorkflowEvent<SyncParams>, workflowStep: WorkflowStep) {
     const { integrationId, runId } = event.payload
+    const run: RunRef = { integrationId, runId, ...(event.payload.dryRun ? { dryRun: true } : {}) }
+    // What the listing finds, added up from the steps' outputs (so a resumed run adds the same).
+    const report = emptyReport()
     const env = this.env
     const step = kicking(workflowStep, env)
     const config: WorkflowStepConfig = {
@@ -71,10 +77,13 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
         return { status: 'succeeded' }
       }
       const kind = await step.do('source', config, async () => (await getIntegration(createDb(env.DB), integrationId)).kind)
-      const links =
-        kind === 'google' ? await this.google(step, config, integrationId, runId) : await this.graph(step, config, integrationId, runId)
+      const links = kind === 'google' ? await this.google(step, config, run, report) : await this.graph(step, config, run, report)
+      if (run.dryRun) {
+        await step.do('preview', config, () => previewStep(env, run, report))
+        return { status: 'succeeded' }
+      }
       // The listing is complete: the safeguard decides whether its archives and removals may go.
-      const { held } = await step.do('safeguard', config, () => safeguardStep(env, integrationId, runId, links))
+      const { held } = await step.do('safeguard', config, () => safeguardStep(env, run, links, report))
       if (held) return { status: 'held' }
       await this.apply(step, config, integrationId, runId)
       await step.do('finish', config, () => finishRun(createDb(env.DB), runId, { integrationId, ...links }))
@@ -82,10 +91,10 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e)
       if (error.includes(RUN_CANCELLED)) {
-        await step.do('record cancel', () => finishRun(createDb(env.DB), runId, { cancelled: true }))
+        await step.do('record cancel', () => finishRun(createDb(env.DB), runId, { cancelled: true }, report))
         return { status: 'cancelled' }
       }
-      await step.do('record failure', () => finishRun(createDb(env.DB), runId, { error }))
+      await step.do('record failure', () => finishRun(createDb(env.DB), runId, { error }, report))
       return { status: 'failed', error }
     }
   }
@@ -99,9 +108,9 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
   }
 
   /** Entra: delta listings of users then groups (members come as members@delta); returns where they ended. */
-  private async graph(step: Steps, config: WorkflowStepConfig, integrationId: string, runId: string): Promise<RunLinks> {
+  private async graph(step: Steps, config: WorkflowStepConfig, run: RunRef, report: RunReport): Promise<RunLinks> {
     const env = this.env
-    const plan = await step.do('plan', config, () => planGraphRun(env, integrationId))
+    const plan = await step.do('plan', config, () => planGraphRun(env, run))
     const pending: GroupPageResult['pending'] = []
     const walk = async (kind: 'users' | 'groups', start: string, startFull: boolean, fresh: string) => {
       let url = start
@@ -112,7 +121,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
       for (let n = 0; ; n++) {
         const name = `${kind}${resyncs ? ` resync ${resyncs}` : ''} ${full ? 'full' : 'delta'} page ${n}`
         const outcome: PageOutcome = await step.do(name, config, () =>
-          kind === 'users' ? graphUsersPage(env, integrationId, runId, url, full) : graphGroupsPage(env, integrationId, runId, url, full)
+          kind === 'users' ? graphUsersPage(env, run, url, full) : graphGroupsPage(env, run, url, full)
         )
         if (outcome.expired) {
           // The delta token expired (410 / syncStateNotFound): list everything again.
@@ -124,6 +133,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
           continue
         }
         if (full) listed.push(...(outcome.listed ?? []))
+        addReport(report, outcome.report)
         for (const p of outcome.pending ?? []) if (pending.length < MAX_PENDING) pending.push(p)
         if (outcome.deltaLink) return { deltaLink: outcome.deltaLink, listed: full ? listed : undefined }
         if (!outcome.next) throw new Error(`Microsoft Graph ended the ${kind} listing without a deltaLink.`)
@@ -133,12 +143,13 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     // Users first, so group pages find the members they name.
     const users = await walk('users', plan.users, plan.usersFull, plan.freshUsers)
     const groups = await walk('groups', plan.groups, plan.groupsFull, plan.freshGroups)
-    await step.do('finish listing', config, () =>
-      graphFinishListing(env, integrationId, runId, pending, {
+    const unlisted = await step.do('finish listing', config, () =>
+      graphFinishListing(env, run, pending, {
         ...(users.listed ? { users: users.listed } : {}),
         ...(groups.listed ? { groups: groups.listed } : {}),
       })
     )
+    addReport(report, unlisted)
     return { usersDeltaLink: users.deltaLink, groupsDeltaLink: groups.deltaLink }
   }
 
@@ -147,7 +158,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
    * then archives what the listing no longer contains. Each page is a step; a group's members are
    * set once all its pages are read.
    */
-  private async google(step: Steps, config: WorkflowStepConfig, integrationId: string, runId: string): Promise<RunLinks> {
+  private async google(step: Steps, config: WorkflowStepConfig, run: RunRef, report: RunReport): Promise<RunLinks> {
     const env = this.env
     const listed = async <R extends { next?: string | undefined }>(
       name: string,
@@ -163,25 +174,25 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
         token = result.next
       }
     }
-    const users = (await listed('users', (t) => googleUsersPage(env, integrationId, runId, t))).flatMap((p) => p.ids)
-    const groups = (await listed('groups', (t) => googleGroupsPage(env, integrationId, runId, t))).flatMap((p) => p.ids)
+    const userPages = await listed('users', (t) => googleUsersPage(env, run, t))
+    for (const page of userPages) addReport(report, page.report)
+    const users = userPages.flatMap((p) => p.ids)
+    const groups = (await listed('groups', (t) => googleGroupsPage(env, run, t))).flatMap((p) => p.ids)
     // Small groups in batches; a group with several pages of members page by page, then set at once.
     for (let index = 0, batch = 0; index < groups.length; batch++) {
       const from = index
-      const { index: stopped, spill } = await step.do(`members batch ${batch}`, config, () =>
-        googleMembersBatch(env, integrationId, runId, groups, from)
-      )
+      const { index: stopped, spill } = await step.do(`members batch ${batch}`, config, () => googleMembersBatch(env, run, groups, from))
       index = stopped
       if (!spill) continue
       const group = groups[index]!
-      const rest = (
-        await listed(`members of ${group}`, (t) => googleMembersPage(env, integrationId, runId, group, t ?? spill.next))
-      ).flatMap((p) => p.members)
+      const rest = (await listed(`members of ${group}`, (t) => googleMembersPage(env, run, group, t ?? spill.next))).flatMap(
+        (p) => p.members
+      )
       const members = [...spill.members, ...rest]
-      await step.do(`set members of ${group}`, config, () => googleApplyMembers(env, integrationId, runId, group, members))
+      await step.do(`set members of ${group}`, config, () => googleApplyMembers(env, run, group, members))
       index++
     }
-    await step.do('sweep', config, () => googleSweep(env, integrationId, runId, users, groups))
+    addReport(report, await step.do('sweep', config, () => googleSweep(env, run, users, groups)))
     return {}
   }
 }

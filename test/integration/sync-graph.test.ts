@@ -317,17 +317,18 @@ describe('resuming after a crash', () => {
     await env.DB.prepare("INSERT INTO sync_runs (id, integration_id, trigger, status, started_at) VALUES (?, ?, 'manual', 'running', ?)")
       .bind(runId, id, new Date().toISOString())
       .run()
-    const plan = await planGraphRun(env, id)
-    const first = await graphUsersPage(env, id, runId, plan.users, true)
+    const run = { integrationId: id, runId }
+    const plan = await planGraphRun(env, run)
+    const first = await graphUsersPage(env, run, plan.users, true)
     const snapshot = async () =>
       (await env.DB.prepare('SELECT id, data, version FROM users WHERE integration_id = ? ORDER BY id').bind(id).all()).results
     const afterFirst = await snapshot()
-    const again = await graphUsersPage(env, id, runId, plan.users, true)
+    const again = await graphUsersPage(env, run, plan.users, true)
     if (first.expired || again.expired) throw new Error('a fresh delta listing cannot be expired')
     expect(again.next).toBe(first.next)
     expect(await snapshot()).toEqual(afterFirst)
-    const groupsPage = await graphGroupsPage(env, id, runId, plan.groups, true)
-    await graphGroupsPage(env, id, runId, plan.groups, true)
+    const groupsPage = await graphGroupsPage(env, run, plan.groups, true)
+    await graphGroupsPage(env, run, plan.groups, true)
     if (groupsPage.expired) throw new Error('a fresh delta listing cannot be expired')
     expect(groupsPage.next ?? groupsPage.deltaLink).toBeTruthy()
     expect((await scim.get('/Users')).body.totalResults).toBe(5)

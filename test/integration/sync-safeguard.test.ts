@@ -78,8 +78,16 @@ describe('import safeguard', () => {
     const held = await runSync(id, 'held')
     const approved = await admin('POST', `/integrations/${id}/syncs/${held.runId}/approve`)
     expect(approved.status).toBe(202)
+    const syncEvents = async () =>
+      (
+        await env.DB.prepare("SELECT type, json_extract(data, '$.id') AS run FROM events WHERE integration_id = ? AND type LIKE 'sync.%'")
+          .bind(id)
+          .all<Json>()
+      ).results.filter((e) => e.run === held.runId)
     const done = await waitForRun(id, held.runId)
     expect(done).toMatchObject({ status: 'succeeded', counts: { usersArchived: 38 } })
+    // Held, it was no failure; approved, it completed: one event, sync.completed.
+    expect(await syncEvents()).toEqual([{ type: 'sync.completed', run: held.runId }])
     expect(await activeCount(id)).toBe(2)
     const archived = await env.DB.prepare('SELECT external_id AS e FROM users WHERE integration_id = ? AND active = 1 ORDER BY e')
       .bind(id)

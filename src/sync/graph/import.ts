@@ -8,7 +8,8 @@ import {
 } from '../../directory/imports'
 import { recordUnlisted } from '../../directory/run-changes'
 import { DeltaExpired } from '../errors'
-import { importContext, recordStep, spent } from '../context'
+import { recordStep, spent, stepContext, type RunRef } from '../context'
+import type { RunReport } from '../../directory/run-report'
 import { graphFor } from '../source'
 import { groupItem, userItem, userPatch } from './map'
 
@@ -20,18 +21,19 @@ import { groupItem, userItem, userPatch } from './map'
 
 /** `listed`: on a full listing, the source ids the page contained, for the sweep after a complete one. */
 export type PageOutcome =
-  { expired: true } | { expired?: false; next?: string; deltaLink?: string; pending?: GroupPageResult['pending']; listed?: string[] }
+  | { expired: true }
+  | { expired?: false; next?: string; deltaLink?: string; pending?: GroupPageResult['pending']; listed?: string[]; report?: RunReport }
 
 const listedIds = (items: (ImportedUser | ImportedGroup)[]) => items.flatMap((i) => (i.kind === 'removed' ? [] : [i.sourceId]))
 
-async function context(env: Env, integrationId: string) {
-  const base = await importContext(env, integrationId)
+async function context(env: Env, run: RunRef) {
+  const base = await stepContext(env, run)
   return { ...base, graph: await graphFor(env, base.row) }
 }
 
 /** Where the run starts: the saved delta links, or full listings when there are none. */
-export async function planGraphRun(env: Env, integrationId: string) {
-  const { row, graph } = await context(env, integrationId)
+export async function planGraphRun(env: Env, run: RunRef) {
+  const { row, graph } = await context(env, run)
   return {
     users: row.usersDeltaLink ?? graph.usersDelta(),
     usersFull: !row.usersDeltaLink,
@@ -51,8 +53,8 @@ async function fetchPage(graph: Awaited<ReturnType<typeof context>>['graph'], ur
   }
 }
 
-export async function graphUsersPage(env: Env, integrationId: string, runId: string, url: string, full: boolean): Promise<PageOutcome> {
-  const { db, session, graph, cost } = await context(env, integrationId)
+export async function graphUsersPage(env: Env, run: RunRef, url: string, full: boolean): Promise<PageOutcome> {
+  const { db, session, graph, cost } = await context(env, run)
   const page = await fetchPage(graph, url)
   if (!page) return { expired: true }
   const items: ImportedUser[] = page.value
@@ -62,19 +64,24 @@ export async function graphUsersPage(env: Env, integrationId: string, runId: str
         ? { kind: 'user', sourceId: i.user.id, doc: userPatch(i.user), partial: true }
         : { kind: 'removed', sourceId: i.id, reason: i.reason }
     )
-  const counts = await applyUserPage(session, runId, items)
+  const counts = await applyUserPage(session, run.runId, items)
   // Archives and removals are counted once applied (src/sync/conclude.ts).
   await recordStep(
     db,
-    runId,
+    run.runId,
     { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated },
     full ? 'full' : 'delta'
   )
-  return { next: page['@odata.nextLink'], deltaLink: page['@odata.deltaLink'], ...(full ? { listed: listedIds(items) } : {}) }
+  return {
+    next: page['@odata.nextLink'],
+    deltaLink: page['@odata.deltaLink'],
+    report: counts.report,
+    ...(full ? { listed: listedIds(items) } : {}),
+  }
 }
 
-export async function graphGroupsPage(env: Env, integrationId: string, runId: string, url: string, full: boolean): Promise<PageOutcome> {
-  const { db, session, graph, cost } = await context(env, integrationId)
+export async function graphGroupsPage(env: Env, run: RunRef, url: string, full: boolean): Promise<PageOutcome> {
+  const { db, session, graph, cost } = await context(env, run)
   const page = await fetchPage(graph, url)
   if (!page) return { expired: true }
   const items: ImportedGroup[] = page.value.flatMap((raw): ImportedGroup[] => {
@@ -91,8 +98,8 @@ export async function graphGroupsPage(env: Env, integrationId: string, runId: st
       },
     ]
   })
-  const result = await applyGroupPage(session, runId, items)
-  await recordStep(db, runId, { ...spent(cost), pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
+  const result = await applyGroupPage(session, run.runId, items)
+  await recordStep(db, run.runId, { ...spent(cost), pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
   return {
     next: page['@odata.nextLink'],
     deltaLink: page['@odata.deltaLink'],
@@ -103,18 +110,20 @@ export async function graphGroupsPage(env: Env, integrationId: string, runId: st
 
 export async function graphFinishListing(
   env: Env,
-  integrationId: string,
-  runId: string,
+  run: RunRef,
   pending: GroupPageResult['pending'],
   /** The ids each kind's listing contained, for a kind that was listed in full and completed. */
   listed: { users?: string[]; groups?: string[] }
-) {
-  const { db, session, cost } = await importContext(env, integrationId)
+): Promise<RunReport | undefined> {
+  const { db, session, cost } = await stepContext(env, run)
   if (pending.length > 0) await applyPendingMembers(session, pending)
-  if (listed.users || listed.groups)
-    await recordUnlisted(session, runId, {
-      ...(listed.users ? { users: new Set(listed.users) } : {}),
-      ...(listed.groups ? { groups: new Set(listed.groups) } : {}),
-    })
-  await recordStep(db, runId, spent(cost))
+  const unlisted =
+    listed.users || listed.groups
+      ? await recordUnlisted(session, run.runId, {
+          ...(listed.users ? { users: new Set(listed.users) } : {}),
+          ...(listed.groups ? { groups: new Set(listed.groups) } : {}),
+        })
+      : undefined
+  await recordStep(db, run.runId, spent(cost))
+  return unlisted?.report
 }
