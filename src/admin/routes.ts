@@ -97,8 +97,12 @@ const updateIntegrationSchema = z
         maxUsers: limit('how many users a run may archive or remove', 10_000_000).optional(),
       })
       .optional(),
+    // Entra: where userName comes from (src/sync/graph/map.ts).
+    userNameFrom: z.enum(['userPrincipalName', 'mail'], { error: 'must be "userPrincipalName" or "mail"' }).optional(),
   })
-  .refine((v) => v.name !== undefined || v.safeguard !== undefined, { error: 'give name or safeguard (or both)' })
+  .refine((v) => v.name !== undefined || v.safeguard !== undefined || v.userNameFrom !== undefined, {
+    error: 'give name, safeguard or userNameFrom',
+  })
 
 const createApiKeySchema = z.object({
   name,
@@ -124,6 +128,7 @@ function view(c: Context<AppEnv>, row: IntegrationRow) {
           source: row.config ? JSON.parse(row.config) : null,
           connected: row.config !== null,
           safeguard: { percent: row.safeguardPercent, maxUsers: row.safeguardMaxUsers, holdNextRemovals: row.holdNextRemovals },
+          ...(row.kind === 'entra' ? { userNameFrom: row.userNameFrom } : {}),
         }
       : {}),
   }
@@ -192,7 +197,15 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .get('/integrations/:id', async (c) => c.json(await details(c, await getIntegration(c.get('db'), c.req.param('id')))))
   .patch('/integrations/:id', async (c) => {
     const input = parseWith(updateIntegrationSchema, await readJson(c))
+    if (input.userNameFrom !== undefined) {
+      const current = await getIntegration(c.get('db'), c.req.param('id'))
+      if (current.kind !== 'entra')
+        throw invalidValue(
+          `userNameFrom: "${current.name}" is a ${current.kind} integration; only Entra integrations choose where userName comes from.`
+        )
+    }
     const row = await updateIntegration(c.get('db'), c.req.param('id'), {
+      ...(input.userNameFrom !== undefined ? { userNameFrom: input.userNameFrom } : {}),
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.safeguard?.percent !== undefined ? { safeguardPercent: input.safeguard.percent } : {}),
       ...(input.safeguard?.maxUsers !== undefined ? { safeguardMaxUsers: input.safeguard.maxUsers } : {}),

@@ -26,6 +26,8 @@ import type { DirectorySession, Statement } from './session'
 export type ImportedUser =
   | { kind: 'user'; sourceId: string; doc: ScimObject; partial?: boolean }
   | { kind: 'removed'; sourceId: string; reason: 'changed' | 'deleted' }
+  /** In the source but not importable as the integration is set (no chosen userName attribute): reported, not written. */
+  | { kind: 'skipped'; sourceId: string; userName: string | null; reason: string }
 
 export type ImportedGroup =
   /** displayName absent: unchanged (an item that carries only a membership change). */
@@ -92,6 +94,12 @@ export async function applyUserPage(
 
   for (const item of latest.values()) {
     const current = bySource.get(item.sourceId)
+    // Never half-filled: a user the source has without the attribute its userName comes from stays
+    // as it was (it still counts as listed, so the sweep does not archive it either).
+    if (item.kind === 'skipped') {
+      noteChange(report, 'skipped', { sourceId: item.sourceId, userName: item.userName, reason: item.reason })
+      continue
+    }
     if (item.kind === 'removed') {
       if (!current) continue
       if (item.reason === 'deleted') {

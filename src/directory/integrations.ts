@@ -46,6 +46,7 @@ export async function createIntegration(db: Db, input: NewIntegration): Promise<
     safeguardMaxUsers: 500,
     holdNextRemovals: false,
     consentStartHash: null,
+    userNameFrom: 'userPrincipalName',
   }
   try {
     await db.batch([db.insert(integrations).values(row)])
@@ -91,19 +92,29 @@ export async function replaceToken(db: Db, id: string, tokenId: string, tokenHas
   return previous.currentTokenHash
 }
 
-/** Renames an integration (names stay unique, compared case-insensitively) or changes its safeguard. */
+/** Renames an integration (names stay unique, compared case-insensitively), or changes its safeguard or userName source. */
 export async function updateIntegration(
   db: Db,
   id: string,
-  change: { name?: string; safeguardPercent?: number; safeguardMaxUsers?: number }
+  change: { name?: string; safeguardPercent?: number; safeguardMaxUsers?: number; userNameFrom?: IntegrationRow['userNameFrom'] }
 ): Promise<IntegrationRow> {
-  const { name, ...settings } = change
+  const { name, userNameFrom, ...settings } = change
   let updated: IntegrationRow[]
   try {
     ;[updated] = await db.batch([
       db
         .update(integrations)
-        .set({ ...settings, ...(name !== undefined ? { name, nameKey: foldKey(name.trim()) } : {}) })
+        .set({
+          ...settings,
+          ...(name !== undefined ? { name, nameKey: foldKey(name.trim()) } : {}),
+          // Another userName source: the next run lists everyone again, so every user gets it.
+          ...(userNameFrom !== undefined
+            ? {
+                userNameFrom,
+                usersDeltaLink: sql`CASE WHEN ${integrations.userNameFrom} = ${userNameFrom} THEN ${integrations.usersDeltaLink} END`,
+              }
+            : {}),
+        })
         .where(and(eq(integrations.id, id), isNull(integrations.deletingAt)))
         .returning(),
     ])

@@ -52,6 +52,10 @@ export const integrations = sqliteTable(
      * clears this, so a leaked or replayed start link starts nothing.
      */
     consentStartHash: text('consent_start_hash'),
+    /** Entra: the Graph property a user's userName comes from (tenants differ: some keep mail, not the UPN, stable). */
+    userNameFrom: text('user_name_from', { enum: ['userPrincipalName', 'mail'] })
+      .notNull()
+      .default('userPrincipalName'),
   },
   (t) => [
     uniqueIndex('integrations_name_key').on(t.nameKey),

@@ -136,3 +136,60 @@ describe('run reports', () => {
     expect(again.report).toMatchObject({ created: { count: 0 }, updated: { count: 0 }, archived: { count: 0 } })
   })
 })
+
+describe('where userName comes from', () => {
+  it('takes userName from mail when told to, skips a user without one with the reason, and re-lists on a change', async () => {
+    const { tenant, id, scim } = await connectTenant({ pageSize: 20 })
+    await fakeGraph(tenant, {
+      action: 'upsertUsers',
+      users: [
+        { id: 'm1', userPrincipalName: 'ann_contoso.com#EXT#@contoso.onmicrosoft.com', mail: 'ann@contoso.com' },
+        { id: 'm2', userPrincipalName: 'ben@contoso.com', mail: 'benjamin@contoso.com' },
+        { id: 'm3', userPrincipalName: 'kiosk@contoso.com' },
+      ],
+    })
+    const patched = await admin('PATCH', `/integrations/${id}`, { userNameFrom: 'mail' })
+    expect(patched.status).toBe(200)
+    expect(patched.body.userNameFrom).toBe('mail')
+
+    const run = await runSync(id, 'succeeded')
+    expect(run.counts.usersCreated).toBe(2)
+    expect(run.report.skipped.users).toEqual([
+      {
+        sourceId: 'm3',
+        userName: 'kiosk@contoso.com',
+        reason: expect.stringMatching(/^skipped: no mail in Entra .*kiosk@contoso.com is not imported until it has one$/),
+      },
+    ])
+    const users = (await scim.get('/Users')).body.Resources as Json[]
+    expect(users.map((u) => u.userName).sort()).toEqual(['ann@contoso.com', 'benjamin@contoso.com'])
+
+    // Back to the UPN: the next run lists everyone again and renames them, keeping their ids.
+    const ids = Object.fromEntries(users.map((u) => [u.externalId, u.id]))
+    await admin('PATCH', `/integrations/${id}`, { userNameFrom: 'userPrincipalName' })
+    expect(await usersDeltaLink(id)).toBeNull()
+    const again = await runSync(id, 'succeeded')
+    expect(again).toMatchObject({ mode: 'full', counts: { usersCreated: 1, usersUpdated: 2 } })
+    const renamed = (await scim.get('/Users')).body.Resources as Json[]
+    expect(Object.fromEntries(renamed.map((u) => [u.externalId, u.userName]))).toEqual({
+      m1: 'ann_contoso.com#EXT#@contoso.onmicrosoft.com',
+      m2: 'ben@contoso.com',
+      m3: 'kiosk@contoso.com',
+    })
+    expect(renamed.find((u) => u.externalId === 'm2')!.id).toBe(ids.m2)
+    // The same value again keeps the incremental position.
+    await admin('PATCH', `/integrations/${id}`, { userNameFrom: 'userPrincipalName' })
+    expect(await usersDeltaLink(id)).not.toBeNull()
+  })
+
+  it('is for Entra integrations only, and takes one of the two attributes', async () => {
+    const scimOnly = await admin('POST', '/integrations', { kind: 'scim', name: `Attr ${Date.now()}` })
+    const refused = await admin('PATCH', `/integrations/${scimOnly.body.id}`, { userNameFrom: 'mail' })
+    expect(refused.status).toBe(400)
+    expect(refused.body.detail).toContain('only Entra integrations')
+    const { id } = await connectTenant()
+    const bad = await admin('PATCH', `/integrations/${id}`, { userNameFrom: 'employeeId' })
+    expect(bad.status).toBe(400)
+    expect(bad.body.detail).toContain('userNameFrom')
+  })
+})

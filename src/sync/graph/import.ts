@@ -11,7 +11,7 @@ import { DeltaExpired } from '../errors'
 import { recordStep, spent, stepContext, type RunRef } from '../context'
 import type { RunReport } from '../../directory/run-report'
 import { graphFor } from '../source'
-import { groupItem, userItem, userPatch } from './map'
+import { groupItem, missingUserName, userItem, userPatch } from './map'
 
 /*
  * The steps of an Entra import, each small enough for one Workflow step: fetch one Graph page, write
@@ -54,16 +54,16 @@ async function fetchPage(graph: Awaited<ReturnType<typeof context>>['graph'], ur
 }
 
 export async function graphUsersPage(env: Env, run: RunRef, url: string, full: boolean): Promise<PageOutcome> {
-  const { db, session, graph, cost } = await context(env, run)
+  const { db, row, session, graph, cost } = await context(env, run)
   const page = await fetchPage(graph, url)
   if (!page) return { expired: true }
-  const items: ImportedUser[] = page.value
-    .map(userItem)
-    .map((i) =>
-      i.kind === 'user'
-        ? { kind: 'user', sourceId: i.user.id, doc: userPatch(i.user), partial: true }
-        : { kind: 'removed', sourceId: i.id, reason: i.reason }
-    )
+  const from = row.userNameFrom
+  const items: ImportedUser[] = page.value.map(userItem).map((i): ImportedUser => {
+    if (i.kind === 'removed') return { kind: 'removed', sourceId: i.id, reason: i.reason }
+    const missing = missingUserName(i.user, from)
+    if (missing) return { kind: 'skipped', sourceId: i.user.id, userName: i.user.userPrincipalName ?? null, reason: missing }
+    return { kind: 'user', sourceId: i.user.id, doc: userPatch(i.user, from), partial: true }
+  })
   const counts = await applyUserPage(session, run.runId, items)
   // Archives and removals are counted once applied (src/sync/conclude.ts).
   await recordStep(

@@ -5,8 +5,8 @@ import { USER_RESOURCE } from '../../scim/schemas/registry'
 
 /*
  * Graph objects → the same user and group documents the SCIM side stores, so applications read one
- * model whatever the source. userName is the UPN; the object id is the externalId, which is how
- * later runs find the user again.
+ * model whatever the source. userName is the UPN (or mail, where the integration says so); the
+ * object id is the externalId, which is how later runs find the user again.
  */
 
 const str = z.string().nullish()
@@ -44,10 +44,11 @@ export type GraphGroup = z.infer<typeof graphGroupSchema>
  * carries, null for the ones it clears. A created user's item carries them all, so it is a whole
  * document; an update's carries what changed.
  */
-export function userPatch(u: GraphUser): ScimObject {
+export function userPatch(u: GraphUser, userNameFrom: UserNameFrom = 'userPrincipalName'): ScimObject {
   const has = (key: keyof GraphUser) => key in u
   const patch: ScimObject = { externalId: u.id }
-  if (u.userPrincipalName) patch.userName = u.userPrincipalName
+  const userName = userNameFrom === 'mail' ? u.mail : u.userPrincipalName
+  if (userName) patch.userName = userName
   if (has('accountEnabled')) patch.active = u.accountEnabled !== false
   const name: ScimObject = {
     ...(has('givenName') ? { givenName: u.givenName || null } : {}),
@@ -65,6 +66,17 @@ export function userPatch(u: GraphUser): ScimObject {
   if (has('department')) patch[ENTERPRISE_USER_SCHEMA] = { department: u.department || null }
   return patch
 }
+
+export type UserNameFrom = 'userPrincipalName' | 'mail'
+
+/**
+ * Why a whole Graph user cannot be imported under the integration's userName source, or undefined.
+ * (A whole object always has a UPN; mail may be unset, for a user without a mailbox.)
+ */
+export const missingUserName = (u: GraphUser, userNameFrom: UserNameFrom): string | undefined =>
+  userNameFrom === 'mail' && u.userPrincipalName && !u.mail
+    ? `skipped: no mail in Entra (this integration takes userName from mail); ${u.userPrincipalName} is not imported until it has one`
+    : undefined
 
 /** A whole user document from a complete Graph user object (what a user not seen before must be). */
 export const userDoc = (u: GraphUser): ScimObject => parseResource(USER_RESOURCE, mergeDocument({ active: true }, userPatch(u)))

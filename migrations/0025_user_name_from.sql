@@ -1,0 +1,1 @@
+ALTER TABLE `integrations` ADD `user_name_from` text DEFAULT 'userPrincipalName' NOT NULL;
