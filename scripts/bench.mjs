@@ -387,9 +387,9 @@ console.log(
   `\nNative imports: ${IMPORT_USERS.toLocaleString()} users, ${IMPORT_GROUPS.toLocaleString()} groups, ${(IMPORT_GROUPS * MEMBERS_PER_GROUP).toLocaleString()} memberships:`
 )
 
-async function syncRun(integrationId, label) {
+async function syncRun(integrationId, label, options = {}) {
   const started = performance.now()
-  const { body } = await call('POST', `/api/v1/integrations/${integrationId}/sync`, { token: ADMIN_TOKEN })
+  const { body } = await call('POST', `/api/v1/integrations/${integrationId}/sync`, { token: ADMIN_TOKEN, body: options })
   for (;;) {
     const run = (await call('GET', `/api/v1/integrations/${integrationId}/syncs/${body.runId}`, { token: ADMIN_TOKEN })).body
     if (run.status !== 'running') {
@@ -429,6 +429,8 @@ const entra = await call('POST', '/api/v1/integrations', {
   token: ADMIN_TOKEN,
   body: { kind: 'entra', name: 'Bench Entra', tenantId: 'bench-tenant', clientId: 'bench-app', clientSecret: 'bench-secret' },
 })
+// The preview before the first import: the same listing, no directory row written (rows written 0).
+await syncRun(entra.body.id, 'Graph: dry run of the first import', { dryRun: true })
 await syncRun(entra.body.id, 'Graph: first (full) import')
 for (let i = 0; i < 50; i++)
   tenant.upsertUser({
