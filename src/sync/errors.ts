@@ -7,6 +7,14 @@ export class SyncError extends Error {
   ) {
     super(message)
   }
+
+  /**
+   * Refused credentials or permissions, or a missing setting: retrying the step cannot help until an
+   * admin acts, so the run fails at once (throttling, outages and network errors are retried).
+   */
+  get permanent() {
+    return this.kind === 'auth' || this.kind === 'config'
+  }
 }
 
 /** The delta token is no longer valid (HTTP 410 / syncStateNotFound): a full sync must start over. */

@@ -64,6 +64,10 @@ export async function startRun(
   options: { dryRun?: boolean } = {}
 ): Promise<{ runId: string }> {
   if (!isNative(row)) throw invalidValue(`Integration "${row.name}" receives SCIM pushes; only native (entra, google) integrations sync.`)
+  if (!row.config)
+    throw conflict(
+      `Integration "${row.name}" is not connected yet: ${row.kind === 'entra' ? 'run "Sign in with Azure"' : 'run "Sign in with Google"'} (GET /api/v1/integrations/${row.id}/connect and open the link) or give it credentials, then sync.`
+    )
   const last = await lastRun(db, row.id)
   if (last?.status === 'held') throw heldConflict(row.name, last.id)
   if (last?.status === 'running') await checkRunning(db, workflow, last)

@@ -1,3 +1,4 @@
+import { NonRetryableError } from 'cloudflare:workflows'
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep, type WorkflowStepConfig } from 'cloudflare:workers'
 import { config as settings } from '../config'
 import { createDb } from '../directory/db'
@@ -10,18 +11,22 @@ import { applyStep, previewStep, safeguardStep } from './conclude'
 import { RUN_CANCELLED, type RunRef } from './context'
 import { addReport, emptyReport, type RunReport } from '../directory/run-report'
 import { kickWebhooks } from '../webhooks/queue'
+import { SyncError } from './errors'
 
 type Steps = Pick<WorkflowStep, 'do'>
 
 /**
  * The Workflow's steps, each one followed, inside the step, by a wake-up of the webhook deliverer:
  * a step's writes are events to deliver. Inside, so that a replay of finished steps kicks nothing.
+ * A step that fails for good (a permanent SyncError) is not retried.
  */
 function kicking(step: WorkflowStep, env: Env): Steps {
   const after =
     <T>(fn: () => Promise<T>) =>
     async () => {
-      const result = await fn()
+      const result = await fn().catch((e: unknown) => {
+        throw e instanceof SyncError && e.permanent ? new NonRetryableError(e.message) : e
+      })
       await kickWebhooks(env)
       return result
     }

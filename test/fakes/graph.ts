@@ -66,6 +66,8 @@ export class FakeTenant {
   membersPerPage = 20
   tokenLifetime = 3600
   requests: string[] = []
+  /** Client-credentials token requests made for this tenant, granted or refused. */
+  tokenRequests = 0
   /** When set, every distinct page URL fails once (429 with Retry-After, then 503, alternately) before it answers. */
   flaky = false
   failedOnce = new Set<string>()
@@ -217,6 +219,7 @@ export class FakeCloud {
   private issueToken(tenantId: string, form: FormData) {
     const tenant = this.tenants.get(tenantId)
     if (!tenant) return json({ error: 'invalid_request', error_description: `AADSTS90002: Tenant '${tenantId}' not found.` }, 400)
+    tenant.tokenRequests++
     if (form.get('grant_type') !== 'client_credentials' || form.get('scope') !== 'https://graph.microsoft.com/.default')
       return json({ error: 'unsupported_grant_type' }, 400)
     if (form.get('client_id') !== tenant.clientId || form.get('client_secret') !== tenant.clientSecret)
@@ -408,6 +411,13 @@ export class FakeCloud {
       default:
         return json({ error: `unknown action ${body.action}` }, 400)
     }
-    return json({ seq: t.seq, users: t.users.size, groups: t.groups.size, requests: t.requests.length, faultsLeft: t.faults.length })
+    return json({
+      seq: t.seq,
+      users: t.users.size,
+      groups: t.groups.size,
+      requests: t.requests.length,
+      tokenRequests: t.tokenRequests,
+      faultsLeft: t.faults.length,
+    })
   }
 }

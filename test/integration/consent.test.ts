@@ -1,7 +1,7 @@
 import { env, exports } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import { seal } from '../../src/auth/seal'
-import { admin, ORIGIN, scimClient, type Json } from '../helpers/http'
+import { admin, ERROR_SCHEMA, ORIGIN, scimClient, type Json } from '../helpers/http'
 import { fakeGoogle, fakeGraph, runSync, waitForRun } from '../helpers/sync'
 
 /* "Sign in with Azure": admin consent for the deployment's app (MS_CLIENT_ID/MS_CLIENT_SECRET). */
@@ -224,9 +224,15 @@ describe('Sign in with Azure (admin consent)', () => {
     expect(partial.body.detail).toMatch(/^clientId: give tenantId, clientId and clientSecret together/)
     const scimOnly = await admin('POST', '/integrations', { kind: 'scim', name: `NoConsent ${Date.now()}` })
     expect((await admin('GET', `/integrations/${scimOnly.body.id}/connect`)).status).toBe(400)
+    // A sync of an integration never connected is refused at once, saying what to do.
     const notConnected = await admin('POST', '/integrations', { kind: 'entra', name: `Unconnected ${Date.now()}` })
-    const run = await runSync(notConnected.body.id)
-    expect(run).toMatchObject({ status: 'failed', error: expect.stringContaining('not connected to Microsoft yet') })
+    const refused = await admin('POST', `/integrations/${notConnected.body.id}/sync`)
+    expect(refused.status).toBe(409)
+    expect(refused.body).toMatchObject({
+      schemas: [ERROR_SCHEMA],
+      detail: expect.stringContaining('is not connected yet: run "Sign in with Azure"'),
+    })
+    expect((await admin('GET', `/integrations/${notConnected.body.id}`)).body.lastSync).toBeNull()
   })
 })
 

@@ -222,10 +222,12 @@ describe('Entra (Microsoft Graph) import', () => {
     expect(run.counts.usersArchived).toBe(1)
   })
 
-  it('reports refused credentials in words', async () => {
-    const { id } = await connectTenant({ secret: 'wrong-secret' })
+  it('reports refused credentials in words, at once: a refusal is not retried', async () => {
+    const { tenant, id } = await connectTenant({ secret: 'wrong-secret' })
     const run = await runSync(id, 'failed')
     expect(run.error).toMatch(/refused the app's credentials \(invalid_client\)/)
+    // One sign-in attempt: neither the client nor the Workflow's step retries asked again.
+    expect((await fakeGraph(tenant, { action: 'state' })).tokenRequests).toBe(1)
   })
 
   it('runs one sync at a time per integration', async () => {
