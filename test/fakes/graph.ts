@@ -309,7 +309,17 @@ export class FakeCloud {
       return out
     }
     if (state.since < 0) {
-      if (state.kind === 'user') return [...tenant.users.values()].slice(0, tenant.visibleUsers).map((u) => select({ ...u }))
+      // Like Graph, a listed object carries every selected property, null where it has no value.
+      const whole = (u: FakeUser) => ({
+        ...Object.fromEntries(
+          state.select
+            .split(',')
+            .filter(Boolean)
+            .map((k) => [k, null])
+        ),
+        ...u,
+      })
+      if (state.kind === 'user') return [...tenant.users.values()].slice(0, tenant.visibleUsers).map((u) => select(whole(u)))
       return [...tenant.groups.values()].flatMap((g) => groupItems(g, g.members, []))
     }
     const changes = tenant.changes.filter((c) => c.kind === state.kind && c.seq > state.since && c.seq <= state.at)

@@ -164,6 +164,12 @@ describe('where userName comes from', () => {
     const users = (await scim.get('/Users')).body.Resources as Json[]
     expect(users.map((u) => u.userName).sort()).toEqual(['ann@contoso.com', 'benjamin@contoso.com'])
 
+    // A delta update that does not mention mail (a UPN change) leaves the user, and its userName, as they were.
+    await fakeGraph(tenant, { action: 'upsertUsers', users: [{ id: 'm2', userPrincipalName: 'ben.b@contoso.com' }] })
+    const delta = await runSync(id, 'succeeded')
+    expect(delta).toMatchObject({ mode: 'delta', report: { skipped: { count: 0 } } })
+    expect(((await scim.get('/Users')).body.Resources as Json[]).find((u) => u.externalId === 'm2')!.userName).toBe('benjamin@contoso.com')
+
     // Back to the UPN: the next run lists everyone again and renames them, keeping their ids.
     const ids = Object.fromEntries(users.map((u) => [u.externalId, u.id]))
     await admin('PATCH', `/integrations/${id}`, { userNameFrom: 'userPrincipalName' })
@@ -173,7 +179,7 @@ describe('where userName comes from', () => {
     const renamed = (await scim.get('/Users')).body.Resources as Json[]
     expect(Object.fromEntries(renamed.map((u) => [u.externalId, u.userName]))).toEqual({
       m1: 'ann_contoso.com#EXT#@contoso.onmicrosoft.com',
-      m2: 'ben@contoso.com',
+      m2: 'ben.b@contoso.com',
       m3: 'kiosk@contoso.com',
     })
     expect(renamed.find((u) => u.externalId === 'm2')!.id).toBe(ids.m2)

@@ -70,12 +70,13 @@ export function userPatch(u: GraphUser, userNameFrom: UserNameFrom = 'userPrinci
 export type UserNameFrom = 'userPrincipalName' | 'mail'
 
 /**
- * Why a whole Graph user cannot be imported under the integration's userName source, or undefined.
- * (A whole object always has a UPN; mail may be unset, for a user without a mailbox.)
+ * Why a Graph user cannot be imported under the integration's userName source, or undefined: the
+ * item says it has no mail (a listed user without a mailbox, or an update that cleared it). An
+ * update that does not mention mail leaves it as it was, so it is no reason.
  */
 export const missingUserName = (u: GraphUser, userNameFrom: UserNameFrom): string | undefined =>
-  userNameFrom === 'mail' && u.userPrincipalName && !u.mail
-    ? `skipped: no mail in Entra (this integration takes userName from mail); ${u.userPrincipalName} is not imported until it has one`
+  userNameFrom === 'mail' && 'mail' in u && !u.mail
+    ? `skipped: no mail in Entra (this integration takes userName from mail); ${u.userPrincipalName ?? u.id} is not imported until it has one`
     : undefined
 
 /** A whole user document from a complete Graph user object (what a user not seen before must be). */
