@@ -19,7 +19,8 @@ import { internalError, invalidValue, notFound, parseWith } from '../scim/errors
 import { consentStartLink } from '../sync/consent'
 import { seal } from '../auth/seal'
 import { getRun, KEPT_RUNS, lastRun, listRuns } from '../directory/runs'
-import { approveRun, cancelRun, isNative, nextScheduledRun, rejectRun, runChanges, runView, startRun } from '../sync/runs'
+import { approveRun, cancelRun, isNative, nextScheduledRun, rejectRun, runView, startRun } from '../sync/runs'
+import { runChanges } from '../directory/run-changes'
 import { sealContext } from '../sync/source'
 import { readJson } from '../http/body'
 import type { AppEnv } from '../http/context'
@@ -197,9 +198,12 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .get('/integrations/:id', async (c) => c.json(await details(c, await getIntegration(c.get('db'), c.req.param('id')))))
   .patch('/integrations/:id', async (c) => {
     const input = parseWith(updateIntegrationSchema, await readJson(c))
-    if (input.userNameFrom !== undefined) {
+    // Settings of native imports only: refused, saying why, where they would mean nothing.
+    if (input.userNameFrom !== undefined || input.safeguard !== undefined) {
       const current = await getIntegration(c.get('db'), c.req.param('id'))
-      if (current.kind !== 'entra')
+      if (input.safeguard !== undefined && !isNative(current))
+        throw invalidValue(`safeguard: "${current.name}" receives SCIM pushes; the import safeguard guards native (entra, google) imports.`)
+      if (input.userNameFrom !== undefined && current.kind !== 'entra')
         throw invalidValue(
           `userNameFrom: "${current.name}" is a ${current.kind} integration; only Entra integrations choose where userName comes from.`
         )
@@ -241,7 +245,7 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .get('/integrations/:id/syncs/:runId', async (c) => {
     const run = await getRun(c.get('db'), c.req.param('id'), c.req.param('runId'))
     if (!run) throw notFound(`No sync run "${c.req.param('runId')}" for this integration.`)
-    return c.json({ ...runView(run), changes: await runChanges(c.get('db'), run) })
+    return c.json({ ...runView(run), changes: await runChanges(c.get('db'), run.id) })
   })
   // The safeguard's decision on a held run: apply exactly what it held, or discard it.
   .post('/integrations/:id/syncs/:runId/approve', async (c) => {

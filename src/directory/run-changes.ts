@@ -98,24 +98,35 @@ export interface ChangeSummary {
   groupsRemoved: number
 }
 
-export async function changeSummary(db: Db, runId: string): Promise<ChangeSummary> {
-  const [rows] = await readBatch<{ target: string; action: string; n: number }>(
-    db.$client,
-    sql`SELECT target, action, count(*) AS n FROM ${syncChanges} WHERE run_id = ${runId} GROUP BY target, action`
-  )
-  const n = (target: string, action: string) => rows!.find((r) => r.target === target && r.action === action)?.n ?? 0
+const summaryStatement = (runId: string) =>
+  sql`SELECT target, action, count(*) AS n FROM ${syncChanges} WHERE run_id = ${runId} GROUP BY target, action`
+
+function summaryOf(rows: { target: string; action: string; n: number }[]): ChangeSummary {
+  const n = (target: string, action: string) => rows.find((r) => r.target === target && r.action === action)?.n ?? 0
   return { usersArchived: n('user', 'archive'), usersRemoved: n('user', 'remove'), groupsRemoved: n('group', 'remove') }
 }
 
-/** The first `limit` users a run would archive or remove, with who they are and why. */
-export async function changedUsers(db: Db, runId: string, limit = 100) {
-  const [rows] = await readBatch<{ id: string; userName: string | null; displayName: string | null; action: ChangeAction; reason: string }>(
+export async function changeSummary(db: Db, runId: string): Promise<ChangeSummary> {
+  const [rows] = await readBatch<{ target: string; action: string; n: number }>(db.$client, summaryStatement(runId))
+  return summaryOf(rows!)
+}
+
+/**
+ * What a run recorded to archive or remove: the counts, and the first `limit` users with who they
+ * are and why. One D1 round trip.
+ */
+export async function runChanges(db: Db, runId: string, limit = 100) {
+  const [summary, named] = await readBatch(
     db.$client,
+    summaryStatement(runId),
     sql`SELECT c.target_id AS id, u.user_name AS userName, json_extract(u.data, '$.displayName') AS displayName, c.action, c.reason
       FROM ${syncChanges} c LEFT JOIN ${users} u ON u.id = c.target_id
       WHERE c.run_id = ${runId} AND c.target = 'user' ORDER BY c.target_id LIMIT ${limit}`
   )
-  return rows!
+  return {
+    ...summaryOf(summary as { target: string; action: string; n: number }[]),
+    users: named as { id: string; userName: string | null; displayName: string | null; action: ChangeAction; reason: string }[],
+  }
 }
 
 /**

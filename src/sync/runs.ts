@@ -2,7 +2,6 @@ import {
   failDeadRun,
   finishRun,
   getRun,
-  heldConflict,
   insertRun,
   isSilent,
   lastRun,
@@ -11,7 +10,7 @@ import {
   resumeHeld,
   SILENT_RUN_ERROR,
 } from '../directory/runs'
-import { changedSinceRecorded, changedUsers, changeSummary } from '../directory/run-changes'
+import { changedSinceRecorded } from '../directory/run-changes'
 import type { Db } from '../directory/db'
 import { parseReport } from '../directory/run-report'
 import type { IntegrationRow, SyncRunRow } from '../directory/schema'
@@ -68,8 +67,8 @@ export async function startRun(
     throw conflict(
       `Integration "${row.name}" is not connected yet: ${row.kind === 'entra' ? 'run "Sign in with Azure"' : 'run "Sign in with Google"'} (GET /api/v1/integrations/${row.id}/connect and open the link) or give it credentials, then sync.`
     )
+  // A held run (like a running one) makes insertRun refuse, with what to do about it.
   const last = await lastRun(db, row.id)
-  if (last?.status === 'held') throw heldConflict(row.name, last.id)
   if (last?.status === 'running') await checkRunning(db, workflow, last)
   const { runId } = await insertRun(db, row, trigger, options.dryRun === true)
   try {
@@ -125,12 +124,6 @@ export async function cancelRun(db: Db, integrationId: string, runId: string): P
 /** Rejects a held run: nothing it held is applied, and the next run reads the same changes again. */
 export async function rejectRun(db: Db, integrationId: string, runId: string) {
   if (!(await rejectHeld(db, integrationId, runId))) await heldRun(db, integrationId, runId)
-}
-
-/** The archives and removals a run recorded: counts, and the first 100 users with the reasons. */
-export async function runChanges(db: Db, run: SyncRunRow) {
-  const [summary, users] = await Promise.all([changeSummary(db, run.id), changedUsers(db, run.id)])
-  return { ...summary, users }
 }
 
 /** The next cron tick (UTC hours 0, 4, 8, …) after `now`. */

@@ -188,11 +188,14 @@ describe('where userName comes from', () => {
     expect(await usersDeltaLink(id)).not.toBeNull()
   })
 
-  it('is for Entra integrations only, and takes one of the two attributes', async () => {
+  it('is for Entra integrations only (the safeguard for native ones), and takes one of the two attributes', async () => {
     const scimOnly = await admin('POST', '/integrations', { kind: 'scim', name: `Attr ${Date.now()}` })
     const refused = await admin('PATCH', `/integrations/${scimOnly.body.id}`, { userNameFrom: 'mail' })
     expect(refused.status).toBe(400)
     expect(refused.body.detail).toContain('only Entra integrations')
+    const safeguard = await admin('PATCH', `/integrations/${scimOnly.body.id}`, { safeguard: { percent: 5 } })
+    expect(safeguard.status).toBe(400)
+    expect(safeguard.body.detail).toMatch(/^safeguard: .* receives SCIM pushes/)
     const { id } = await connectTenant()
     const bad = await admin('PATCH', `/integrations/${id}`, { userNameFrom: 'employeeId' })
     expect(bad.status).toBe(400)
