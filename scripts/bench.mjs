@@ -445,6 +445,22 @@ for (let g = 0; g < 25; g++) tenant.setMembers(`mg${g}`, tenant.groups.get(`mg${
 await syncRun(entra.body.id, 'Graph: incremental run with 100 changes')
 await syncRun(entra.body.id, 'Graph: incremental run, nothing changed')
 
+// A scoped import (src/sync/scope.ts) on the same tenant: one scope group with the first 50 groups
+// nested in it, listed by /transitiveMembers; no delta, so its re-run lists the scope again.
+const SCOPED_GROUPS = Math.min(50, IMPORT_GROUPS)
+tenant.groups.set('mg-scope', {
+  id: 'mg-scope',
+  displayName: 'Bench scope',
+  members: Array.from({ length: SCOPED_GROUPS }, (_, g) => `mg${g}`),
+})
+const scoped = await call('POST', '/api/v1/integrations', {
+  token: ADMIN_TOKEN,
+  body: { kind: 'entra', name: 'Bench Entra scoped', tenantId: 'bench-tenant', clientId: 'bench-app', clientSecret: 'bench-secret' },
+})
+await call('PATCH', `/api/v1/integrations/${scoped.body.id}`, { token: ADMIN_TOKEN, body: { scope: { groups: ['mg-scope'] } } })
+await syncRun(scoped.body.id, `Graph: scoped import (${SCOPED_GROUPS} nested groups)`)
+await syncRun(scoped.body.id, 'Graph: scoped re-run, nothing changed')
+
 const { customer, serviceAccount } = await google.addCustomer('Cbench', 'admin@google.bench')
 customer.users = Array.from({ length: IMPORT_USERS }, (_, i) => ({
   id: `gu${i}`,

@@ -22,6 +22,7 @@ import { getRun, KEPT_RUNS, lastRun, listRuns } from '../directory/runs'
 import { approveRun, cancelRun, isNative, nextScheduledRun, rejectRun, runView, startRun } from '../sync/runs'
 import { runChanges } from '../directory/run-changes'
 import { sealContext } from '../sync/source'
+import { MAX_SCOPE_GROUPS, scopeOf } from '../sync/scope'
 import { readJson } from '../http/body'
 import type { AppEnv } from '../http/context'
 import { scimBaseUrl } from '../http/respond'
@@ -100,9 +101,24 @@ const updateIntegrationSchema = z
       .optional(),
     // Entra: where userName comes from (src/sync/graph/map.ts).
     userNameFrom: z.enum(['userPrincipalName', 'mail'], { error: 'must be "userPrincipalName" or "mail"' }).optional(),
+    // Only the members of these source groups (src/sync/scope.ts); null or no groups: everyone.
+    scope: z
+      .object({
+        groups: z
+          .array(
+            z
+              .string({ error: 'must be a source group id (a string)' })
+              .trim()
+              .min(1, { error: 'must not be empty: a source group id' })
+              .max(256, { error: 'is longer than any source group id' })
+          )
+          .max(MAX_SCOPE_GROUPS, { error: `may name at most ${MAX_SCOPE_GROUPS} groups` }),
+      })
+      .nullable()
+      .optional(),
   })
-  .refine((v) => v.name !== undefined || v.safeguard !== undefined || v.userNameFrom !== undefined, {
-    error: 'give name, safeguard or userNameFrom',
+  .refine((v) => v.name !== undefined || v.safeguard !== undefined || v.userNameFrom !== undefined || v.scope !== undefined, {
+    error: 'give name, safeguard, userNameFrom or scope',
   })
 
 const createApiKeySchema = z.object({
@@ -130,6 +146,7 @@ function view(c: Context<AppEnv>, row: IntegrationRow) {
           connected: row.config !== null,
           safeguard: { percent: row.safeguardPercent, maxUsers: row.safeguardMaxUsers, holdNextRemovals: row.holdNextRemovals },
           ...(row.kind === 'entra' ? { userNameFrom: row.userNameFrom } : {}),
+          scope: row.scopeGroups ? { groups: scopeOf(row) } : null,
         }
       : {}),
   }
@@ -199,10 +216,14 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .patch('/integrations/:id', async (c) => {
     const input = parseWith(updateIntegrationSchema, await readJson(c))
     // Settings of native imports only: refused, saying why, where they would mean nothing.
-    if (input.userNameFrom !== undefined || input.safeguard !== undefined) {
+    if (input.userNameFrom !== undefined || input.safeguard !== undefined || input.scope !== undefined) {
       const current = await getIntegration(c.get('db'), c.req.param('id'))
       if (input.safeguard !== undefined && !isNative(current))
         throw invalidValue(`safeguard: "${current.name}" receives SCIM pushes; the import safeguard guards native (entra, google) imports.`)
+      if (input.scope !== undefined && !isNative(current))
+        throw invalidValue(
+          `scope: "${current.name}" receives SCIM pushes; its identity provider decides who it sends (assign users and groups there).`
+        )
       if (input.userNameFrom !== undefined && current.kind !== 'entra')
         throw invalidValue(
           `userNameFrom: "${current.name}" is a ${current.kind} integration; only Entra integrations choose where userName comes from.`
@@ -210,6 +231,9 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     }
     const row = await updateIntegration(c.get('db'), c.req.param('id'), {
       ...(input.userNameFrom !== undefined ? { userNameFrom: input.userNameFrom } : {}),
+      ...(input.scope !== undefined
+        ? { scopeGroups: input.scope && input.scope.groups.length > 0 ? [...new Set(input.scope.groups)] : null }
+        : {}),
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.safeguard?.percent !== undefined ? { safeguardPercent: input.safeguard.percent } : {}),
       ...(input.safeguard?.maxUsers !== undefined ? { safeguardMaxUsers: input.safeguard.maxUsers } : {}),

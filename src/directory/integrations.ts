@@ -47,6 +47,7 @@ export async function createIntegration(db: Db, input: NewIntegration): Promise<
     holdNextRemovals: false,
     consentStartHash: null,
     userNameFrom: 'userPrincipalName',
+    scopeGroups: null,
   }
   try {
     await db.batch([db.insert(integrations).values(row)])
@@ -92,13 +93,28 @@ export async function replaceToken(db: Db, id: string, tokenId: string, tokenHas
   return previous.currentTokenHash
 }
 
-/** Renames an integration (names stay unique, compared case-insensitively), or changes its safeguard or userName source. */
+/** Renames an integration (names stay unique, compared case-insensitively), or changes its safeguard, userName source or scope. */
 export async function updateIntegration(
   db: Db,
   id: string,
-  change: { name?: string; safeguardPercent?: number; safeguardMaxUsers?: number; userNameFrom?: IntegrationRow['userNameFrom'] }
+  change: {
+    name?: string
+    safeguardPercent?: number
+    safeguardMaxUsers?: number
+    userNameFrom?: IntegrationRow['userNameFrom']
+    /** Source group ids (src/sync/scope.ts), or null: everyone. */
+    scopeGroups?: string[] | null
+  }
 ): Promise<IntegrationRow> {
-  const { name, userNameFrom, ...settings } = change
+  const { name, userNameFrom, scopeGroups, ...settings } = change
+  const scope = scopeGroups === undefined ? undefined : scopeGroups === null ? null : JSON.stringify(scopeGroups)
+  const same = sql.join(
+    [
+      userNameFrom === undefined ? sql`1` : sql`${integrations.userNameFrom} = ${userNameFrom}`,
+      scope === undefined ? sql`1` : sql`${integrations.scopeGroups} IS ${scope}`,
+    ],
+    sql` AND `
+  )
   let updated: IntegrationRow[]
   try {
     ;[updated] = await db.batch([
@@ -107,11 +123,15 @@ export async function updateIntegration(
         .set({
           ...settings,
           ...(name !== undefined ? { name, nameKey: foldKey(name.trim()) } : {}),
-          // Another userName source: the next run lists everyone again, so every user gets it.
-          ...(userNameFrom !== undefined
+          ...(userNameFrom !== undefined ? { userNameFrom } : {}),
+          ...(scope !== undefined ? { scopeGroups: scope } : {}),
+          // Another userName source or scope: the next run lists everyone again (a delta would
+          // name only who changed at the source), so every user gets the new userName, and a run
+          // that imports everyone again finds who the scope kept out. (A scoped run never uses delta.)
+          ...(userNameFrom !== undefined || scope !== undefined
             ? {
-                userNameFrom,
-                usersDeltaLink: sql`CASE WHEN ${integrations.userNameFrom} = ${userNameFrom} THEN ${integrations.usersDeltaLink} END`,
+                usersDeltaLink: sql`CASE WHEN ${same} THEN ${integrations.usersDeltaLink} END`,
+                groupsDeltaLink: sql`CASE WHEN ${scope === undefined ? sql`1` : sql`${integrations.scopeGroups} IS ${scope}`} THEN ${integrations.groupsDeltaLink} END`,
               }
             : {}),
         })

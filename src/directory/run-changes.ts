@@ -61,7 +61,8 @@ export const forgetChanges = (runId: string, userIds: string[]): Statement[] =>
 export async function recordUnlisted(
   s: DirectorySession,
   runId: string,
-  listed: { users?: Set<string>; groups?: Set<string> }
+  listed: { users?: Set<string>; groups?: Set<string> },
+  reason = 'no longer in the source directory (its complete listing did not contain it)'
 ): Promise<{ users: number; groups: number; report: RunReport }> {
   type Row = { id: string; externalId: string | null; userName: string | null }
   const [userRows, groupRows] = await s.read<Row>(
@@ -76,7 +77,6 @@ export async function recordUnlisted(
     ids ? rows.filter((r) => r.externalId === null || !ids.has(r.externalId)) : []
   const archive = unlisted(userRows!, listed.users)
   const gone = unlisted(groupRows!, listed.groups)
-  const reason = 'no longer in the source directory (its complete listing did not contain it)'
   const report = emptyReport()
   for (const u of archive) noteChange(report, 'archived', { sourceId: u.externalId ?? u.id, userName: u.userName, reason })
   await s.write(

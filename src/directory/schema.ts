@@ -56,6 +56,11 @@ export const integrations = sqliteTable(
     userNameFrom: text('user_name_from', { enum: ['userPrincipalName', 'mail'] })
       .notNull()
       .default('userPrincipalName'),
+    /**
+     * The import's scope (src/sync/scope.ts): a JSON array of source group ids whose transitive
+     * members alone are imported; null imports everyone.
+     */
+    scopeGroups: text('scope_groups'),
   },
   (t) => [
     uniqueIndex('integrations_name_key').on(t.nameKey),

@@ -1,7 +1,7 @@
-import { applyChanges, changeSummary } from '../directory/run-changes'
+import { applyChanges, changeSummary, recordUnlisted } from '../directory/run-changes'
 import { activeAfterWrites, type RunReport } from '../directory/run-report'
 import { finishRun, holdRun, recordProgress, saveReport, type RunLinks } from '../directory/runs'
-import { importContext, recordStep, spent, type RunRef } from './context'
+import { importContext, recordStep, spent, stepContext, type RunRef } from './context'
 import { holdReason } from './safeguard'
 
 /*
@@ -9,6 +9,18 @@ import { holdReason } from './safeguard'
  * decides whether the archives and removals it recorded may be applied; if so they are, in bounded
  * steps. A dry run ends here instead, with its report. Each function is one Workflow step.
  */
+
+/**
+ * After a complete full listing (Google's every run, a scoped run, Graph's first or resync has its
+ * own in the last listing step): records the archive of the users and the removal of the groups
+ * the listing did not contain, with `reason`.
+ */
+export async function sweepStep(env: Env, run: RunRef, users: string[], groups: string[], reason?: string) {
+  const { db, session, cost } = await stepContext(env, run)
+  const unlisted = await recordUnlisted(session, run.runId, { users: new Set(users), groups: new Set(groups) }, reason)
+  await recordStep(db, run.runId, spent(cost))
+  return unlisted.report
+}
 
 /**
  * Keeps the run's report and holds the run (keeping its links for an approval) when its changes

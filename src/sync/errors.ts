@@ -3,17 +3,18 @@ export class SyncError extends Error {
   override name = 'SyncError'
   constructor(
     message: string,
-    readonly kind: 'auth' | 'throttled' | 'unavailable' | 'network' | 'protocol' | 'config'
+    readonly kind: 'auth' | 'throttled' | 'unavailable' | 'network' | 'protocol' | 'config' | 'notFound'
   ) {
     super(message)
   }
 
   /**
-   * Refused credentials or permissions, or a missing setting: retrying the step cannot help until an
-   * admin acts, so the run fails at once (throttling, outages and network errors are retried).
+   * Refused credentials or permissions, a missing setting, or an object the settings name that the
+   * source does not have: retrying the step cannot help until an admin acts, so the run fails at
+   * once (throttling, outages and network errors are retried).
    */
   get permanent() {
-    return this.kind === 'auth' || this.kind === 'config'
+    return this.kind === 'auth' || this.kind === 'config' || this.kind === 'notFound'
   }
 }
 

@@ -4,10 +4,13 @@ import { config as settings } from '../config'
 import { createDb } from '../directory/db'
 import type { GroupPageResult } from '../directory/imports'
 import { getIntegration } from '../directory/integrations'
-import { googleApplyMembers, googleGroupsPage, googleMembersBatch, googleMembersPage, googleSweep, googleUsersPage } from './google/import'
+import { googleGroupsPage, googleMembersBatch, googleMembersPage, googleScopePage, googleUsersPage } from './google/import'
+import { graphMembersBatch, graphMembersPage, graphScopeGroup, graphScopePage } from './graph/scope'
+import { setMembersStep, type MemberRef, type MembersPage } from './members'
+import { OUT_OF_SCOPE, scopeOf } from './scope'
 import { graphFinishListing, graphGroupsPage, graphUsersPage, planGraphRun, type PageOutcome } from './graph/import'
 import { finishRun, getRun, heldLinks, type RunLinks } from '../directory/runs'
-import { applyStep, previewStep, safeguardStep } from './conclude'
+import { applyStep, previewStep, safeguardStep, sweepStep } from './conclude'
 import { RUN_CANCELLED, type RunRef } from './context'
 import { addReport, emptyReport, type RunReport } from '../directory/run-report'
 import { kickWebhooks } from '../webhooks/queue'
@@ -81,8 +84,16 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
         })
         return { status: 'succeeded' }
       }
-      const kind = await step.do('source', config, async () => (await getIntegration(createDb(env.DB), integrationId)).kind)
-      const links = kind === 'google' ? await this.google(step, config, run, report) : await this.graph(step, config, run, report)
+      const { kind, scope } = await step.do('source and scope', config, async () => {
+        const row = await getIntegration(createDb(env.DB), integrationId)
+        return { kind: row.kind, scope: scopeOf(row) ?? null }
+      })
+      const links =
+        kind === 'google'
+          ? await this.google(step, config, run, report, scope)
+          : scope
+            ? await this.graphScoped(step, config, run, report, scope)
+            : await this.graph(step, config, run, report)
       if (run.dryRun) {
         await step.do('preview', config, () => previewStep(env, run, report))
         return { status: 'succeeded' }
@@ -159,11 +170,72 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
   }
 
   /**
+   * Sets the members of `groups` from a source that lists them (src/sync/members.ts): small groups
+   * a batch per step; a group with several pages of members page by page, then set at once.
+   */
+  private async members(
+    step: Steps,
+    config: WorkflowStepConfig,
+    run: RunRef,
+    groups: string[],
+    source: {
+      batch: (from: number) => Promise<{ index: number; spill?: { members: MemberRef[]; next: string } | undefined }>
+      page: (group: string, next: string) => Promise<MembersPage>
+    }
+  ) {
+    for (let index = 0, batch = 0; index < groups.length; batch++) {
+      const from = index
+      const { index: stopped, spill } = await step.do(`members batch ${batch}`, config, () => source.batch(from))
+      index = stopped
+      if (!spill) continue
+      const group = groups[index]!
+      const members = [...spill.members]
+      for (let n = 0, next: string | undefined = spill.next; next; n++) {
+        const at: string = next
+        const page = await step.do(`members of ${group} page ${n}`, config, () => source.page(group, at))
+        members.push(...page.members)
+        next = page.next
+      }
+      await step.do(`set members of ${group}`, config, () => setMembersStep(this.env, run, group, members))
+      index++
+    }
+  }
+
+  /**
+   * An Entra import scoped to source groups (src/sync/scope.ts): each scope group and everyone in
+   * it however nested, then the imported groups' members, then the sweep of whoever left the scope.
+   */
+  private async graphScoped(step: Steps, config: WorkflowStepConfig, run: RunRef, report: RunReport, scope: string[]): Promise<RunLinks> {
+    const env = this.env
+    const users = new Set<string>()
+    const groups = new Set<string>(scope)
+    for (const [g, group] of scope.entries()) {
+      await step.do(`scope group ${g}`, config, () => graphScopeGroup(env, run, group))
+      let url: string | undefined
+      for (let n = 0; ; n++) {
+        const from = url
+        const page = await step.do(`scope group ${g} page ${n}`, config, () => graphScopePage(env, run, group, from))
+        page.users.forEach((u) => users.add(u))
+        page.groups.forEach((id) => groups.add(id))
+        addReport(report, page.report)
+        if (!page.next) break
+        url = page.next
+      }
+    }
+    await this.members(step, config, run, [...groups], {
+      batch: (from) => graphMembersBatch(env, run, [...groups], from),
+      page: (_group, next) => graphMembersPage(env, run, next),
+    })
+    addReport(report, await step.do('sweep', config, () => sweepStep(env, run, [...users], [...groups], OUT_OF_SCOPE)))
+    return {}
+  }
+
+  /**
    * Google: no delta API, so users, groups and each group's members are listed in full; the sweep
    * then archives what the listing no longer contains. Each page is a step; a group's members are
-   * set once all its pages are read.
+   * set once all its pages are read. A scoped run first lists its scope groups' members.
    */
-  private async google(step: Steps, config: WorkflowStepConfig, run: RunRef, report: RunReport): Promise<RunLinks> {
+  private async google(step: Steps, config: WorkflowStepConfig, run: RunRef, report: RunReport, scope: string[] | null): Promise<RunLinks> {
     const env = this.env
     const listed = async <R extends { next?: string | undefined }>(
       name: string,
@@ -179,25 +251,24 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
         token = result.next
       }
     }
-    const userPages = await listed('users', (t) => googleUsersPage(env, run, t))
+    let inScope: { users: Set<string>; groups: Set<string> } | undefined
+    if (scope) {
+      inScope = { users: new Set(), groups: new Set(scope) }
+      for (const [g, group] of scope.entries())
+        for (const page of await listed(`scope group ${g}`, (t) => googleScopePage(env, run, group, t))) {
+          page.users.forEach((u) => inScope!.users.add(u))
+          page.groups.forEach((id) => inScope!.groups.add(id))
+        }
+    }
+    const userPages = await listed('users', (t) => googleUsersPage(env, run, t, inScope?.users))
     for (const page of userPages) addReport(report, page.report)
     const users = userPages.flatMap((p) => p.ids)
-    const groups = (await listed('groups', (t) => googleGroupsPage(env, run, t))).flatMap((p) => p.ids)
-    // Small groups in batches; a group with several pages of members page by page, then set at once.
-    for (let index = 0, batch = 0; index < groups.length; batch++) {
-      const from = index
-      const { index: stopped, spill } = await step.do(`members batch ${batch}`, config, () => googleMembersBatch(env, run, groups, from))
-      index = stopped
-      if (!spill) continue
-      const group = groups[index]!
-      const rest = (await listed(`members of ${group}`, (t) => googleMembersPage(env, run, group, t ?? spill.next))).flatMap(
-        (p) => p.members
-      )
-      const members = [...spill.members, ...rest]
-      await step.do(`set members of ${group}`, config, () => googleApplyMembers(env, run, group, members))
-      index++
-    }
-    addReport(report, await step.do('sweep', config, () => googleSweep(env, run, users, groups)))
+    const groups = (await listed('groups', (t) => googleGroupsPage(env, run, t, inScope?.groups))).flatMap((p) => p.ids)
+    await this.members(step, config, run, groups, {
+      batch: (from) => googleMembersBatch(env, run, groups, from),
+      page: (group, next) => googleMembersPage(env, run, group, next),
+    })
+    addReport(report, await step.do('sweep', config, () => sweepStep(env, run, users, groups, scope ? OUT_OF_SCOPE : undefined)))
     return {}
   }
 }

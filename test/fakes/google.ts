@@ -303,8 +303,10 @@ export class FakeGoogle {
     if (members) {
       const group = customer.groups.find((g) => g.id === decodeURIComponent(members[1]!) || g.email === decodeURIComponent(members[1]!))
       if (!group) return apiError(404, 'notFound', 'Resource Not Found: groupKey')
+      // includeDerivedMembership=true: the members of nested groups too (and those groups), once each.
+      const listed = url.searchParams.get('includeDerivedMembership') === 'true' ? derived(customer.groups, group) : group.members
       return page(
-        group.members.map((m) => ({ kind: 'admin#directory#member', id: m.id, role: 'MEMBER', type: m.type, status: 'ACTIVE' })),
+        listed.map((m) => ({ kind: 'admin#directory#member', id: m.id, role: 'MEMBER', type: m.type, status: 'ACTIVE' })),
         max(200),
         200,
         'members'
@@ -312,4 +314,19 @@ export class FakeGoogle {
     }
     return apiError(404, 'notFound', `No fake route for ${url.pathname}`)
   }
+}
+
+/** Everyone in `group` however nested, each once (a group nested twice, or in a cycle, is walked once). */
+function derived(groups: FakeGoogleGroup[], group: FakeGoogleGroup): FakeGoogleGroup['members'] {
+  const seen = new Map<string, FakeGoogleGroup['members'][number]>()
+  const walk = (g: FakeGoogleGroup) => {
+    for (const m of g.members) {
+      if (seen.has(m.id)) continue
+      seen.set(m.id, m)
+      const nested = m.type === 'GROUP' ? groups.find((x) => x.id === m.id) : undefined
+      if (nested) walk(nested)
+    }
+  }
+  walk(group)
+  return [...seen.values()]
 }

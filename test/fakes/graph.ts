@@ -6,7 +6,8 @@
  * that repeat the group), empty pages that still carry a nextLink, 429 with Retry-After, 503, and
  * 410 Gone for delta tokens that have expired. Like Graph, an update in a delta carries only the id
  * and the properties that changed (a group whose membership alone changed: only members@delta);
- * a created or restored object carries everything.
+ * a created or restored object carries everything. For scoped imports: /groups/{id}, its direct
+ * /members and its /transitiveMembers.
  *
  * It is a plain (Request) => Response handler: Node tests call it directly, the workerd tests get it
  * through Miniflare's outboundService, and `npm run fakes` serves it on loopback. Paths are
@@ -135,6 +136,21 @@ export class FakeTenant {
   }
 }
 
+/** The ids of everyone in `group` however nested, each once (a cycle or a group nested twice is walked once). */
+function transitive(tenant: FakeTenant, group: FakeGroup): string[] {
+  const seen = new Set<string>()
+  const walk = (g: FakeGroup) => {
+    for (const m of g.members) {
+      if (seen.has(m)) continue
+      seen.add(m)
+      const nested = tenant.groups.get(m)
+      if (nested) walk(nested)
+    }
+  }
+  walk(group)
+  return [...seen].filter((id) => id !== group.id)
+}
+
 /** The keys of `next` whose values differ from `previous` (id never counts). */
 const changedFields = (previous: object, next: object) =>
   Object.entries(next)
@@ -252,6 +268,8 @@ export class FakeCloud {
         ? graphError(429, 'TooManyRequests', 'Too many requests.', { 'Retry-After': '0' })
         : graphError(503, 'serviceNotAvailable', 'Injected fault.')
     }
+    const groupPath = /^\/v1\.0\/groups\/([^/]+)(?:\/(members|transitiveMembers))?$/.exec(url.pathname)
+    if (groupPath && groupPath[1] !== 'delta' && request.method === 'GET') return this.groupRead(tenant, url, groupPath)
     const delta = /^\/v1\.0\/(users|groups)\/delta$/.exec(url.pathname)
     if (!delta || request.method !== 'GET') return graphError(400, 'BadRequest', `Unsupported: ${request.method} ${url.pathname}`)
     const kind = delta[1] === 'users' ? 'user' : 'group'
@@ -270,6 +288,49 @@ export class FakeCloud {
     } else state = { kind, at: tenant.seq, since: -1, offset: 0, select: url.searchParams.get('$select') ?? '' }
     const prefer = /odata\.maxpagesize=(\d+)/.exec(request.headers.get('prefer') ?? '')
     return this.page(tenant, url, state, Math.min(tenant.pageSize, prefer ? Number(prefer[1]) : tenant.pageSize))
+  }
+
+  /**
+   * GET /groups/{id} (the group), /groups/{id}/members (direct members) and
+   * /groups/{id}/transitiveMembers (everyone in it however nested, users and groups, each once), as
+   * directoryObjects carrying @odata.type and the selected properties (null where unset), paged with
+   * $skiptoken nextLinks that keep the query. An unknown group is 404 Request_ResourceNotFound.
+   */
+  private groupRead(tenant: FakeTenant, url: URL, [, rawId, relation]: RegExpExecArray) {
+    const id = decodeURIComponent(rawId!)
+    const group = tenant.groups.get(id)
+    if (!group)
+      return graphError(
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`
+      )
+    const select = (url.searchParams.get('$select') ?? '').split(',').filter(Boolean)
+    const shape = (o: Record<string, unknown>, type: 'user' | 'group') => ({
+      '@odata.type': `#microsoft.graph.${type}`,
+      ...(select.length === 0 ? o : Object.fromEntries(['id', ...select].map((k) => [k, o[k] ?? null]))),
+    })
+    const groupObject = (g: FakeGroup) => shape({ id: g.id, displayName: g.displayName, description: g.description ?? null }, 'group')
+    if (!relation) {
+      const { '@odata.type': _type, ...body } = groupObject(group)
+      return json({ '@odata.context': `${url.origin}/v1.0/$metadata#groups/$entity`, ...body })
+    }
+    const ids = relation === 'members' ? group.members : transitive(tenant, group)
+    const objects = ids.flatMap((m) => {
+      const user = tenant.users.get(m)
+      if (user) return [shape({ accountEnabled: true, ...user }, 'user')]
+      const nested = tenant.groups.get(m)
+      return nested ? [groupObject(nested)] : []
+    })
+    const offset = Number(url.searchParams.get('$skiptoken') ?? '0')
+    const value = objects.slice(offset, offset + tenant.pageSize)
+    const body: Record<string, unknown> = { '@odata.context': `${url.origin}/v1.0/$metadata#directoryObjects`, value }
+    if (offset + tenant.pageSize < objects.length) {
+      const next = new URL(url.toString())
+      next.searchParams.set('$skiptoken', String(offset + tenant.pageSize))
+      body['@odata.nextLink'] = next.toString()
+    }
+    return json(body)
   }
 
   private listings = new Map<string, Record<string, unknown>[]>()
@@ -428,6 +489,8 @@ export class FakeCloud {
       requests: t.requests.length,
       tokenRequests: t.tokenRequests,
       faultsLeft: t.faults.length,
+      // {action: 'state', paths: true}: the paths and queries of the API requests made so far.
+      ...(body.paths ? { paths: t.requests } : {}),
     })
   }
 }

@@ -159,7 +159,7 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
         }
       throw new SyncError(
         `The Google Directory API answered ${res.status} (${reason}): ${message}`,
-        res.status === 403 || res.status === 401 ? 'auth' : 'protocol'
+        res.status === 403 || res.status === 401 ? 'auth' : res.status === 404 ? 'notFound' : 'protocol'
       )
     })
   }
@@ -168,10 +168,11 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
   return {
     users: (pageToken?: string) => get('/admin/directory/v1/users', { customer, maxResults: '500', projection: 'full', pageToken }),
     groups: (pageToken?: string) => get('/admin/directory/v1/groups', { customer, maxResults: '200', pageToken }),
-    members: (groupId: string, pageToken?: string) =>
+    /** A group's direct members; `derived`: everyone in it however nested (a scoped run's listing). */
+    members: (groupId: string, pageToken?: string, options: { derived?: boolean } = {}) =>
       get(`/admin/directory/v1/groups/${encodeURIComponent(groupId)}/members`, {
         maxResults: '200',
-        includeDerivedMembership: 'false',
+        includeDerivedMembership: options.derived ? 'true' : 'false',
         pageToken,
       }),
   }

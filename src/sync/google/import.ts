@@ -1,12 +1,16 @@
-import { applyGroupPage, applyUserPage, replaceGroupMembers, type ImportedUser } from '../../directory/imports'
-import { recordUnlisted } from '../../directory/run-changes'
+import { applyGroupPage, applyUserPage, type ImportedUser } from '../../directory/imports'
 import { recordStep, spent, stepContext, type RunRef } from '../context'
+import { membersBatch } from '../members'
+import { SyncError } from '../errors'
+import { missingScopeGroup } from '../scope'
 import { googleFor } from '../source'
 import { googleUserDoc, googleUserSchema, groupsPageSchema, memberRefs, membersPageSchema, usersPageSchema } from './map'
 
 /*
  * The steps of a Google import. Google has no delta API, so every run lists everything; what each
  * step returns (the ids it saw) lets the final sweep archive what the listing no longer contains.
+ * A scoped run (src/sync/scope.ts) first lists its scope groups' members, derived ones included,
+ * and then imports only the users and groups it found there.
  */
 
 async function context(env: Env, run: RunRef) {
@@ -14,10 +18,11 @@ async function context(env: Env, run: RunRef) {
   return { ...base, google: await googleFor(env, base.row) }
 }
 
-export async function googleUsersPage(env: Env, run: RunRef, pageToken: string | undefined) {
+/** One page of users; with `scope`, only the users in it are imported (and listed). */
+export async function googleUsersPage(env: Env, run: RunRef, pageToken: string | undefined, scope?: Set<string>) {
   const { db, session, google, cost } = await context(env, run)
   const page = usersPageSchema.parse(await google.users(pageToken))
-  const users = page.users.map((u) => googleUserSchema.parse(u))
+  const users = page.users.map((u) => googleUserSchema.parse(u)).filter((u) => !scope || scope.has(u.id))
   const items: ImportedUser[] = users.map((u) => ({ kind: 'user', sourceId: u.id, doc: googleUserDoc(u) }))
   const counts = await applyUserPage(session, run.runId, items)
   // Archives (suspended users) are counted once applied (src/sync/conclude.ts).
@@ -25,16 +30,18 @@ export async function googleUsersPage(env: Env, run: RunRef, pageToken: string |
   return { next: page.nextPageToken, ids: users.map((u) => u.id), report: counts.report }
 }
 
-export async function googleGroupsPage(env: Env, run: RunRef, pageToken: string | undefined) {
+/** One page of groups; with `scope`, only the groups in it. */
+export async function googleGroupsPage(env: Env, run: RunRef, pageToken: string | undefined, scope?: Set<string>) {
   const { db, session, google, cost } = await context(env, run)
   const page = groupsPageSchema.parse(await google.groups(pageToken))
+  const listed = page.groups.filter((g) => !scope || scope.has(g.id))
   const result = await applyGroupPage(
     session,
     run.runId,
-    page.groups.map((g) => ({ kind: 'group', sourceId: g.id, displayName: g.name ?? g.email ?? g.id, added: [], removed: [] }))
+    listed.map((g) => ({ kind: 'group', sourceId: g.id, displayName: g.name ?? g.email ?? g.id, added: [], removed: [] }))
   )
   await recordStep(db, run.runId, { ...spent(cost), pages: 1, groupsChanged: result.changed })
-  return { next: page.nextPageToken, ids: page.groups.map((g) => g.id) }
+  return { next: page.nextPageToken, ids: listed.map((g) => g.id) }
 }
 
 export async function googleMembersPage(env: Env, run: RunRef, groupId: string, pageToken: string | undefined) {
@@ -44,43 +51,37 @@ export async function googleMembersPage(env: Env, run: RunRef, groupId: string, 
   return { next: page.nextPageToken, members: memberRefs(page.members) }
 }
 
-/** Groups whose members one step reads and applies, when each fits in one page. */
-export const GROUPS_PER_STEP = 40
-
-/**
- * Reads and applies the members of groups[from…] while each group fits in one page (at most
- * GROUPS_PER_STEP of them). Stops at a group with more pages and returns its first page, for the
- * Workflow to page through step by step.
- */
+/** The direct members of groups[from…], a batch per step (src/sync/members.ts). */
 export async function googleMembersBatch(env: Env, run: RunRef, groups: string[], from: number) {
   const { db, session, google, cost } = await context(env, run)
-  let index = from
-  let pages = 0
-  let changed = 0
-  let spill: { members: ReturnType<typeof memberRefs>; next: string } | undefined
-  while (index < groups.length && index < from + GROUPS_PER_STEP) {
-    const page = membersPageSchema.parse(await google.members(groups[index]!))
-    pages++
-    if (page.nextPageToken) {
-      spill = { members: memberRefs(page.members), next: page.nextPageToken }
-      break
-    }
-    if ((await replaceGroupMembers(session, groups[index]!, memberRefs(page.members))) > 0) changed++
-    index++
+  const batch = await membersBatch(
+    session,
+    async (group) => {
+      const page = membersPageSchema.parse(await google.members(group))
+      return { members: memberRefs(page.members), next: page.nextPageToken }
+    },
+    groups,
+    from
+  )
+  await recordStep(db, run.runId, { ...spent(cost), pages: batch.pages, groupsChanged: batch.changed })
+  return { index: batch.index, spill: batch.spill }
+}
+
+/**
+ * One page of a scope group's members, derived (nested) ones included: the ids of the users and
+ * groups a scoped run imports. A scope group Google does not have stops the run.
+ */
+export async function googleScopePage(env: Env, run: RunRef, groupId: string, pageToken: string | undefined) {
+  const { db, google, cost } = await context(env, run)
+  const raw = await google.members(groupId, pageToken, { derived: true }).catch((e: unknown) => {
+    throw e instanceof SyncError && e.kind === 'notFound' ? new SyncError(missingScopeGroup('Google Workspace', groupId), 'config') : e
+  })
+  const page = membersPageSchema.parse(raw)
+  await recordStep(db, run.runId, { ...spent(cost), pages: 1 })
+  const refs = memberRefs(page.members)
+  return {
+    next: page.nextPageToken,
+    users: refs.filter((m) => m.type === 'User').map((m) => m.sourceId),
+    groups: refs.filter((m) => m.type === 'Group').map((m) => m.sourceId),
   }
-  await recordStep(db, run.runId, { ...spent(cost), pages, groupsChanged: changed })
-  return { index, spill }
-}
-
-export async function googleApplyMembers(env: Env, run: RunRef, groupId: string, members: { sourceId: string }[]) {
-  const { db, session, cost } = await context(env, run)
-  const changed = await replaceGroupMembers(session, groupId, members)
-  await recordStep(db, run.runId, { ...spent(cost), groupsChanged: changed > 0 ? 1 : 0 })
-}
-
-export async function googleSweep(env: Env, run: RunRef, users: string[], groups: string[]) {
-  const { db, session, cost } = await stepContext(env, run)
-  const unlisted = await recordUnlisted(session, run.runId, { users: new Set(users), groups: new Set(groups) })
-  await recordStep(db, run.runId, spent(cost))
-  return unlisted.report
 }

@@ -17,6 +17,7 @@ const pageSchema = z.object({
   '@odata.deltaLink': z.string().optional(),
 })
 export type GraphPage = z.infer<typeof pageSchema>
+const objectSchema = z.record(z.string(), z.unknown())
 
 const errorCode = async (res: Response) => {
   try {
@@ -77,7 +78,11 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
   }
 
   /** One page of a Graph collection, or DeltaExpired when a delta token is no longer valid. */
-  async function get(url: string): Promise<GraphPage> {
+  const get = (url: string): Promise<GraphPage> => request(url, pageSchema)
+  /** One object (a group the import's scope names). */
+  const getObject = (url: string) => request(url, objectSchema)
+
+  async function request<T>(url: string, schema: z.ZodType<T>): Promise<T> {
     if (!url.startsWith(`${graph}/`)) throw new SyncError(`Refusing to follow a link outside ${graph}: ${url}`, 'protocol')
     let refreshed = false
     return withRetries(policy, 'Microsoft Graph', async () => {
@@ -86,7 +91,7 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
         headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json', prefer: 'odata.maxpagesize=500' },
       })
       if (res.ok) {
-        const parsed = pageSchema.safeParse(await res.json())
+        const parsed = schema.safeParse(await res.json())
         if (!parsed.success) throw new SyncError(`Microsoft Graph returned an unexpected page from ${new URL(url).pathname}.`, 'protocol')
         return { done: true as const, value: parsed.data }
       }
@@ -116,14 +121,21 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
           `Microsoft Graph refused access (${code}): ${message} The app needs the User.Read.All and GroupMember.Read.All application permissions with admin consent.`,
           'auth'
         )
-      throw new SyncError(`Microsoft Graph answered ${res.status} (${code}): ${message}`, 'protocol')
+      throw new SyncError(`Microsoft Graph answered ${res.status} (${code}): ${message}`, res.status === 404 ? 'notFound' : 'protocol')
     })
   }
 
+  const group = (id: string) => `${graph}/v1.0/groups/${encodeURIComponent(id)}`
   return {
     get,
+    getObject,
     usersDelta: () => `${graph}/v1.0/users/delta?$select=${USER_SELECT}`,
     groupsDelta: () => `${graph}/v1.0/groups/delta?$select=${GROUP_SELECT}`,
+    // A scoped import (src/sync/scope.ts): a scope group, everyone in it however nested, and each
+    // imported group's direct members. Not delta queries: a scoped run lists its scope in full.
+    group: (id: string) => `${group(id)}?$select=id,displayName,description`,
+    transitiveMembers: (id: string) => `${group(id)}/transitiveMembers?$select=${USER_SELECT},description`,
+    members: (id: string) => `${group(id)}/members?$select=id`,
   }
 }
 

@@ -11,7 +11,7 @@ import { DeltaExpired } from '../errors'
 import { recordStep, spent, stepContext, type RunRef } from '../context'
 import type { RunReport } from '../../directory/run-report'
 import { graphFor } from '../source'
-import { groupItem, missingUserName, userItem, userPatch } from './map'
+import { groupItem, missingUserName, userItem, userPatch, type UserNameFrom } from './map'
 
 /*
  * The steps of an Entra import, each small enough for one Workflow step: fetch one Graph page, write
@@ -24,9 +24,9 @@ export type PageOutcome =
   | { expired: true }
   | { expired?: false; next?: string; deltaLink?: string; pending?: GroupPageResult['pending']; listed?: string[]; report?: RunReport }
 
-const listedIds = (items: (ImportedUser | ImportedGroup)[]) => items.flatMap((i) => (i.kind === 'removed' ? [] : [i.sourceId]))
+export const listedIds = (items: (ImportedUser | ImportedGroup)[]) => items.flatMap((i) => (i.kind === 'removed' ? [] : [i.sourceId]))
 
-async function context(env: Env, run: RunRef) {
+export async function context(env: Env, run: RunRef) {
   const base = await stepContext(env, run)
   return { ...base, graph: await graphFor(env, base.row) }
 }
@@ -53,17 +53,20 @@ async function fetchPage(graph: Awaited<ReturnType<typeof context>>['graph'], ur
   }
 }
 
-export async function graphUsersPage(env: Env, run: RunRef, url: string, full: boolean): Promise<PageOutcome> {
-  const { db, row, session, graph, cost } = await context(env, run)
-  const page = await fetchPage(graph, url)
-  if (!page) return { expired: true }
-  const from = row.userNameFrom
-  const items: ImportedUser[] = page.value.map(userItem).map((i): ImportedUser => {
+/** Graph user items as the directory imports them, under the integration's userName source. */
+export const importedUsers = (value: Record<string, unknown>[], from: UserNameFrom): ImportedUser[] =>
+  value.map(userItem).map((i): ImportedUser => {
     if (i.kind === 'removed') return { kind: 'removed', sourceId: i.id, reason: i.reason }
     const missing = missingUserName(i.user, from)
     if (missing) return { kind: 'skipped', sourceId: i.user.id, userName: i.user.userPrincipalName ?? null, reason: missing }
     return { kind: 'user', sourceId: i.user.id, doc: userPatch(i.user, from), partial: true }
   })
+
+export async function graphUsersPage(env: Env, run: RunRef, url: string, full: boolean): Promise<PageOutcome> {
+  const { db, row, session, graph, cost } = await context(env, run)
+  const page = await fetchPage(graph, url)
+  if (!page) return { expired: true }
+  const items = importedUsers(page.value, row.userNameFrom)
   const counts = await applyUserPage(session, run.runId, items)
   // Archives and removals are counted once applied (src/sync/conclude.ts).
   await recordStep(

@@ -1,0 +1,1 @@
+ALTER TABLE `integrations` ADD `scope_groups` text;
