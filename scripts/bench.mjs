@@ -5,7 +5,7 @@
 // query. The ratio SCIM ÷ baseline is the figure that counts; absolute numbers vary by machine.
 import autocannon from 'autocannon'
 import { build } from 'esbuild'
-import { Miniflare } from 'miniflare'
+import { Log, LogLevel, Miniflare } from 'miniflare'
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -53,6 +53,8 @@ google.tokenUrl = 'https://oauth2.fake.test/token'
 
 const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, 'wrangler.toml'), 'utf8'))[1]
 const mf = new Miniflare({
+  // BENCH_LOG=DEBUG (or INFO, WARN): Miniflare's log of requests and of the Worker's process.
+  log: new Log(LogLevel[process.env.BENCH_LOG ?? 'NONE'] ?? LogLevel.NONE),
   modules: true,
   scriptPath: join(work, 'worker.js'),
   compatibilityDate,
