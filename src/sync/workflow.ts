@@ -179,13 +179,13 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     run: RunRef,
     groups: string[],
     source: {
-      batch: (from: number) => Promise<{ index: number; spill?: { members: MemberRef[]; next: string } | undefined }>
+      batch: (groups: string[], from: number) => Promise<{ index: number; spill?: { members: MemberRef[]; next: string } | undefined }>
       page: (group: string, next: string) => Promise<MembersPage>
     }
   ) {
     for (let index = 0, batch = 0; index < groups.length; batch++) {
       const from = index
-      const { index: stopped, spill } = await step.do(`members batch ${batch}`, config, () => source.batch(from))
+      const { index: stopped, spill } = await step.do(`members batch ${batch}`, config, () => source.batch(groups, from))
       index = stopped
       if (!spill) continue
       const group = groups[index]!
@@ -223,7 +223,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
       }
     }
     await this.members(step, config, run, [...groups], {
-      batch: (from) => graphMembersBatch(env, run, [...groups], from),
+      batch: (listed, from) => graphMembersBatch(env, run, listed, from),
       page: (_group, next) => graphMembersPage(env, run, next),
     })
     addReport(report, await step.do('sweep', config, () => sweepStep(env, run, [...users], [...groups], OUT_OF_SCOPE)))
@@ -265,7 +265,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     const users = userPages.flatMap((p) => p.ids)
     const groups = (await listed('groups', (t) => googleGroupsPage(env, run, t, inScope?.groups))).flatMap((p) => p.ids)
     await this.members(step, config, run, groups, {
-      batch: (from) => googleMembersBatch(env, run, groups, from),
+      batch: (listed, from) => googleMembersBatch(env, run, listed, from),
       page: (group, next) => googleMembersPage(env, run, group, next),
     })
     addReport(report, await step.do('sweep', config, () => sweepStep(env, run, users, groups, scope ? OUT_OF_SCOPE : undefined)))

@@ -31,9 +31,9 @@ const active = async (scim: Awaited<ReturnType<typeof connectTenant>>['scim']) =
 const groupNames = async (scim: Awaited<ReturnType<typeof connectTenant>>['scim']) =>
   ((await scim.get('/Groups?count=100')).body.Resources as Json[]).map((g) => g.displayName as string).sort()
 
-/** Sales ⊃ EMEA ⊃ UK, three levels deep, and Support beside them. */
+/** Sales ⊃ EMEA ⊃ UK, three levels deep, and Support beside them; one object a page, so every listing pages. */
 async function nestedTenant() {
-  const t = await connectTenant({ pageSize: 2 })
+  const t = await connectTenant({ pageSize: 1 })
   await fakeGraph(t.tenant, {
     action: 'upsertUsers',
     users: [
@@ -75,6 +75,11 @@ describe('scoped Entra import', () => {
     const { paths } = await fakeGraph(tenant, { action: 'state', paths: true })
     expect(paths.filter((p: string) => p.includes('/delta'))).toEqual([])
     expect(paths).toContain(`/v1.0/groups/g-sales/transitiveMembers?$select=${USER_SELECT},description`)
+    // Sales' two members came over two pages of /members, followed by its nextLink.
+    expect(paths.filter((p: string) => p.startsWith('/v1.0/groups/g-sales/members?'))).toEqual([
+      '/v1.0/groups/g-sales/members?$select=id',
+      '/v1.0/groups/g-sales/members?%24select=id&%24skiptoken=1',
+    ])
 
     // A second run over the same scope changes nothing.
     const again = await runSync(id, 'succeeded')
