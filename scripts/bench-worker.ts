@@ -13,6 +13,10 @@ export default {
         headers: { 'content-type': 'application/json', 'x-d1-rows-read': String(result.meta.rows_read) },
       })
     }
+    if (url.pathname === '/__baseline-write') {
+      const result = await env.DB.prepare('INSERT INTO write_floor (v) VALUES (?)').bind(url.search).run()
+      return new Response('{}', { headers: { 'content-type': 'application/json', 'x-d1-rows-written': String(result.meta.rows_written) } })
+    }
     return worker.fetch(request, env, ctx)
   },
   queue: worker.queue,

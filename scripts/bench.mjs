@@ -109,6 +109,8 @@ async function call(method, path, { token, body } = {}) {
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined }
 }
 
+// The insert baseline's table: one column, no index, no trigger.
+await db.prepare('CREATE TABLE write_floor (v TEXT)').run()
 const integration = await call('POST', '/api/v1/integrations', { token: ADMIN_TOKEN, body: { kind: 'scim', name: 'Bench' } })
 const { id: integrationId, token } = integration.body
 
@@ -143,13 +145,25 @@ const groupId = group.body.id
 
 let created = 0
 let added = 0
+let edits = 0
 const auth = { authorization: `Bearer ${token}` }
 const json = { ...auth, 'content-type': 'application/scim+json' }
 const userId = idOf(Math.ceil(USERS / 2))
+// The users the PATCH and PUT rows change, in turn: ones this isolate has read (looked up before the
+// write, as Entra and Okta do), so a write starts from its copy (src/directory/recent.ts).
+const EDITED = Math.min(1000, USERS)
+const edited = () => idOf((edits++ % EDITED) + 1)
+const lookUpEdited = async () => {
+  for (let i = 1; i <= EDITED; i++) await (await fetch(`${base}/scim/v2/Users/${idOf(i)}`, { headers: auth })).text()
+}
+// The concurrent member row: each connection adds and removes members of its own, in turn.
+const busy = await call('POST', '/scim/v2/Groups', { token, body: { displayName: 'Busy group' } })
+let toggles = 0
 
 const scenarios = [
   { name: 'baseline: one raw D1 point query', method: 'GET', path: `/__baseline/${userId}`, headers: {} },
   { name: 'GET /Users/:id', method: 'GET', path: `/scim/v2/Users/${userId}`, headers: auth },
+  { name: 'baseline: one raw D1 insert', method: 'POST', path: '/__baseline-write', headers: {} },
   {
     name: 'GET /Users?filter=userName eq',
     method: 'GET',
@@ -165,6 +179,31 @@ const scenarios = [
       JSON.stringify({ userName: `new${++created}@bench.example`, emails: [{ value: `new${created}@bench.example`, type: 'work' }] }),
   },
   {
+    name: 'PUT /Users/:id',
+    method: 'PUT',
+    before: lookUpEdited,
+    path: () => `/scim/v2/Users/${edited()}`,
+    headers: json,
+    body: () => {
+      const n = ((edits - 1) % EDITED) + 1
+      return JSON.stringify({
+        userName: `user${n}@bench.example`,
+        externalId: `ext-${n}`,
+        displayName: `User ${n}`,
+        title: `Title ${edits}`,
+        emails: [{ value: `user${n}@bench.example`, type: 'work', primary: true }],
+      })
+    },
+  },
+  {
+    name: 'PATCH /Users/:id (replace title)',
+    method: 'PATCH',
+    before: lookUpEdited,
+    path: () => `/scim/v2/Users/${edited()}`,
+    headers: json,
+    body: () => JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: `T${edits}` }] }),
+  },
+  {
     name: 'PATCH /Groups/:id (add a member)',
     method: 'PATCH',
     path: `/scim/v2/Groups/${groupId}`,
@@ -175,14 +214,40 @@ const scenarios = [
         Operations: [{ op: 'add', path: 'members', value: [{ value: idOf((added++ % USERS) + 1) }] }],
       }),
   },
+  {
+    // 32 clients on one group: 64 members added, then removed, then added again, in parallel.
+    name: 'PATCH one group, 32 clients add/remove',
+    method: 'PATCH',
+    path: `/scim/v2/Groups/${busy.body.id}`,
+    headers: json,
+    connections: 32,
+    body: () => {
+      const n = toggles++
+      const member = idOf((n % 64) + 1)
+      return JSON.stringify({
+        schemas: [PATCH_OP],
+        Operations: [
+          Math.floor(n / 64) % 2 === 0
+            ? { op: 'add', path: 'members', value: [{ value: member }] }
+            : { op: 'remove', path: `members[value eq "${member}"]` },
+        ],
+      })
+    },
+  },
 ]
 
-/** D1's own cost of one request, from the headers the Worker sets from each statement's meta. */
+const pathOf = (s) => (typeof s.path === 'function' ? s.path() : s.path)
+
+/** D1's own cost of one request, from the headers the Worker sets (src/http/metering.ts). */
 async function costOf(s) {
-  const res = await fetch(base + s.path, { method: s.method, headers: s.headers, body: s.body?.() })
+  const res = await fetch(base + pathOf(s), { method: s.method, headers: s.headers, body: s.body?.() })
   await res.text()
   if (res.status >= 400) throw new Error(`${s.name}: HTTP ${res.status}`)
-  return { rowsRead: Number(res.headers.get('x-d1-rows-read')), rowsWritten: Number(res.headers.get('x-d1-rows-written') ?? 0) }
+  return {
+    roundTrips: Number(res.headers.get('x-d1-round-trips') ?? 0),
+    rowsRead: Number(res.headers.get('x-d1-rows-read')),
+    rowsWritten: Number(res.headers.get('x-d1-rows-written') ?? 0),
+  }
 }
 
 function run(s) {
@@ -190,14 +255,16 @@ function run(s) {
     const instance = autocannon(
       {
         url: base,
-        connections: CONNECTIONS,
+        connections: s.connections ?? CONNECTIONS,
         duration: DURATION,
         requests: [
           {
             method: s.method,
-            path: s.path,
+            path: pathOf(s),
             headers: s.headers,
-            ...(s.body ? { setupRequest: (req) => ({ ...req, body: s.body() }) } : {}),
+            ...(s.body || typeof s.path === 'function'
+              ? { setupRequest: (req) => ({ ...req, path: pathOf(s), ...(s.body ? { body: s.body() } : {}) }) }
+              : {}),
           },
         ],
       },
@@ -210,16 +277,26 @@ function run(s) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 console.log(
-  `Seeded ${USERS.toLocaleString()} users in ${seedSeconds.toFixed(1)} s. ${CONNECTIONS} connections, ${RUNS} × ${DURATION} s per request type; medians.\n`
+  `Seeded ${USERS.toLocaleString()} users in ${seedSeconds.toFixed(1)} s. ${CONNECTIONS} connections (unless the row says), ${RUNS} × ${DURATION} s per request type; medians.\n`
 )
+// A write of a user this isolate has not seen costs the read it always did: one round trip more.
+const coldPatch = await costOf({
+  name: 'cold PATCH',
+  method: 'PATCH',
+  path: `/scim/v2/Users/${idOf(USERS)}`,
+  headers: json,
+  body: () => JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Cold' }] }),
+})
 const rows = []
 for (const s of scenarios) {
+  await s.before?.()
   const cost = await costOf(s)
   const results = []
   for (let i = 0; i < RUNS; i++) results.push(await run(s))
   const errors = results.reduce((n, r) => n + r.errors + r.non2xx, 0)
   rows.push({
     name: s.name,
+    method: s.method,
     rps: median(results.map((r) => r.requests.average)),
     p50: median(results.map((r) => r.latency.p50)),
     p99: median(results.map((r) => r.latency.p99)),
@@ -231,17 +308,28 @@ for (const s of scenarios) {
 const baseline = rows[0].rps
 const pad = (v, n) => String(v).padStart(n)
 console.log(
-  `${'request'.padEnd(36)}${pad('req/s', 9)}${pad('÷ base', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('rows read', 11)}${pad('written', 9)}${pad('errors', 8)}`
+  `${'request'.padEnd(40)}${pad('req/s', 9)}${pad('÷ base', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('D1 trips', 10)}${pad('rows read', 11)}${pad('written', 9)}${pad('errors', 8)}`
 )
 for (const r of rows) {
   console.log(
-    `${r.name.padEnd(36)}${pad(r.rps.toFixed(0), 9)}${pad((r.rps / baseline).toFixed(2), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.rowsRead, 11)}${pad(r.rowsWritten, 9)}${pad(r.errors, 8)}`
+    `${r.name.padEnd(40)}${pad(r.rps.toFixed(0), 9)}${pad((r.rps / baseline).toFixed(2), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.roundTrips, 10)}${pad(r.rowsRead, 11)}${pad(r.rowsWritten, 9)}${pad(r.errors, 8)}`
   )
 }
-console.log('\nTargets: GET /Users/:id and the userName filter at ≥ 0.70 × baseline, ≤ 3 rows read per lookup.')
-for (const r of rows.slice(1, 3)) {
-  const ok = r.rps / baseline >= 0.7 && r.rowsRead <= 3
-  console.log(`  ${ok ? 'met    ' : 'MISSED '} ${r.name}: ${(r.rps / baseline).toFixed(2)} × baseline, ${r.rowsRead} rows read`)
+console.log(
+  `  (a PATCH of a user this isolate has not read or written: ${coldPatch.roundTrips} D1 round trips, ${coldPatch.rowsRead} rows read, ${coldPatch.rowsWritten} written)`
+)
+console.log('\nTargets: lookups at ≥ 0.70 × baseline and ≤ 3 rows read; writes at ≥ 0.70 × baseline in one D1 round trip;')
+console.log('         the shared group at 0 errors and p99 < 1,000 ms.')
+for (const r of rows.slice(1).filter((r) => !r.name.startsWith('baseline'))) {
+  const write = r.method !== 'GET'
+  const shared = r.name.includes('32 clients')
+  const ok = shared
+    ? r.errors === 0 && r.p99 < 1000 && r.roundTrips === 1
+    : r.rps / baseline >= 0.7 && (write ? r.roundTrips === 1 : r.rowsRead <= 3)
+  const figures = shared
+    ? `${r.errors} errors, p99 ${r.p99} ms, ${r.roundTrips} round trip(s)`
+    : `${(r.rps / baseline).toFixed(2)} × baseline, ${write ? `${r.roundTrips} round trip(s)` : `${r.rowsRead} rows read`}`
+  console.log(`  ${ok ? 'met    ' : 'MISSED '} ${r.name}: ${figures}`)
 }
 
 // Single requests whose cost must not grow with the directory beyond the page or the change.
@@ -359,7 +447,7 @@ for (const sc of apiScenarios) {
 const triggers = await db
   .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND (name LIKE '%search%' OR name LIKE '%_event_%')`)
   .all()
-const writes = scenarios.filter((sc) => sc.method !== 'GET')
+const writes = scenarios.filter((sc) => ['POST /Users', 'PATCH /Groups/:id (add a member)'].includes(sc.name))
 const measure = async (label) => {
   for (const sc of writes) {
     const cost = await costOf(sc)
@@ -379,6 +467,108 @@ await measure('without the search index')
 await drop('_event_')
 await measure('without the search index or events')
 for (const t of triggers.results) await db.prepare(t.sql).run()
+
+// Bulk: 100 user POSTs in one request (src/http/scim/bulk.ts runs each as if sent alone), a few times.
+const BULK = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest'
+const USER = 'urn:ietf:params:scim:schemas:core:2.0:User'
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'
+console.log('\nBulk, and a first provisioning cycle as Entra runs it, on the same directory:')
+{
+  const runs = []
+  for (let r = 0; r < 5; r++) {
+    const Operations = Array.from({ length: 100 }, (_, i) => ({
+      method: 'POST',
+      path: '/Users',
+      bulkId: `b${i}`,
+      data: { schemas: [USER], userName: `bulk${r}-${i}@bench.example`, emails: [{ value: `bulk${r}-${i}@bench.example`, type: 'work' }] },
+    }))
+    const start = performance.now()
+    const res = await fetch(`${base}/scim/v2/Bulk`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ schemas: [BULK], Operations }),
+    })
+    const body = await res.json()
+    const ms = performance.now() - start
+    const failed = (body.Operations ?? []).filter((o) => o.status !== '201').length
+    if (res.status !== 200 || failed > 0) throw new Error(`Bulk: HTTP ${res.status}, ${failed} operations failed`)
+    runs.push({
+      ms,
+      trips: Number(res.headers.get('x-d1-round-trips')),
+      read: Number(res.headers.get('x-d1-rows-read')),
+      written: Number(res.headers.get('x-d1-rows-written')),
+    })
+  }
+  const m = runs.sort((a, b) => a.ms - b.ms)[2]
+  console.log(
+    `  Bulk of 100 user POSTs (median of 5)${pad(m.ms.toFixed(0) + ' ms', 10)}${pad(m.trips, 6)} D1 round trips (${(m.trips / 100).toFixed(2)} per user)${pad(m.read, 7)} read${pad(m.written, 7)} written`
+  )
+}
+
+// Entra's first cycle for CYCLE users (BENCH_CYCLE_USERS): for each user a filter on userName (no
+// match) and a POST with the enterprise extension; then groups, and member PATCHes of 100 members
+// each, CONNECTIONS requests at a time. Totals, and D1 round trips per user from the headers.
+{
+  const CYCLE = Number(process.env.BENCH_CYCLE_USERS ?? 10_000)
+  const GROUP_SIZE = Math.min(1000, CYCLE)
+  let trips = 0,
+    requests = 0,
+    failures = 0
+  const send = async (method, path, body) => {
+    const res = await fetch(base + path, { method, headers: body ? json : auth, body: body ? JSON.stringify(body) : undefined })
+    const text = await res.text()
+    requests++
+    trips += Number(res.headers.get('x-d1-round-trips') ?? 0)
+    if (res.status >= 400) failures++
+    return text ? JSON.parse(text) : undefined
+  }
+  const inParallel = async (count, task) => {
+    let next = 0
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (next < count) await task(next++)
+      })
+    )
+  }
+  const ids = []
+  const start = performance.now()
+  await inParallel(CYCLE, async (i) => {
+    const userName = `cycle${i}@entra.bench`
+    await send('GET', `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`)
+    const user = await send('POST', '/scim/v2/Users', {
+      schemas: [USER, ENTERPRISE],
+      userName,
+      externalId: `cycle-${i}`,
+      active: true,
+      displayName: `Cycle ${i}`,
+      name: { givenName: 'Cycle', familyName: String(i) },
+      emails: [{ value: userName, type: 'work', primary: true }],
+      [ENTERPRISE]: { department: `Dept ${i % 20}`, employeeNumber: String(i) },
+    })
+    ids[i] = user?.id
+  })
+  const usersDone = performance.now()
+  const groups = Math.ceil(CYCLE / GROUP_SIZE)
+  const groupIds = []
+  await inParallel(groups, async (g) => {
+    await send('GET', `/scim/v2/Groups?filter=${encodeURIComponent(`displayName eq "Cycle group ${g}"`)}&excludedAttributes=members`)
+    groupIds[g] = (await send('POST', '/scim/v2/Groups', { displayName: `Cycle group ${g}` }))?.id
+  })
+  const patches = []
+  for (let g = 0; g < groups; g++)
+    for (let k = g * GROUP_SIZE; k < Math.min(CYCLE, (g + 1) * GROUP_SIZE); k += 100)
+      patches.push({ g, members: ids.slice(k, Math.min(k + 100, (g + 1) * GROUP_SIZE, CYCLE)).map((value) => ({ value })) })
+  await inParallel(patches.length, async (p) =>
+    send('PATCH', `/scim/v2/Groups/${groupIds[patches[p].g]}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'add', path: 'members', value: patches[p].members }],
+    })
+  )
+  const end = performance.now()
+  console.log(
+    `  Entra-style first cycle, ${CYCLE.toLocaleString()} users (filter + POST each), ${groups} groups, ${patches.length} member PATCHes of 100: ${((end - start) / 1000).toFixed(1)} s (users ${((usersDone - start) / 1000).toFixed(1)} s), ${requests.toLocaleString()} requests, ${failures} failed, ${(trips / CYCLE).toFixed(2)} D1 round trips per user`
+  )
+}
 
 // Native imports: a full Graph import, an incremental run with 100 changes, and an unchanged
 // Google re-run, each a Workflow run whose record holds pages and D1 rows read/written.

@@ -12,6 +12,7 @@ import { removeGroups } from './lifecycle'
 import { inIntegration as usersInScope } from './users'
 import { touchGroupsListing } from './memberships'
 import { groupMembers, groups, users, type GroupRow } from './schema'
+import type { Guard } from './guards'
 import { columnList, type DirectorySession, type Statement } from './session'
 
 const groupFilterTarget = (): FilterTarget => ({
@@ -103,8 +104,12 @@ function lookupMembers(s: DirectorySession, ids: string[]) {
   ])
 }
 
-function checkMembers(groupId: string, ids: string[], found: Map<string, Reference>) {
+function notItself(groupId: string, ids: string[]) {
   if (ids.includes(groupId)) throw invalidValue('A group cannot be a member of itself.')
+}
+
+function checkMembers(groupId: string, ids: string[], found: Map<string, Reference>) {
+  notItself(groupId, ids)
   const unknown = ids.filter((id) => !found.has(id))
   if (unknown.length > 0)
     throw invalidValue(
@@ -119,14 +124,32 @@ const addedIds = (changes: CollectionChange[]) => [
   ...new Set(changes.flatMap((c) => (c.kind === 'add' ? c.values.map((v) => v.value as string) : []))),
 ]
 
+const MEMBERS_GUARD = 'members'
+
+/**
+ * The guard that every one of `ids` is a user or group of this integration, so a batch adding them
+ * needs no lookup first. One bound value for any number of ids; each is an index seek.
+ */
+function membersExist(s: DirectorySession, ids: string[]): Guard[] {
+  if (ids.length === 0) return []
+  const user = sql`SELECT 1 FROM ${users} WHERE ${users.id} = j.value AND ${usersInScope(s)}`
+  const group = sql`SELECT 1 FROM ${groups} WHERE ${groups.id} = j.value AND ${groups.integrationId} = ${s.integrationId}`
+  return [
+    {
+      name: MEMBERS_GUARD,
+      holds: sql`NOT EXISTS (SELECT 1 FROM json_each(${JSON.stringify(ids)}) AS j WHERE NOT EXISTS (${user}) AND NOT EXISTS (${group}))`,
+    },
+  ]
+}
+
+/** After the members guard failed: reads the added ids to say which are unknown (throws), or undefined if all exist by now. */
+async function explainMembers(s: DirectorySession, groupId: string, ids: string[]): Promise<undefined> {
+  checkMembers(groupId, ids, foundMembers(await s.read(...lookupMembers(s, ids))))
+  return undefined
+}
+
 /** Membership statements for `changes`, in order, each guarded so they run only if `guard` holds. */
-function membershipWrites(
-  s: DirectorySession,
-  groupId: string,
-  changes: CollectionChange[],
-  found: Map<string, Reference>,
-  guard: SQL
-): Statement[] {
+function membershipWrites(s: DirectorySession, groupId: string, changes: CollectionChange[], guard: SQL = sql`1`): Statement[] {
   return changes.flatMap((change, i): Statement[] => {
     switch (change.kind) {
       case 'clear': {
@@ -147,11 +170,12 @@ function membershipWrites(
           s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, groupId), inArray(groupMembers.memberId, part), guard))
         )
       case 'add': {
+        // Each id's type comes from the table that has it, so no lookup has to come first.
         const ids = [...new Set(change.values.map((v) => v.value as string))]
-        return (['User', 'Group'] as const).flatMap((type) => {
-          const table = type === 'User' ? users : groups
-          return chunks(ids.filter((id) => found.get(id)?.type === type)).map((part) =>
-            s.db
+        return chunks(ids).flatMap((part) =>
+          (['User', 'Group'] as const).map((type) => {
+            const table = type === 'User' ? users : groups
+            return s.db
               .insert(groupMembers)
               .select(
                 s.db
@@ -162,11 +186,11 @@ function membershipWrites(
                     integrationId: table.integrationId,
                   })
                   .from(table)
-                  .where(and(eq(table.integrationId, s.integrationId), inArray(table.id, part), guard))
+                  .where(and(type === 'User' ? usersInScope(s) : eq(groups.integrationId, s.integrationId), inArray(table.id, part), guard))
               )
               .onConflictDoNothing()
-          )
-        })
+          })
+        )
       }
     }
   })
@@ -179,36 +203,62 @@ function foundMembers(results: unknown[][]) {
   return found
 }
 
-/** Creates a group with its initial members (which must exist in this integration). */
+/**
+ * Creates a group with its initial members (which must exist in this integration). One round trip:
+ * the insert is the displayName check (the groups_display_name index), a guard checks the members,
+ * and the members' display names are read back in the same batch.
+ */
 export async function createGroup(s: DirectorySession, doc: ScimObject, members: ScimObject[]): Promise<GroupRecord> {
   const cols = groupColumnsOf(doc)
   const ids = [...new Set(members.map((m) => m.value as string))]
-  const lookups = lookupMembers(s, ids)
-  const [existing, ...looked] = await s.read(
-    sql`SELECT ${groups.id} FROM ${groups} WHERE ${inIntegration(s)} AND ${groups.displayNameKey} = ${cols.displayNameKey}`,
-    ...lookups
-  )
-  if (existing!.length > 0) throw nameTaken(cols.displayName)
-  const found = foundMembers(looked)
   const id = crypto.randomUUID()
-  checkMembers(id, ids, found)
   const now = nowIso()
-  const rows = ids.map((memberId) => ({ groupId: id, memberId, memberType: found.get(memberId)!.type!, integrationId: s.integrationId }))
-  try {
-    await s.write(
-      s.db.insert(groups).values({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now }),
-      ...chunks(rows, 22).map((part) => s.db.insert(groupMembers).values(part))
-    )
-  } catch (e) {
-    if (isUniqueViolation(e)) throw nameTaken(cols.displayName)
-    throw e
-  }
-  return { id, doc, version: 1, created: now, lastModified: now, members: ids.map((m) => found.get(m)!) }
+  return untilGuardHolds(`Group "${cols.displayName}"`, async () => {
+    try {
+      const changed = await s.change(
+        membersExist(s, ids),
+        s.db.insert(groups).values({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now }),
+        ...membershipWrites(s, id, [{ kind: 'add', values: members }]),
+        membersOf(sql`(${id})`)
+      )
+      if (!changed.rows) return explainMembers(s, id, ids)
+      return { id, doc, version: 1, created: now, lastModified: now, members: (changed.rows.at(-1) as MemberRow[]).map(toReference) }
+    } catch (e) {
+      if (isUniqueViolation(e)) throw nameTaken(cols.displayName)
+      throw e
+    }
+  })
 }
 
 export interface GroupUpdate {
   doc: ScimObject
   changes: CollectionChange[]
+}
+
+const missingGroup = (id: string) => notFound(`No group with id "${id}" in this integration.`)
+
+/**
+ * A change to a group's members alone, in one round trip: member adds and removes commute (INSERT OR
+ * IGNORE, DELETE), so nothing is read first and no version is guarded, and IdPs' parallel membership
+ * PATCHes to one group never conflict. Guards check that the group exists and that every added
+ * member does; only a failed one costs a read, to say which member.
+ */
+export async function changeMembers(s: DirectorySession, id: string, changes: CollectionChange[]): Promise<GroupRecord> {
+  const ids = addedIds(changes)
+  notItself(id, ids)
+  const now = nowIso()
+  return untilGuardHolds(`Group "${id}"`, async () => {
+    const changed = await s.change(
+      [{ name: 'missing', holds: sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${byId(s, id)})` }, ...membersExist(s, ids)],
+      ...membershipWrites(s, id, changes),
+      sql`UPDATE ${groups} SET version = version + 1, updated_at = ${now} WHERE ${byId(s, id)}
+        RETURNING ${groups.version} AS version, ${groups.data} AS data, ${groups.createdAt} AS createdAt`
+    )
+    if (changed.failed === 'missing') throw missingGroup(id)
+    if (!changed.rows) return explainMembers(s, id, ids)
+    const [row] = changed.rows.at(-1) as { version: number; data: string; createdAt: string }[]
+    return { id, doc: JSON.parse(row!.data) as ScimObject, version: row!.version, created: row!.createdAt, lastModified: now }
+  })
 }
 
 /**
@@ -223,44 +273,46 @@ export async function updateGroup(
 ): Promise<{ record: GroupRecord; changed: boolean }> {
   return untilGuardHolds(`Group "${id}"`, async () => {
     const current = await getGroup(s, id, false)
-    if (!current) throw notFound(`No group with id "${id}" in this integration.`)
+    if (!current) throw missingGroup(id)
     const update = compute(current)
     if (!update) return { record: current, changed: false }
     const ids = addedIds(update.changes)
-    const lookups = lookupMembers(s, ids)
-    const found = foundMembers(ids.length > 0 ? await s.read(...lookups) : [])
-    checkMembers(id, ids, found)
+    notItself(id, ids)
     const cols = groupColumnsOf(update.doc)
     const now = nowIso()
-    // Member adds and removes commute (INSERT OR IGNORE, DELETE), so a change to members alone needs
-    // no version guard and never conflicts with another one: IdPs send membership PATCHes to a group
-    // in parallel. A change to the document itself is guarded by the version it was computed from.
+    // As in changeMembers, a change to members alone needs no version guard; a change to the
+    // document itself is guarded by the version it was computed from.
     const docChanged = JSON.stringify(update.doc) !== JSON.stringify(current.doc)
-    const guard = docChanged
-      ? sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${current.version})`
-      : sql`1`
+    const unchanged = {
+      name: 'stale',
+      holds: sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${current.version})`,
+    }
     const renamed = docChanged && update.doc.displayName !== current.doc.displayName
     try {
-      const results = await s.write(
+      const changed = await s.change(
+        [...(docChanged ? [unchanged] : []), ...membersExist(s, ids)],
         // Groups that list this one show its new name.
-        ...(renamed ? touchGroupsListing([id], now, guard) : []),
-        ...membershipWrites(s, id, update.changes, found, guard),
+        ...(renamed ? touchGroupsListing([id], now) : []),
+        ...membershipWrites(s, id, update.changes),
         s.db
           .update(groups)
           // Membership alone: leave the document columns alone, a concurrent rename may have changed them.
           .set({ ...(docChanged ? cols : {}), version: sql`${groups.version} + 1`, updatedAt: now })
-          .where(and(byId(s, id), docChanged ? eq(groups.version, current.version) : undefined))
+          .where(byId(s, id))
           .returning({ version: groups.version, data: groups.data })
       )
-      const [row] = results[results.length - 1] as unknown as { version: number; data: string }[]
-      const bumped = row && { version: row.version, doc: JSON.parse(row.data) as ScimObject }
-      if (bumped)
-        return { record: { id, doc: bumped.doc, version: bumped.version, created: current.created, lastModified: now }, changed: true }
+      if (changed.failed === MEMBERS_GUARD) return explainMembers(s, id, ids)
+      if (!changed.rows) return undefined
+      const [row] = changed.rows.at(-1) as unknown as { version: number; data: string }[]
+      if (!row) return undefined
+      return {
+        record: { id, doc: JSON.parse(row.data) as ScimObject, version: row.version, created: current.created, lastModified: now },
+        changed: true,
+      }
     } catch (e) {
       if (isUniqueViolation(e)) throw nameTaken(cols.displayName)
       throw e
     }
-    return undefined
   })
 }
 

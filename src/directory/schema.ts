@@ -354,3 +354,14 @@ export const webhookDeliveries = sqliteTable(
   },
   (t) => [index('webhook_deliveries_webhook').on(t.webhookId, t.id), index('webhook_deliveries_time').on(t.attemptedAt)]
 )
+
+/**
+ * Never holds a row. A write batch that must not happen unless a condition holds (the caller's token
+ * is current, the version it computed from is still the stored one, the members it adds exist)
+ * starts with `INSERT INTO write_guards SELECT '<name>' WHERE NOT (<condition>)`; the trigger of
+ * migration 0028 aborts that insert, and D1 rolls back the whole batch, so the request learns which
+ * guard failed from the error and nothing in the batch is written (src/directory/guards.ts).
+ */
+export const writeGuards = sqliteTable('write_guards', {
+  failed: text('failed').notNull(),
+})

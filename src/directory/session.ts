@@ -2,6 +2,7 @@ import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm'
 import { SQLiteSyncDialect, type SQLiteTable } from 'drizzle-orm/sqlite-core'
 import { conflict, forbidden, notFound, unauthorized } from '../scim/errors'
 import type { Db } from './db'
+import { failedGuard, guardStatement, type Guard } from './guards'
 
 const readOnlyIntegration = () =>
   forbidden(
@@ -16,6 +17,12 @@ export interface Caller {
   /** An import's dry run: it reads as a real run would and writes nothing (write() is a no-op). */
   dryRun?: boolean
 }
+
+/** What change() did: each statement's rows, or the name of the guard that stopped the batch. */
+export type Changed = { rows: Record<string, unknown>[][]; failed?: undefined } | { failed: string; rows?: undefined }
+
+/** The guard name for the caller check that change() adds to a batch. */
+const CALLER = 'caller'
 
 export type Counters = { activeUsers: number; archivedUsers: number; hiddenUsers: number; groupCount: number }
 
@@ -95,6 +102,37 @@ export class DirectorySession {
       groupCount: row.groupCount,
     }
     return results.slice(1).map((r) => r.results as T[])
+  }
+
+  /** The caller check of read(), as a condition a write batch can carry. */
+  private callerHolds(): SQL {
+    const token = this.caller.tokenId
+    return sql`EXISTS (SELECT 1 FROM integrations WHERE id = ${this.caller.integrationId} AND deleting_at IS NULL
+      ${token !== undefined ? sql`AND current_token_id = ${token} AND kind = 'scim'` : sql``})`
+  }
+
+  /**
+   * Writes in one round trip, with no read before them: the caller check (unless a read in this
+   * request made it already) and `guards` lead the batch and abort it, writing nothing, when they
+   * do not hold. A failed caller check is answered as read() answers it (401, 403 or 409); another
+   * failed guard is reported to the caller by name, for it to read and decide.
+   */
+  async change(guards: Guard[], ...statements: Statement[]): Promise<Changed> {
+    if (this.readOnly) throw readOnlyIntegration()
+    if (this.caller.dryRun) throw new Error('DirectorySession.change in a dry run: imports write through write()')
+    const leading = [...(this.verified ? [] : [{ name: CALLER, holds: this.callerHolds() }]), ...guards]
+    try {
+      const results = await this.d1.batch([...leading.map(guardStatement), ...statements].map((s) => prepare(this.d1, s)))
+      this.verified = true
+      return { rows: results.slice(leading.length).map((r) => r.results as Record<string, unknown>[]) }
+    } catch (e) {
+      const failed = failedGuard(e)
+      if (failed === undefined) throw e
+      if (failed !== CALLER) return { failed }
+      // Throws the precise refusal; if the caller checks out by now, its integration changed in between.
+      await this.read()
+      throw conflict('The integration changed while this request was written; retry it.')
+    }
   }
 
   /**

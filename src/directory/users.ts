@@ -1,5 +1,5 @@
-import { and, eq, sql, type SQL } from 'drizzle-orm'
-import { notFound, uniqueness } from '../scim/errors'
+import { eq, sql, type SQL } from 'drizzle-orm'
+import { conflict, notFound, uniqueness } from '../scim/errors'
 import { isObject, type ScimObject } from '../scim/resource'
 import { foldDocument } from '../scim/fold'
 import { USER_RESOURCE } from '../scim/schemas/registry'
@@ -8,6 +8,7 @@ import type { FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
 import { toStored, untilGuardHolds, type Page, type Reference, type UserRecord } from './records'
 import { removeUsers } from './lifecycle'
+import { forgetUser, recalledUser, rememberUser } from './recent'
 import { memberDisplay, touchGroupsListing } from './memberships'
 import { groupMembers, userEmails, users, type UserRow } from './schema'
 import { columnList, type DirectorySession } from './session'
@@ -101,8 +102,16 @@ const userNameTaken = (userName: string) => uniqueness(`A user with userName "${
 /** One user, with its groups when asked for: one statement after the caller check, one round trip. */
 export async function getUser(s: DirectorySession, id: string, withGroups: boolean, hidden = false): Promise<UserRecord | undefined> {
   const [rows] = await s.read<UserSelectRow>(selectUsers(withGroups, byId(s, id, hidden)))
-  return rows![0] && toUserRecord(rows![0])
+  const row = rows![0]
+  if (!row) return undefined
+  const user = toUserRecord(row)
+  // A hidden user (kept for its devices) is no starting point for a SCIM write, which cannot see it.
+  if (!hidden || row.deletedAt === null) remember(s, user, row.data.length)
+  return user
 }
+
+const remember = (s: DirectorySession, { groups: _groups, ...user }: UserRecord, bytes: number) =>
+  rememberUser(s.integrationId, user, bytes)
 
 /** A page of users: filtered, sorted (by id unless asked), by index or by cursor; usually one round trip. */
 export async function listUsers(s: DirectorySession, spec: ListSpec, withGroups: boolean): Promise<Page<UserRecord>> {
@@ -123,105 +132,126 @@ export async function listUsers(s: DirectorySession, spec: ListSpec, withGroups:
     },
     spec
   )
-  return { ...page, items: rows.map(toUserRecord) }
+  const items = rows.map(toUserRecord)
+  items.forEach((user, i) => remember(s, user, rows[i]!.data.length))
+  return { ...page, items }
 }
 
 /**
  * Creates a user; `doc` has been validated by the SCIM layer. userName is unique per integration: a
  * POST for the userName of an archived user restores that user, keeping its id (Okta's re-assign,
  * a re-hire), as does one for a user deleted but kept for its devices; an active one is a 409, so a
- * retried POST never makes a second user.
+ * retried POST never makes a second user. One round trip: the insert is the uniqueness check (the
+ * users_user_name index); only a userName already taken costs a read, to tell a restore from a 409.
  */
 export async function createUser(s: DirectorySession, doc: ScimObject): Promise<{ user: UserRecord; restored: boolean }> {
   const cols = columnsOf(doc)
+  const id = crypto.randomUUID()
+  const now = nowIso()
+  try {
+    await s.change(
+      [],
+      s.db.insert(users).values({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now }),
+      ...chunks(emailRows(s.integrationId, id, doc), 15).map((rows) => s.db.insert(userEmails).values(rows))
+    )
+    const user = { id, doc, version: 1, created: now, lastModified: now, groups: [] }
+    remember(s, user, cols.data.length)
+    return { user, restored: false }
+  } catch (e) {
+    if (!isUniqueViolation(e)) throw e
+  }
   const [existing] = await s.read<{ id: string; active: number }>(
     sql`SELECT ${users.id} AS id, ${users.active} AS active FROM ${users} WHERE ${ofIntegration(s)} AND ${users.userNameKey} = ${cols.userNameKey}`
   )
   const match = existing![0]
-  if (match && match.active) throw userNameTaken(cols.userName)
-  if (match) {
-    const user = await updateUser(
-      s,
-      match.id,
-      (current) => {
-        if (current.doc.active !== false) throw userNameTaken(cols.userName)
-        return doc
-      },
-      true
-    )
-    return { user, restored: true }
-  }
-  const id = crypto.randomUUID()
-  const now = nowIso()
-  const emails = emailRows(s.integrationId, id, doc)
-  try {
-    await s.write(
-      s.db.insert(users).values({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now }),
-      ...chunks(emails, 15).map((rows) => s.db.insert(userEmails).values(rows))
-    )
-  } catch (e) {
-    if (isUniqueViolation(e)) throw userNameTaken(cols.userName)
-    throw e
-  }
-  return { user: { id, doc, version: 1, created: now, lastModified: now, groups: [] }, restored: false }
+  // Gone again since the insert failed: the client's retry will create it.
+  if (!match) throw conflict(`The user with userName "${cols.userName}" changed while this request was written; retry it.`)
+  if (match.active) throw userNameTaken(cols.userName)
+  const user = await updateUser(
+    s,
+    match.id,
+    (current) => {
+      if (current.doc.active !== false) throw userNameTaken(cols.userName)
+      return doc
+    },
+    true
+  )
+  return { user, restored: true }
 }
 
 /**
  * Read-modify-write of one user, atomic and guarded by its version: `compute` gets the current
- * user and returns the next document, or undefined to leave it unchanged. If another writer got
- * in between, it runs again on the fresh state.
+ * user and returns the next document, or undefined to leave it unchanged. The first attempt starts
+ * from what this isolate last saw of the user (src/directory/recent.ts), when it has it and
+ * `recall` allows: then the write is the only round trip. If the version moved in between (another
+ * writer, or a stale copy), it runs again on the state read fresh.
  */
 export async function updateUser(
   s: DirectorySession,
   id: string,
   compute: (current: UserRecord) => ScimObject | undefined,
   /** Also a user hidden from SCIM (removed, kept for its devices): createUser's restore. */
-  hidden = false
+  hidden = false,
+  /** False when `compute` judges the version itself (If-Match), which only a fresh read may answer. */
+  recall = !hidden
 ): Promise<UserRecord> {
+  let recalled = recall ? recalledUser(s.integrationId, id) : undefined
   return untilGuardHolds(`User "${id}"`, async () => {
-    const current = await getUser(s, id, true, hidden)
-    if (!current) throw notFound(`No user with id "${id}" in this integration.`)
-    const doc = compute(current)
-    if (!doc) return current
+    const copy = recalled
+    recalled = undefined
+    let current: UserRecord | undefined = copy
+    let doc: ScimObject | undefined
+    // An error or a no-op on a copy may be the copy's: only the stored user decides those.
+    try {
+      doc = copy && compute(copy)
+    } catch {
+      doc = undefined
+    }
+    if (!doc) {
+      current = await getUser(s, id, true, hidden)
+      if (!current) throw notFound(`No user with id "${id}" in this integration.`)
+      doc = compute(current)
+      if (!doc) return current
+    }
+    const from = current!
     const cols = columnsOf(doc)
     const now = nowIso()
-    const sameVersion = and(eq(users.id, id), eq(users.version, current.version))
-    const guarded = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${sameVersion})`
-    const renamed = memberDisplay(doc) !== memberDisplay(current.doc)
-    // Statements guarded by the version read above run first; the version bump runs last and
-    // reports whether the guard held. One batch is one transaction, so nobody writes in between.
+    const sameVersion = sql`${users.integrationId} = ${s.integrationId} AND ${users.id} = ${id} AND ${users.version} = ${from.version}`
+    const unchanged = {
+      name: 'stale',
+      holds: sql`EXISTS (SELECT 1 FROM ${users} WHERE ${sameVersion} ${hidden ? sql`` : sql`AND ${users.deletedAt} IS NULL`})`,
+    }
+    const renamed = memberDisplay(doc) !== memberDisplay(from.doc)
+    const emails = emailRows(s.integrationId, id, doc)
+    // Each email row is three rows written (the row, its key, the value index), twice to rewrite it.
+    const emailsChanged = JSON.stringify(emails) !== JSON.stringify(emailRows(s.integrationId, id, from.doc))
     try {
-      const results = await s.write(
-        ...(renamed ? touchGroupsListing([id], now, guarded) : []),
-        s.db.delete(userEmails).where(and(eq(userEmails.userId, id), sql`EXISTS (SELECT 1 FROM ${users} WHERE ${sameVersion})`)),
-        // INSERT … SELECT from the user's own row: the version check is the SELECT's WHERE.
-        ...emailRows(s.integrationId, id, doc).map((e) =>
-          s.db.insert(userEmails).select(
-            s.db
-              .select({
-                userId: users.id,
-                integrationId: users.integrationId,
-                position: sql<number>`${e.position}`.as('position'),
-                valueKey: sql<string>`${e.valueKey}`.as('value_key'),
-                typeKey: sql<string | null>`${e.typeKey}`.as('type_key'),
-              })
-              .from(users)
-              .where(sameVersion)
-          )
-        ),
+      // Nobody writes between the guard and these statements: one batch is one transaction.
+      const changed = await s.change(
+        [unchanged],
+        ...(renamed ? touchGroupsListing([id], now) : []),
+        ...(emailsChanged
+          ? [
+              s.db.delete(userEmails).where(eq(userEmails.userId, id)),
+              ...chunks(emails, 15).map((rows) => s.db.insert(userEmails).values(rows)),
+            ]
+          : []),
         s.db
           .update(users)
-          .set({ ...cols, version: current.version + 1, updatedAt: now })
-          .where(and(eq(users.integrationId, s.integrationId), sameVersion))
-          .returning({ version: users.version })
+          .set({ ...cols, version: from.version + 1, updatedAt: now })
+          .where(eq(users.id, id)),
+        // The groups as they are now: membership changes do not move a user's version.
+        sql`SELECT ${GROUPS_JSON} AS "groups" FROM ${users} WHERE ${users.id} = ${id}`
       )
-      if (results[results.length - 1]!.length === 1)
-        return { id, doc, version: current.version + 1, created: current.created, lastModified: now, groups: current.groups }
+      if (!changed.rows) return undefined
+      const groups = JSON.parse((changed.rows.at(-1)![0] as { groups: string }).groups) as Reference[]
+      const user = { id, doc, version: from.version + 1, created: from.created, lastModified: now, groups }
+      remember(s, user, cols.data.length)
+      return user
     } catch (e) {
       if (isUniqueViolation(e)) throw userNameTaken(cols.userName)
       throw e
     }
-    return undefined
   })
 }
 
@@ -237,6 +267,7 @@ export async function deleteUser(s: DirectorySession, id: string, precondition: 
     precondition(version)
     const sameVersion = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${id} AND ${users.version} = ${version})`
     const results = await s.write(...removeUsers(s, [id], nowIso(), sameVersion))
+    forgetUser(s.integrationId, id)
     // true once the guarded statements removed or kept the user; undefined sends untilGuardHolds round again.
     return results.slice(-3).some((rows) => rows.length === 1) ? true : undefined
   })

@@ -4,7 +4,8 @@ import { kickWebhooks } from '../webhooks/queue'
 import type { AppEnv } from './context'
 
 /**
- * Gives the request a D1 handle that counts rows read/written, and reports them in response headers.
+ * Gives the request a D1 handle that counts round trips and rows read/written, and reports them in
+ * response headers.
  * A request that wrote rows may have written events (the outbox triggers), so it also wakes the
  * webhook deliverer, after the response: a queue message, no D1 round trip on the request.
  */
@@ -16,6 +17,7 @@ export const metering = () =>
     c.set('d1', d1)
     c.set('db', createDb(d1))
     await next()
+    c.res.headers.set('X-D1-Round-Trips', String(cost.roundTrips))
     c.res.headers.set('X-D1-Queries', String(cost.queries))
     c.res.headers.set('X-D1-Rows-Read', String(cost.rowsRead))
     c.res.headers.set('X-D1-Rows-Written', String(cost.rowsWritten))

@@ -21,11 +21,11 @@ export const MAX_PAGE_SIZE = 1000
 export const MAX_FILTER_LENGTH = 4096
 export const MAX_FILTER_DEPTH = 32
 /**
- * D1 queries (statements) one Bulk operation is budgeted: a user or group write costs 4 to 10 (the
- * caller check, the read, the write and its index rows). A Worker invocation may run a bounded number
+ * D1 queries (statements) one Bulk operation is budgeted: a user or group write costs 2 to 10 (the
+ * caller check, its guards, the write and its email rows, a read when a guard fails). A Worker invocation may run a bounded number
  * of queries (1,000 on the paid plan, 50 on the free one), and a Bulk request is one invocation.
  */
-export const QUERIES_PER_BULK_OPERATION = 12
+export const QUERIES_PER_BULK_OPERATION = 9
 /** The share of the invocation's query budget a Bulk may plan for; the rest is headroom. */
 export const BULK_BUDGET_SHARE = 0.9
 

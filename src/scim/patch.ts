@@ -139,11 +139,16 @@ function keepOnePrimary(list: ScimObject[], winners: Set<ScimObject>) {
   for (const item of list) if (item !== winner && item.primary === true) item.primary = false
 }
 
+/** Thrown by a document-less engine at the first operation that needs the document. */
+const NEEDS_DOCUMENT = Symbol('needs the document')
+
 class PatchEngine {
   readonly changes: CollectionChange[] = []
   constructor(
     readonly doc: ScimObject,
-    readonly options: PatchOptions
+    readonly options: PatchOptions,
+    /** Without a document: only operations on external attributes can be applied. */
+    readonly documentless = false
   ) {}
 
   private get limits() {
@@ -175,6 +180,7 @@ class PatchEngine {
    * object, `replace` replaces it whole, `remove` deletes it (and so its URN from `schemas`).
    */
   private applyExtension(op: PatchOpName, ext: SchemaDefinition, value: unknown) {
+    if (this.documentless) throw NEEDS_DOCUMENT
     if (op === 'remove' || value === null) {
       delete this.doc[ext.id]
       return
@@ -211,6 +217,7 @@ class PatchEngine {
     if (def.mutability === 'readOnly' || path.subAttribute?.mutability === 'readOnly' || target.sub?.mutability === 'readOnly')
       throw mutability(`"${text}" is read-only.`)
     if (this.options.external?.includes(def.name) && !path.extension) return this.applyExternal(op, target, value, text)
+    if (this.documentless) throw NEEDS_DOCUMENT
     if (op !== 'remove' && value === undefined) throw invalidValue(`"${op}" on "${text}" needs a "value".`)
     if (op !== 'remove' && value === null) return this.apply('remove', target, undefined, text)
     if (def.mutability === 'writeOnly') {
@@ -324,4 +331,21 @@ export function applyPatch(doc: ScimObject, operations: PatchOperation[], option
   operations.forEach((op, i) => engine.run(op, i))
   const next = parseResource(options.rt, engine.doc, options.limits)
   return { doc: next, changes: engine.changes, modified: engine.changes.length > 0 || !same(doc, next) }
+}
+
+/**
+ * The collection changes of `operations` when they touch nothing but external attributes (a
+ * membership PATCH): those need no document, so the stored one need not be read. Undefined when an
+ * operation needs the document, or nothing would change; applyPatch then decides. Errors thrown
+ * are the ones applyPatch would throw, since no operation before them needed the document.
+ */
+export function externalChanges(operations: PatchOperation[], options: PatchOptions): CollectionChange[] | undefined {
+  const engine = new PatchEngine({}, options, true)
+  try {
+    operations.forEach((op, i) => engine.run(op, i))
+  } catch (e) {
+    if (e === NEEDS_DOCUMENT) return undefined
+    throw e
+  }
+  return engine.changes.length > 0 ? engine.changes : undefined
 }

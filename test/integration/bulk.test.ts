@@ -157,14 +157,17 @@ describe("Bulk within D1's per-invocation query budget", () => {
 
   it('does not start operations that would not fit once heavy ones have used the budget, and says so', async () => {
     const { id, scim } = await newIntegration()
-    const seq = 'WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 200)'
+    // Each group of 400 members costs about 14 statements (two inserts per 90 members), so fewer than
+    // the most operations a bulk may hold fit in the budget; short ids keep the body under 1 MB.
+    const prefix = id.slice(0, 6)
+    const seq = 'WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 400)'
     await env.DB.prepare(
       `${seq} INSERT INTO users (id, integration_id, user_name, user_name_key, active, data, version, created_at, updated_at)
-       SELECT 'b-' || n || '-' || ?1, ?1, 'b' || n, 'b' || n, 1, json_object('userName', 'b' || n, 'active', json('true')), 1, '2026-01-01', '2026-01-01' FROM seq`
+       SELECT ?2 || n, ?1, 'b' || n, 'b' || n, 1, json_object('userName', 'b' || n, 'active', json('true')), 1, '2026-01-01', '2026-01-01' FROM seq`
     )
-      .bind(id)
+      .bind(id, prefix)
       .run()
-    const members = Array.from({ length: 200 }, (_, n) => ({ value: `b-${n + 1}-${id}` }))
+    const members = Array.from({ length: 400 }, (_, n) => ({ value: `${prefix}${n + 1}` }))
     const operations = Array.from({ length: MAX_OPERATIONS }, (_, i) => ({
       method: 'POST',
       path: '/Groups',

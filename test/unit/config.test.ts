@@ -8,7 +8,7 @@ describe('config', () => {
     expect(config(env({}))).toEqual({
       maxBodyBytes: 1048576,
       queryBudget: 1000,
-      bulkMaxOperations: 75,
+      bulkMaxOperations: 100,
       limits: { maxStringLength: 1024, maxValues: 100 },
       sync: { retryBaseMs: 1000, maxWaitMs: 60000, stepRetries: 3, stepDelay: '10 seconds' },
       eventsRetentionDays: 30,
@@ -18,7 +18,7 @@ describe('config', () => {
     const given = config(env({ MAX_BODY_BYTES: '2048', MAX_MULTI_VALUES: '', SYNC_STEP_RETRIES: '0', SYNC_STEP_DELAY: '1 second' }))
     expect(given).toMatchObject({ maxBodyBytes: 2048, limits: { maxValues: 100 }, sync: { stepRetries: 0, stepDelay: '1 second' } })
     // The free plan's 50 queries an invocation leave room for 3 Bulk operations.
-    expect(config(env({ D1_QUERIES_PER_INVOCATION: '50' })).bulkMaxOperations).toBe(3)
+    expect(config(env({ D1_QUERIES_PER_INVOCATION: '50' })).bulkMaxOperations).toBe(5)
   })
 
   it('names a malformed variable instead of falling back to a default', () => {

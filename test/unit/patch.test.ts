@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { ENTERPRISE_USER_SCHEMA } from '../../src/scim/constants'
 import { scimError } from '../helpers/scim-error'
-import { applyPatch, parsePatchRequest } from '../../src/scim/patch'
+import { applyPatch, externalChanges, parsePatchRequest } from '../../src/scim/patch'
 import { parseResource, type ScimObject } from '../../src/scim/resource'
 import { GROUP_RESOURCE, USER_RESOURCE } from '../../src/scim/schemas/registry'
 
@@ -245,5 +245,52 @@ describe('applyPatch on groups', () => {
   it('refuses to change the id or blank the displayName', () => {
     expect(scimError(() => patchGroup(group(), [{ op: 'replace', value: { id: 'g2' } }])).scimType).toBe('mutability')
     expect(scimError(() => patchGroup(group(), [{ op: 'replace', path: 'displayName', value: '' }])).scimType).toBe('invalidValue')
+  })
+})
+
+describe('externalChanges: a membership PATCH worked out without the group', () => {
+  const options = { rt: GROUP_RESOURCE, id: 'g1', external: ['members'] }
+  const ops = (list: unknown[]) => parsePatchRequest({ schemas: [PATCH], Operations: list })
+  const group = () => parseResource(GROUP_RESOURCE, { displayName: 'Engineering' })
+
+  it('gives the changes applyPatch gives, for every form IdPs send', () => {
+    const forms = [
+      [{ op: 'add', path: 'members', value: [{ value: 'u1' }] }],
+      [{ op: 'remove', path: 'members', value: [{ value: 'u1' }] }],
+      [{ op: 'remove', path: 'members[value eq "u1" or value eq "u2"]' }],
+      [{ op: 'replace', path: 'members', value: [{ value: 'u3' }] }],
+      [{ op: 'add', value: { members: [{ value: 'u9' }] } }],
+      [{ op: 'remove', path: 'members' }],
+    ]
+    for (const form of forms) expect(externalChanges(ops(form), options)).toEqual(applyPatch(group(), ops(form), options).changes)
+  })
+
+  it('needs the document as soon as an operation touches it, whatever comes after', () => {
+    expect(externalChanges(ops([{ op: 'replace', path: 'displayName', value: 'Eng' }]), options)).toBeUndefined()
+    expect(
+      externalChanges(
+        ops([
+          { op: 'add', path: 'members', value: [{ value: 'u1' }] },
+          { op: 'replace', value: { displayName: 'Eng', members: [{ value: 'u2' }] } },
+        ]),
+        options
+      )
+    ).toBeUndefined()
+    // A bad member operation after one on the document is left for applyPatch, which reports it in order.
+    expect(
+      externalChanges(
+        ops([
+          { op: 'remove', path: 'displayName' },
+          { op: 'remove', path: 'members[display eq "x"]' },
+        ]),
+        options
+      )
+    ).toBeUndefined()
+  })
+
+  it('throws what applyPatch throws for a bad member operation, and ignores a repeated id', () => {
+    const bad = ops([{ op: 'remove', path: 'members[display eq "x"]' }])
+    expect(scimError(() => externalChanges(bad, options))).toEqual(scimError(() => applyPatch(group(), bad, options)))
+    expect(externalChanges(ops([{ op: 'replace', value: { id: 'g1' } }]), options)).toBeUndefined()
   })
 })

@@ -2,7 +2,7 @@ import { createMiddleware } from 'hono/factory'
 import { lookupToken } from '../../auth/token-store'
 import { sha256Hex, TOKEN_PREFIX } from '../../auth/token'
 import { touchActivity } from '../../directory/integrations'
-import { nowIso } from '../../directory/db'
+import { createDb, nowIso } from '../../directory/db'
 import { DirectorySession } from '../../directory/session'
 import { unauthorized } from '../../scim/errors'
 import type { AppEnv } from '../context'
@@ -31,7 +31,10 @@ export const scimAuth = () =>
     const now = Date.now()
     if (now - (lastTouched.get(entry.integrationId) ?? 0) < ACTIVITY_INTERVAL_MS) return
     lastTouched.set(entry.integrationId, now)
+    // Off the request's path, so not in its metered cost either.
     c.executionCtx.waitUntil(
-      touchActivity(c.get('db'), entry.integrationId, nowIso()).catch((e) => console.error('lastActivityAt update failed', String(e)))
+      touchActivity(createDb(c.env.DB), entry.integrationId, nowIso()).catch((e) =>
+        console.error('lastActivityAt update failed', String(e))
+      )
     )
   })

@@ -138,6 +138,7 @@ export const createBulkRoutes = (dispatch: Dispatch) =>
       const queries = Number(res.headers.get('x-d1-queries') ?? 0)
       heaviest = Math.max(heaviest, queries)
       cost.queries += queries
+      cost.roundTrips += Number(res.headers.get('x-d1-round-trips') ?? 0)
       cost.rowsRead += Number(res.headers.get('x-d1-rows-read') ?? 0)
       cost.rowsWritten += Number(res.headers.get('x-d1-rows-written') ?? 0)
       const text = await res.text()

@@ -1,9 +1,9 @@
 import { Hono, type Context } from 'hono'
-import { createGroup, deleteGroup, getGroup, listGroups, updateGroup } from '../../directory/groups'
+import { changeMembers, createGroup, deleteGroup, getGroup, listGroups, updateGroup } from '../../directory/groups'
 import type { GroupRecord } from '../../directory/records'
 import { invalidValue, notFound } from '../../scim/errors'
 import { parseListQuery, parseSearchRequest, type ListQuery } from '../../scim/list-query'
-import { applyPatch, parsePatchRequest, type CollectionChange } from '../../scim/patch'
+import { applyPatch, externalChanges, parsePatchRequest, type CollectionChange } from '../../scim/patch'
 import { includesAttribute, parseProjection, project } from '../../scim/projection'
 import { etagOf, renderGroup } from '../../scim/render'
 import { parseResource, type ScimObject } from '../../scim/resource'
@@ -74,11 +74,19 @@ export const groupRoutes = new Hono<AppEnv>({ strict: false })
   .patch('/:id', async (c) => {
     const id = c.req.param('id')
     const operations = parsePatchRequest(await readJson(c))
-    const { record } = await updateGroup(c.get('session'), id, (current) => {
-      checkIfMatch(c.req.header('if-match'), current.version, `Group "${id}"`)
-      const result = applyPatch(current.doc, operations, { rt: GROUP_RESOURCE, id, external: ['members'], limits: config(c.env).limits })
-      return result.modified ? { doc: result.doc, changes: result.changes } : undefined
-    })
+    const ifMatch = c.req.header('if-match')
+    const options = { rt: GROUP_RESOURCE, id, external: ['members'], limits: config(c.env).limits }
+    // Members alone (what IdPs send) need neither the stored document nor, without If-Match, its version.
+    const memberChanges = ifMatch === undefined ? externalChanges(operations, options) : undefined
+    const record = memberChanges
+      ? await changeMembers(c.get('session'), id, memberChanges)
+      : (
+          await updateGroup(c.get('session'), id, (current) => {
+            checkIfMatch(ifMatch, current.version, `Group "${id}"`)
+            const result = applyPatch(current.doc, operations, options)
+            return result.modified ? { doc: result.doc, changes: result.changes } : undefined
+          })
+        ).record
     // 204 unless the client asked for attributes back: returning a large group's members after
     // every membership change is what makes other servers slow (Entra and Okta accept 204).
     if (c.req.query('attributes') === undefined && c.req.query('excludedAttributes') === undefined) {

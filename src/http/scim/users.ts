@@ -5,7 +5,7 @@ import { parseListQuery, parseSearchRequest, type ListQuery } from '../../scim/l
 import { applyPatch, parsePatchRequest } from '../../scim/patch'
 import { includesAttribute, parseProjection, project } from '../../scim/projection'
 import { renderUser } from '../../scim/render'
-import { parseResource } from '../../scim/resource'
+import { parseResource, type ScimObject } from '../../scim/resource'
 import { USER_RESOURCE } from '../../scim/schemas/registry'
 import type { UserRecord } from '../../directory/records'
 import { readJson } from '../body'
@@ -20,6 +20,21 @@ const respondWith = (c: Context<AppEnv>, user: UserRecord, status: 200 | 201 = 2
   respondResource(c, USER_RESOURCE, renderUser(user, scimBaseUrl(c)), user.version, status)
 
 const missing = (id: string) => notFound(`No user with id "${id}" in this integration.`)
+
+/**
+ * PUT and PATCH: the next document from the current one, under If-Match. Without If-Match the
+ * write may start from this isolate's copy of the user (src/directory/recent.ts); with it, only the
+ * stored version can answer, so the user is read.
+ */
+async function rewrite(c: Context<AppEnv>, next: (current: UserRecord) => ScimObject | undefined) {
+  const id = c.req.param('id')!
+  const ifMatch = c.req.header('if-match')
+  const compute = (current: UserRecord) => {
+    checkIfMatch(ifMatch, current.version, `User "${id}"`)
+    return next(current)
+  }
+  return respondWith(c, await updateUser(c.get('session'), id, compute, false, ifMatch === undefined))
+}
 
 /** GET /Users and POST /Users/.search: one query, two spellings. */
 async function list(c: Context<AppEnv>, q: ListQuery) {
@@ -53,25 +68,19 @@ export const userRoutes = new Hono<AppEnv>({ strict: false })
     return notModified(c, user.version) ?? respondWith(c, user)
   })
   .put('/:id', async (c) => {
-    const id = c.req.param('id')
     const doc = parseResource(USER_RESOURCE, await readJson(c), config(c.env).limits)
-    const user = await updateUser(c.get('session'), id, (current) => {
-      checkIfMatch(c.req.header('if-match'), current.version, `User "${id}"`)
+    return rewrite(c, (current) => {
       // A PUT that leaves out `active` does not un-archive or archive anyone.
       const next = { ...doc, active: doc.active ?? current.doc.active ?? true }
       return JSON.stringify(next) === JSON.stringify(current.doc) ? undefined : next
     })
-    return respondWith(c, user)
   })
   .patch('/:id', async (c) => {
-    const id = c.req.param('id')
     const operations = parsePatchRequest(await readJson(c))
-    const user = await updateUser(c.get('session'), id, (current) => {
-      checkIfMatch(c.req.header('if-match'), current.version, `User "${id}"`)
-      const result = applyPatch(current.doc, operations, { rt: USER_RESOURCE, id, limits: config(c.env).limits })
+    return rewrite(c, (current) => {
+      const result = applyPatch(current.doc, operations, { rt: USER_RESOURCE, id: current.id, limits: config(c.env).limits })
       return result.modified ? result.doc : undefined
     })
-    return respondWith(c, user)
   })
   .delete('/:id', async (c) => {
     const id = c.req.param('id')

@@ -1,0 +1,3 @@
+CREATE TABLE `write_guards` (
+	`failed` text NOT NULL
+);
