@@ -60,7 +60,14 @@ export function meteredD1(d1: D1Database, cost: D1Cost): D1Database {
       if (prop === 'batch') {
         return async (statements: D1PreparedStatement[]) => {
           cost.roundTrips++
-          const results = await target.batch(statements.map((s) => unmetered.get(s) ?? s))
+          let results: D1Result[]
+          try {
+            results = await target.batch(statements.map((s) => unmetered.get(s) ?? s))
+          } catch (e) {
+            // A batch that failed (a guard's abort, a conflict) still ran its statements up to there.
+            cost.queries += statements.length
+            throw e
+          }
           for (const r of results) add(cost, r.meta)
           return results
         }

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql, type SQL } from 'drizzle-orm'
+import { inArray, sql, type SQL } from 'drizzle-orm'
 import { invalidValue, notFound, uniqueness } from '../scim/errors'
 import type { CollectionChange } from '../scim/patch'
 import type { ScimObject } from '../scim/resource'
@@ -12,7 +12,8 @@ import { removeGroups } from './lifecycle'
 import { inIntegration as usersInScope } from './users'
 import { touchGroupsListing } from './memberships'
 import { groupMembers, groups, users, type GroupRow } from './schema'
-import type { Guard } from './guards'
+import { guard } from './guards'
+import { prepared } from './prepared'
 import { columnList, type DirectorySession, type Statement } from './session'
 
 const groupFilterTarget = (): FilterTarget => ({
@@ -124,23 +125,54 @@ const addedIds = (changes: CollectionChange[]) => [
   ...new Set(changes.flatMap((c) => (c.kind === 'add' ? c.values.map((v) => v.value as string) : []))),
 ]
 
-const MEMBERS_GUARD = 'members'
-
-/**
- * The guard that every one of `ids` is a user or group of this integration, so a batch adding them
- * needs no lookup first. One bound value for any number of ids; each is an index seek.
+/*
+ * The membership statements, rendered once (src/directory/prepared.ts). Member ids go in as one JSON
+ * array, so any number of them is one statement with one bound value; each is an index seek.
  */
-function membersExist(s: DirectorySession, ids: string[]): Guard[] {
-  if (ids.length === 0) return []
-  const user = sql`SELECT 1 FROM ${users} WHERE ${users.id} = j.value AND ${usersInScope(s)}`
-  const group = sql`SELECT 1 FROM ${groups} WHERE ${groups.id} = j.value AND ${groups.integrationId} = ${s.integrationId}`
-  return [
-    {
-      name: MEMBERS_GUARD,
-      holds: sql`NOT EXISTS (SELECT 1 FROM json_each(${JSON.stringify(ids)}) AS j WHERE NOT EXISTS (${user}) AND NOT EXISTS (${group}))`,
-    },
-  ]
-}
+const p = sql.placeholder
+const idList = sql`(SELECT value FROM json_each(${p('ids')}))`
+const MEMBERS_GUARD = 'members'
+/** Every added id is a user or group of this integration, so a batch adding them needs no lookup first. */
+const membersExist = guard<'integrationId' | 'ids'>(
+  MEMBERS_GUARD,
+  sql`NOT EXISTS (SELECT 1 FROM json_each(${p('ids')}) AS j
+    WHERE NOT EXISTS (SELECT 1 FROM ${users} WHERE id = j.value AND integration_id = ${p('integrationId')} AND deleted_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM ${groups} WHERE id = j.value AND integration_id = ${p('integrationId')}))`
+)
+const groupExists = guard<'integrationId' | 'groupId'>(
+  'missing',
+  sql`EXISTS (SELECT 1 FROM ${groups} WHERE integration_id = ${p('integrationId')} AND id = ${p('groupId')})`
+)
+const groupUnchanged = guard<'groupId' | 'version'>(
+  'stale',
+  sql`EXISTS (SELECT 1 FROM ${groups} WHERE id = ${p('groupId')} AND version = ${p('version')})`
+)
+// Each id's type comes from the table that has it, so no lookup has to come first. CROSS JOIN keeps
+// the id list outer (a seek per id); the planner otherwise scanned the users of the integration.
+const addMembers = (['User', 'Group'] as const).map((type) =>
+  prepared<'groupId' | 'integrationId' | 'ids'>(
+    () => sql`INSERT INTO ${groupMembers} (group_id, member_id, member_type, integration_id)
+      SELECT ${p('groupId')}, m.id, ${type}, m.integration_id FROM json_each(${p('ids')}) AS j
+      CROSS JOIN ${type === 'User' ? users : groups} AS m ON m.id = j.value
+      WHERE m.integration_id = ${p('integrationId')} ${type === 'User' ? sql`AND m.deleted_at IS NULL` : sql``}
+      ON CONFLICT DO NOTHING`
+  )
+)
+const removeMembers = prepared<'groupId' | 'ids'>(
+  () => sql`DELETE FROM ${groupMembers} WHERE group_id = ${p('groupId')} AND member_id IN ${idList}`
+)
+const removeMembersBut = prepared<'groupId' | 'ids'>(
+  () => sql`DELETE FROM ${groupMembers} WHERE group_id = ${p('groupId')} AND member_id NOT IN ${idList}`
+)
+/** A membership change moves the group's version (its ETag) and lastModified, and reports them. */
+const touchGroup = prepared<'integrationId' | 'groupId' | 'now'>(
+  () => sql`UPDATE ${groups} SET version = version + 1, updated_at = ${p('now')}
+    WHERE integration_id = ${p('integrationId')} AND id = ${p('groupId')}
+    RETURNING version, data, created_at AS createdAt`
+)
+
+const membersGuard = (s: DirectorySession, ids: string[]) =>
+  ids.length > 0 ? [membersExist({ integrationId: s.integrationId, ids: JSON.stringify(ids) })] : []
 
 /** After the members guard failed: reads the added ids to say which are unknown (throws), or undefined if all exist by now. */
 async function explainMembers(s: DirectorySession, groupId: string, ids: string[]): Promise<undefined> {
@@ -148,49 +180,21 @@ async function explainMembers(s: DirectorySession, groupId: string, ids: string[
   return undefined
 }
 
-/** Membership statements for `changes`, in order, each guarded so they run only if `guard` holds. */
-function membershipWrites(s: DirectorySession, groupId: string, changes: CollectionChange[], guard: SQL = sql`1`): Statement[] {
+/** Membership statements for `changes`, in order. */
+function membershipWrites(s: DirectorySession, groupId: string, changes: CollectionChange[]): Statement[] {
   return changes.flatMap((change, i): Statement[] => {
     switch (change.kind) {
       case 'clear': {
         // A replace (clear, then add) keeps the members it adds again rather than removing and
-        // re-adding them, so the feed shows only real changes. One bound value for any number.
+        // re-adding them, so the feed shows only real changes.
         const next = changes[i + 1]
-        const keep = next?.kind === 'add' ? JSON.stringify(next.values.map((v) => v.value)) : '[]'
-        return [
-          s.db
-            .delete(groupMembers)
-            .where(
-              and(eq(groupMembers.groupId, groupId), sql`${groupMembers.memberId} NOT IN (SELECT value FROM json_each(${keep}))`, guard)
-            ),
-        ]
+        return [removeMembersBut({ groupId, ids: JSON.stringify(next?.kind === 'add' ? next.values.map((v) => v.value) : []) })]
       }
       case 'remove':
-        return chunks([...new Set(change.ids)]).map((part) =>
-          s.db.delete(groupMembers).where(and(eq(groupMembers.groupId, groupId), inArray(groupMembers.memberId, part), guard))
-        )
+        return [removeMembers({ groupId, ids: JSON.stringify([...new Set(change.ids)]) })]
       case 'add': {
-        // Each id's type comes from the table that has it, so no lookup has to come first.
-        const ids = [...new Set(change.values.map((v) => v.value as string))]
-        return chunks(ids).flatMap((part) =>
-          (['User', 'Group'] as const).map((type) => {
-            const table = type === 'User' ? users : groups
-            return s.db
-              .insert(groupMembers)
-              .select(
-                s.db
-                  .select({
-                    groupId: sql<string>`${groupId}`.as('group_id'),
-                    memberId: table.id,
-                    memberType: sql<'User' | 'Group'>`${type}`.as('member_type'),
-                    integrationId: table.integrationId,
-                  })
-                  .from(table)
-                  .where(and(type === 'User' ? usersInScope(s) : eq(groups.integrationId, s.integrationId), inArray(table.id, part), guard))
-              )
-              .onConflictDoNothing()
-          })
-        )
+        const ids = JSON.stringify([...new Set(change.values.map((v) => v.value as string))])
+        return addMembers.map((add) => add({ groupId, integrationId: s.integrationId, ids }))
       }
     }
   })
@@ -216,7 +220,7 @@ export async function createGroup(s: DirectorySession, doc: ScimObject, members:
   return untilGuardHolds(`Group "${cols.displayName}"`, async () => {
     try {
       const changed = await s.change(
-        membersExist(s, ids),
+        membersGuard(s, ids),
         s.db.insert(groups).values({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now }),
         ...membershipWrites(s, id, [{ kind: 'add', values: members }]),
         membersOf(sql`(${id})`)
@@ -249,10 +253,9 @@ export async function changeMembers(s: DirectorySession, id: string, changes: Co
   const now = nowIso()
   return untilGuardHolds(`Group "${id}"`, async () => {
     const changed = await s.change(
-      [{ name: 'missing', holds: sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${byId(s, id)})` }, ...membersExist(s, ids)],
+      [groupExists({ integrationId: s.integrationId, groupId: id }), ...membersGuard(s, ids)],
       ...membershipWrites(s, id, changes),
-      sql`UPDATE ${groups} SET version = version + 1, updated_at = ${now} WHERE ${byId(s, id)}
-        RETURNING ${groups.version} AS version, ${groups.data} AS data, ${groups.createdAt} AS createdAt`
+      touchGroup({ integrationId: s.integrationId, groupId: id, now })
     )
     if (changed.failed === 'missing') throw missingGroup(id)
     if (!changed.rows) return explainMembers(s, id, ids)
@@ -283,14 +286,10 @@ export async function updateGroup(
     // As in changeMembers, a change to members alone needs no version guard; a change to the
     // document itself is guarded by the version it was computed from.
     const docChanged = JSON.stringify(update.doc) !== JSON.stringify(current.doc)
-    const unchanged = {
-      name: 'stale',
-      holds: sql`EXISTS (SELECT 1 FROM ${groups} WHERE ${groups.id} = ${id} AND ${groups.version} = ${current.version})`,
-    }
     const renamed = docChanged && update.doc.displayName !== current.doc.displayName
     try {
       const changed = await s.change(
-        [...(docChanged ? [unchanged] : []), ...membersExist(s, ids)],
+        [...(docChanged ? [groupUnchanged({ groupId: id, version: current.version })] : []), ...membersGuard(s, ids)],
         // Groups that list this one show its new name.
         ...(renamed ? touchGroupsListing([id], now) : []),
         ...membershipWrites(s, id, update.changes),

@@ -1,4 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
+import { prepared, type Statement } from './prepared'
 import { writeGuards } from './schema'
 
 /**
@@ -9,11 +10,17 @@ import { writeGuards } from './schema'
 export interface Guard {
   /** Reported back when the guard fails: a word (letters, digits, dashes). */
   name: string
-  holds: SQL
+  statement: Statement
 }
 
-/** The statement that aborts its batch unless `guard` holds (the trigger of migration 0028). */
-export const guardStatement = (guard: Guard) => sql`INSERT INTO ${writeGuards} (failed) SELECT ${guard.name} WHERE NOT (${guard.holds})`
+/**
+ * A kind of guard: `holds` is its condition, with `sql.placeholder`s for what varies, rendered once.
+ * Its statement aborts the batch unless the condition holds (the trigger of migration 0028).
+ */
+export function guard<K extends string>(name: string, holds: SQL): (values: Record<K, unknown>) => Guard {
+  const statement = prepared<K>(() => sql`INSERT INTO ${writeGuards} (failed) SELECT ${name} WHERE NOT (${holds})`)
+  return (values) => ({ name, statement: statement(values) })
+}
 
 /** The name of the guard whose abort `e` is, or undefined for any other error. */
 export function failedGuard(e: unknown): string | undefined {

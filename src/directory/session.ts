@@ -1,8 +1,11 @@
 import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm'
-import { SQLiteSyncDialect, type SQLiteTable } from 'drizzle-orm/sqlite-core'
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import { conflict, forbidden, notFound, unauthorized } from '../scim/errors'
 import type { Db } from './db'
-import { failedGuard, guardStatement, type Guard } from './guards'
+import { failedGuard, guard, type Guard } from './guards'
+import { render, type Statement } from './prepared'
+
+export type { Statement }
 
 const readOnlyIntegration = () =>
   forbidden(
@@ -23,13 +26,15 @@ export type Changed = { rows: Record<string, unknown>[][]; failed?: undefined } 
 
 /** The guard name for the caller check that change() adds to a batch. */
 const CALLER = 'caller'
+const live = sql`id = ${sql.placeholder('integrationId')} AND deleting_at IS NULL`
+const integrationLive = guard<'integrationId'>(CALLER, sql`EXISTS (SELECT 1 FROM integrations WHERE ${live})`)
+// A SCIM token writes only while it is its integration's current one, and only to a SCIM integration.
+const tokenCurrent = guard<'integrationId' | 'tokenId'>(
+  CALLER,
+  sql`EXISTS (SELECT 1 FROM integrations WHERE ${live} AND current_token_id = ${sql.placeholder('tokenId')} AND kind = 'scim')`
+)
 
 export type Counters = { activeUsers: number; archivedUsers: number; hiddenUsers: number; groupCount: number }
-
-/** Anything drizzle can render to SQL: a `sql` template or a query builder (insert/update/delete). */
-export type Statement = SQL | { toSQL(): { sql: string; params: unknown[] } }
-
-const dialect = new SQLiteSyncDialect()
 
 /*
  * Reads are `sql` templates and writes are drizzle builders; both run here as raw D1 batches. Drizzle's
@@ -44,7 +49,7 @@ export function columnList(table: SQLiteTable, alias = getTableName(table)): SQL
 }
 
 function prepare(d1: D1Database, statement: Statement): D1PreparedStatement {
-  const query = 'toSQL' in statement ? statement.toSQL() : dialect.sqlToQuery(statement)
+  const query = render(statement)
   return d1.prepare(query.sql).bind(...query.params)
 }
 
@@ -104,11 +109,10 @@ export class DirectorySession {
     return results.slice(1).map((r) => r.results as T[])
   }
 
-  /** The caller check of read(), as a condition a write batch can carry. */
-  private callerHolds(): SQL {
-    const token = this.caller.tokenId
-    return sql`EXISTS (SELECT 1 FROM integrations WHERE id = ${this.caller.integrationId} AND deleting_at IS NULL
-      ${token !== undefined ? sql`AND current_token_id = ${token} AND kind = 'scim'` : sql``})`
+  /** The caller check of read(), as a guard a write batch can carry. */
+  private callerGuard(): Guard {
+    const { integrationId, tokenId } = this.caller
+    return tokenId !== undefined ? tokenCurrent({ integrationId, tokenId }) : integrationLive({ integrationId })
   }
 
   /**
@@ -120,9 +124,9 @@ export class DirectorySession {
   async change(guards: Guard[], ...statements: Statement[]): Promise<Changed> {
     if (this.readOnly) throw readOnlyIntegration()
     if (this.caller.dryRun) throw new Error('DirectorySession.change in a dry run: imports write through write()')
-    const leading = [...(this.verified ? [] : [{ name: CALLER, holds: this.callerHolds() }]), ...guards]
+    const leading = [...(this.verified ? [] : [this.callerGuard()]), ...guards]
     try {
-      const results = await this.d1.batch([...leading.map(guardStatement), ...statements].map((s) => prepare(this.d1, s)))
+      const results = await this.d1.batch([...leading.map((g) => g.statement), ...statements].map((s) => prepare(this.d1, s)))
       this.verified = true
       return { rows: results.slice(leading.length).map((r) => r.results as Record<string, unknown>[]) }
     } catch (e) {

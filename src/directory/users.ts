@@ -3,7 +3,7 @@ import { conflict, notFound, uniqueness } from '../scim/errors'
 import { isObject, type ScimObject } from '../scim/resource'
 import { foldDocument } from '../scim/fold'
 import { USER_RESOURCE } from '../scim/schemas/registry'
-import { chunks, foldKey, isUniqueViolation, nowIso } from './db'
+import { foldKey, isUniqueViolation, nowIso } from './db'
 import type { FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
 import { toStored, untilGuardHolds, type Page, type Reference, type UserRecord } from './records'
@@ -11,6 +11,8 @@ import { removeUsers } from './lifecycle'
 import { forgetUser, recalledUser, rememberUser } from './recent'
 import { memberDisplay, touchGroupsListing } from './memberships'
 import { groupMembers, userEmails, users, type UserRow } from './schema'
+import { guard } from './guards'
+import { builder, prepared } from './prepared'
 import { columnList, type DirectorySession } from './session'
 
 const userFilterTarget = (integrationId: string): FilterTarget => ({
@@ -74,6 +76,50 @@ export function emailRows(integrationId: string, userId: string, doc: ScimObject
 
 const USER_COLUMNS = columnList(users)
 
+/*
+ * The write statements, rendered once (src/directory/prepared.ts): what columnsOf gives, the id,
+ * the integration and the time are placeholders. Email rows go in as one JSON array, so any number
+ * of them is one statement with one bound value.
+ */
+const p = sql.placeholder
+/** A placeholder where drizzle's builders take a value. */
+const v = (name: string) => sql`${p(name)}`
+type Columns = keyof ReturnType<typeof columnsOf>
+const documentColumns = Object.fromEntries(
+  (['userName', 'userNameKey', 'externalId', 'displayName', 'active', 'data', 'dataKey', 'deletedAt'] satisfies Columns[]).map((k) => [
+    k,
+    v(k),
+  ])
+) as Record<Columns, SQL>
+const insertUser = prepared<Columns | 'id' | 'integrationId' | 'now'>(() =>
+  builder
+    .insert(users)
+    .values({ id: v('id'), integrationId: v('integrationId'), ...documentColumns, version: 1, createdAt: v('now'), updatedAt: v('now') })
+)
+const updateRow = prepared<Columns | 'id' | 'version' | 'now'>(() =>
+  builder
+    .update(users)
+    .set({ ...documentColumns, version: v('version'), updatedAt: v('now') })
+    .where(eq(users.id, p('id')))
+)
+const insertEmails = prepared<'rows'>(
+  () => sql`INSERT INTO ${userEmails} (user_id, integration_id, position, value_key, type_key)
+    SELECT value ->> '$.userId', value ->> '$.integrationId', value ->> '$.position', value ->> '$.valueKey', value ->> '$.typeKey'
+    FROM json_each(${p('rows')})`
+)
+const deleteEmails = prepared<'id'>(() => sql`DELETE FROM ${userEmails} WHERE ${userEmails.userId} = ${p('id')}`)
+const sameVersion = sql`${users.integrationId} = ${p('integrationId')} AND ${users.id} = ${p('id')} AND ${users.version} = ${p('version')}`
+const unchanged = guard<'integrationId' | 'id' | 'version'>(
+  'stale',
+  sql`EXISTS (SELECT 1 FROM ${users} WHERE ${sameVersion} AND ${users.deletedAt} IS NULL)`
+)
+/** createUser's restore, which may start from a user hidden from SCIM. */
+const unchangedOrHidden = guard<'integrationId' | 'id' | 'version'>('stale', sql`EXISTS (SELECT 1 FROM ${users} WHERE ${sameVersion})`)
+
+/** Binds a user's document columns; `active` as SQLite stores it. */
+const bindColumns = (cols: ReturnType<typeof columnsOf>) => ({ ...cols, active: cols.active ? 1 : 0 })
+const emailStatements = (rows: ReturnType<typeof emailRows>) => (rows.length > 0 ? [insertEmails({ rows: JSON.stringify(rows) })] : [])
+
 /**
  * A user's groups as a JSON array, read in the same statement as the user (a correlated subquery on
  * the membership index), so a user with its groups, or a page of them, is one statement.
@@ -81,6 +127,9 @@ const USER_COLUMNS = columnList(users)
 const GROUPS_JSON = sql.raw(`(SELECT json_group_array(json_object('value', g.id, 'display', g.display_name)) FROM (
   SELECT gr.id, gr.display_name FROM group_members AS gm JOIN groups AS gr ON gr.id = gm.group_id
   WHERE gm.member_id = "users"."id" ORDER BY gr.id) AS g)`)
+
+/** A user's groups as they are now, after a write in the same batch: membership changes do not move a user's version. */
+const groupsOf = prepared<'id'>(() => sql`SELECT ${GROUPS_JSON} AS "groups" FROM ${users} WHERE ${users.id} = ${p('id')}`)
 
 type UserSelectRow = UserRow & { groups: string | null; sortKey: string | number | null }
 
@@ -151,8 +200,8 @@ export async function createUser(s: DirectorySession, doc: ScimObject): Promise<
   try {
     await s.change(
       [],
-      s.db.insert(users).values({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now }),
-      ...chunks(emailRows(s.integrationId, id, doc), 15).map((rows) => s.db.insert(userEmails).values(rows))
+      insertUser({ ...bindColumns(cols), id, integrationId: s.integrationId, now }),
+      ...emailStatements(emailRows(s.integrationId, id, doc))
     )
     const user = { id, doc, version: 1, created: now, lastModified: now, groups: [] }
     remember(s, user, cols.data.length)
@@ -216,11 +265,6 @@ export async function updateUser(
     const from = current!
     const cols = columnsOf(doc)
     const now = nowIso()
-    const sameVersion = sql`${users.integrationId} = ${s.integrationId} AND ${users.id} = ${id} AND ${users.version} = ${from.version}`
-    const unchanged = {
-      name: 'stale',
-      holds: sql`EXISTS (SELECT 1 FROM ${users} WHERE ${sameVersion} ${hidden ? sql`` : sql`AND ${users.deletedAt} IS NULL`})`,
-    }
     const renamed = memberDisplay(doc) !== memberDisplay(from.doc)
     const emails = emailRows(s.integrationId, id, doc)
     // Each email row is three rows written (the row, its key, the value index), twice to rewrite it.
@@ -228,20 +272,11 @@ export async function updateUser(
     try {
       // Nobody writes between the guard and these statements: one batch is one transaction.
       const changed = await s.change(
-        [unchanged],
+        [(hidden ? unchangedOrHidden : unchanged)({ integrationId: s.integrationId, id, version: from.version })],
         ...(renamed ? touchGroupsListing([id], now) : []),
-        ...(emailsChanged
-          ? [
-              s.db.delete(userEmails).where(eq(userEmails.userId, id)),
-              ...chunks(emails, 15).map((rows) => s.db.insert(userEmails).values(rows)),
-            ]
-          : []),
-        s.db
-          .update(users)
-          .set({ ...cols, version: from.version + 1, updatedAt: now })
-          .where(eq(users.id, id)),
-        // The groups as they are now: membership changes do not move a user's version.
-        sql`SELECT ${GROUPS_JSON} AS "groups" FROM ${users} WHERE ${users.id} = ${id}`
+        ...(emailsChanged ? [deleteEmails({ id }), ...emailStatements(emails)] : []),
+        updateRow({ ...bindColumns(cols), id, version: from.version + 1, now }),
+        groupsOf({ id })
       )
       if (!changed.rows) return undefined
       const groups = JSON.parse((changed.rows.at(-1)![0] as { groups: string }).groups) as Reference[]
