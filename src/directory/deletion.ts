@@ -76,8 +76,9 @@ export async function deletionStep(d1: D1Database, id: string, stepUsers: number
   if (!row.deleting) throw conflict(`Integration "${id}" is not being deleted.`)
   const results = await readBatch<{ deletion: string | null; remaining: number }>(
     d1,
-    sql`DELETE FROM group_members WHERE rowid IN (SELECT gm.rowid FROM groups AS g JOIN group_members AS gm ON gm.group_id = g.id
-      WHERE g.integration_id = ${id} LIMIT ${STEP.members})`,
+    // By key: group_members has no rowid (migration 0029).
+    sql`DELETE FROM group_members WHERE (group_id, member_id) IN (SELECT gm.group_id, gm.member_id FROM groups AS g
+      JOIN group_members AS gm ON gm.group_id = g.id WHERE g.integration_id = ${id} LIMIT ${STEP.members})`,
     sql`DELETE FROM groups WHERE id IN (SELECT id FROM groups WHERE integration_id = ${id} AND member_count <= 0 LIMIT ${STEP.groups})`,
     bump('removedGroups'),
     sql`UPDATE integrations SET deletion = json_set(deletion, '$.next', coalesce((SELECT max(id) FROM (SELECT id FROM users

@@ -121,7 +121,10 @@ export const users = sqliteTable(
  * alone: a WITHOUT ROWID table, which drizzle cannot declare.
  */
 
-/** One row per email value, so `emails.value eq` and `emails[type eq "work"].value eq` are index seeks. */
+/**
+ * One row per email value, so `emails.value eq` and `emails[type eq "work"].value eq` are index seeks.
+ * WITHOUT ROWID since migration 0029, which drizzle cannot declare: keep the key when changing it.
+ */
 export const userEmails = sqliteTable(
   'user_emails',
   {
@@ -162,6 +165,7 @@ export const groups = sqliteTable(
   ]
 )
 
+/** WITHOUT ROWID since migration 0029 (a membership is its key), which drizzle cannot declare. */
 export const groupMembers = sqliteTable(
   'group_members',
   {
