@@ -143,6 +143,8 @@ const idOf = (n) => `${n.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toStr
 const group = await call('POST', '/scim/v2/Groups', { token, body: { displayName: 'Bench group' } })
 const groupId = group.body.id
 
+// The user-row baseline writes into an integration of its own, so the SCIM rows see none of it.
+const floor = await call('POST', '/api/v1/integrations', { token: ADMIN_TOKEN, body: { kind: 'scim', name: 'Bench floor' } })
 let created = 0
 let added = 0
 let edits = 0
@@ -164,6 +166,7 @@ const scenarios = [
   { name: 'baseline: one raw D1 point query', method: 'GET', path: `/__baseline/${userId}`, headers: {} },
   { name: 'GET /Users/:id', method: 'GET', path: `/scim/v2/Users/${userId}`, headers: auth },
   { name: 'baseline: one raw D1 insert', method: 'POST', path: '/__baseline-write', headers: {} },
+  { name: 'baseline: raw insert of a user row', method: 'POST', path: `/__baseline-user?integration=${floor.body.id}`, headers: {} },
   {
     name: 'GET /Users?filter=userName eq',
     method: 'GET',
