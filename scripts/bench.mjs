@@ -430,7 +430,7 @@ const apiScenarios = [
 ]
 console.log('\nApplication API (a read API key), pages on the same directory:')
 console.log(
-  `${'request'.padEnd(40)}${pad('req/s', 9)}${pad('÷ base', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('rows read', 11)}${pad('errors', 8)}`
+  `${'request'.padEnd(40)}${pad('req/s', 9)}${pad('÷ base', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('D1 trips', 10)}${pad('rows read', 11)}${pad('errors', 8)}`
 )
 for (const sc of apiScenarios) {
   const cost = await costOf(sc)
@@ -439,7 +439,7 @@ for (const sc of apiScenarios) {
   const errors = results.reduce((n, r) => n + r.errors + r.non2xx, 0)
   const rps = median(results.map((r) => r.requests.average))
   console.log(
-    `${sc.name.padEnd(40)}${pad(rps.toFixed(0), 9)}${pad((rps / baseline).toFixed(2), 8)}${pad(median(results.map((r) => r.latency.p50)), 8)}${pad(median(results.map((r) => r.latency.p99)), 8)}${pad(cost.rowsRead, 11)}${pad(errors, 8)}`
+    `${sc.name.padEnd(40)}${pad(rps.toFixed(0), 9)}${pad((rps / baseline).toFixed(2), 8)}${pad(median(results.map((r) => r.latency.p50)), 8)}${pad(median(results.map((r) => r.latency.p99)), 8)}${pad(cost.roundTrips, 10)}${pad(cost.rowsRead, 11)}${pad(errors, 8)}`
   )
 }
 

@@ -88,6 +88,15 @@ describe('API keys', () => {
     throw new Error('lastUsedAt was never written')
   })
 
+  it('cost a read its key check and its page, not a lastUsedAt write each time', async () => {
+    const key = await newKey('read')
+    for (let i = 0; i < 3; i++) {
+      const res = await withKey('GET', '/users?limit=1', key.token)
+      expect(res.status).toBe(200)
+      expect(Number(res.headers.get('x-d1-round-trips'))).toBe(2)
+    }
+  })
+
   it('are dead at once when revoked, although KV might still hold their hash', async () => {
     const key = await newKey('read')
     const hash = await sha256Hex(key.token)
