@@ -48,8 +48,8 @@ export const WRITE_ATTEMPTS = 3
  * Optimistic concurrency: runs `attempt` (read, compute, version-guarded write) until its guard
  * holds, i.e. it returns a value, at most WRITE_ATTEMPTS times; then answers 409.
  */
-export async function untilGuardHolds<T>(what: string, attempt: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < WRITE_ATTEMPTS; i++) {
+export async function untilGuardHolds<T>(what: string, attempt: () => Promise<T | undefined>, attempts = WRITE_ATTEMPTS): Promise<T> {
+  for (let i = 0; i < attempts; i++) {
     const result = await attempt()
     if (result !== undefined) return result
   }

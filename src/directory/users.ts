@@ -6,7 +6,7 @@ import { USER_RESOURCE } from '../scim/schemas/registry'
 import { foldKey, isUniqueViolation, nowIso } from './db'
 import type { FilterTarget } from './filter-sql'
 import { listRows, type ListSpec } from './list'
-import { toStored, untilGuardHolds, type Page, type Reference, type UserRecord } from './records'
+import { toStored, untilGuardHolds, WRITE_ATTEMPTS, type Page, type Reference, type UserRecord } from './records'
 import { removeUsers } from './lifecycle'
 import { forgetUser, recalledUser, rememberUser } from './recent'
 import { memberDisplay, touchGroupsListing } from './memberships'
@@ -264,49 +264,55 @@ export async function updateUser(
   recall = !hidden
 ): Promise<UserRecord> {
   let recalled = recall ? recalledUser(s.integrationId, id) : undefined
-  return untilGuardHolds(`User "${id}"`, async () => {
-    const copy = recalled
-    recalled = undefined
-    let current: UserRecord | undefined = copy
-    let doc: ScimObject | undefined
-    // An error or a no-op on a copy may be the copy's: only the stored user decides those.
-    try {
-      doc = copy && compute(copy)
-    } catch {
-      doc = undefined
-    }
-    if (!doc) {
-      current = await getUser(s, id, true, hidden)
-      if (!current) throw notFound(`No user with id "${id}" in this integration.`)
-      doc = compute(current)
-      if (!doc) return current
-    }
-    const from = current!
-    const cols = columnsOf(doc)
-    const now = nowIso()
-    const renamed = memberDisplay(doc) !== memberDisplay(from.doc)
-    const emails = emailRows(s.integrationId, id, doc)
-    // Each email row is three rows written (the row, its key, the value index), twice to rewrite it.
-    const emailsChanged = JSON.stringify(emails) !== JSON.stringify(emailRows(s.integrationId, id, from.doc))
-    try {
-      // Nobody writes between the guard and these statements: one batch is one transaction.
-      const changed = await s.change(
-        [(hidden ? unchangedOrHidden : unchanged)({ integrationId: s.integrationId, id, version: from.version })],
-        ...(renamed ? touchGroupsListing([id], now) : []),
-        ...(emailsChanged ? [deleteEmails({ id }), ...emailStatements(emails)] : []),
-        updateRow(changedColumns(columnsOf(from.doc), cols))({ ...bindColumns(cols), id, version: from.version + 1, now }),
-        groupsOf({ id })
-      )
-      if (!changed.rows) return undefined
-      const groups = JSON.parse((changed.rows.at(-1)![0] as { groups: string }).groups) as Reference[]
-      const user = { id, doc, version: from.version + 1, created: from.created, lastModified: now, groups }
-      remember(s, user, cols.data.length)
-      return user
-    } catch (e) {
-      if (isUniqueViolation(e)) throw userNameTaken(cols.userName)
-      throw e
-    }
-  })
+  // A try from a copy that turns out stale does not count against the tries from the stored user.
+  const attempts = WRITE_ATTEMPTS + (recalled ? 1 : 0)
+  return untilGuardHolds(
+    `User "${id}"`,
+    async () => {
+      const copy = recalled
+      recalled = undefined
+      let current: UserRecord | undefined = copy
+      let doc: ScimObject | undefined
+      // An error or a no-op on a copy may be the copy's: only the stored user decides those.
+      try {
+        doc = copy && compute(copy)
+      } catch {
+        doc = undefined
+      }
+      if (!doc) {
+        current = await getUser(s, id, true, hidden)
+        if (!current) throw notFound(`No user with id "${id}" in this integration.`)
+        doc = compute(current)
+        if (!doc) return current
+      }
+      const from = current!
+      const cols = columnsOf(doc)
+      const now = nowIso()
+      const renamed = memberDisplay(doc) !== memberDisplay(from.doc)
+      const emails = emailRows(s.integrationId, id, doc)
+      // Each email row is three rows written (the row, its key, the value index), twice to rewrite it.
+      const emailsChanged = JSON.stringify(emails) !== JSON.stringify(emailRows(s.integrationId, id, from.doc))
+      try {
+        // Nobody writes between the guard and these statements: one batch is one transaction.
+        const changed = await s.change(
+          [(hidden ? unchangedOrHidden : unchanged)({ integrationId: s.integrationId, id, version: from.version })],
+          ...(renamed ? touchGroupsListing([id], now) : []),
+          ...(emailsChanged ? [deleteEmails({ id }), ...emailStatements(emails)] : []),
+          updateRow(changedColumns(columnsOf(from.doc), cols))({ ...bindColumns(cols), id, version: from.version + 1, now }),
+          groupsOf({ id })
+        )
+        if (!changed.rows) return undefined
+        const groups = JSON.parse((changed.rows.at(-1)![0] as { groups: string }).groups) as Reference[]
+        const user = { id, doc, version: from.version + 1, created: from.created, lastModified: now, groups }
+        remember(s, user, cols.data.length)
+        return user
+      } catch (e) {
+        if (isUniqueViolation(e)) throw userNameTaken(cols.userName)
+        throw e
+      }
+    },
+    attempts
+  )
 }
 
 /**

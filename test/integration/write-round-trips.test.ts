@@ -123,6 +123,44 @@ describe('a remembered copy is only a guess', () => {
   })
 })
 
+describe('races', () => {
+  it('parallel PATCHes with one If-Match: exactly one wins, the rest are 412 and change nothing', async () => {
+    const { token, scim } = await newIntegration()
+    const { id } = (await scim.post('/Users', userBody('race.ifmatch@trips.example'))).body
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        call('PATCH', `/scim/v2/Users/${id}`, {
+          token,
+          headers: { 'if-match': 'W/"1"' },
+          body: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: `winner ${i}` }] },
+        })
+      )
+    )
+    const statuses = results.map((r) => r.status).sort()
+    expect(statuses).toEqual([200, ...Array(7).fill(412)])
+    const winner = results.find((r) => r.status === 200)!.body.title
+    const stored = await scim.get(`/Users/${id}`)
+    expect(stored.body).toMatchObject({ title: winner, meta: { version: 'W/"2"' } })
+  })
+
+  it('parallel PATCHes without If-Match on one user: each is applied once, none lost', async () => {
+    const { scim } = await newIntegration()
+    const { id } = (await scim.post('/Users', userBody('race.merge@trips.example'))).body
+    // Different attributes, so every change must survive: the version guard makes the losers
+    // compute again on the winner's document (a 409 after 3 attempts is allowed, a lost update is not).
+    const attributes = ['title', 'nickName', 'locale', 'timezone', 'profileUrl', 'preferredLanguage']
+    const results = await Promise.all(
+      attributes.map((a) => scim.patch(`/Users/${id}`, [{ op: 'replace', path: a, value: a === 'profileUrl' ? 'https://x.example' : a }]))
+    )
+    const stored = (await scim.get(`/Users/${id}`)).body
+    attributes.forEach((a, i) => {
+      expect([200, 409]).toContain(results[i]!.status)
+      if (results[i]!.status === 200) expect(stored[a]).toBe(a === 'profileUrl' ? 'https://x.example' : a)
+    })
+    expect(stored.meta.version).toBe(`W/"${1 + results.filter((r) => r.status === 200).length}"`)
+  })
+})
+
 describe('a failed guard writes nothing', () => {
   it('a taken userName: 409, one user', async () => {
     const { id: integrationId, scim } = await newIntegration()
