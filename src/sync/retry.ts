@@ -27,9 +27,31 @@ export function retryAfterMs(header: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
+/** A request that never got a response: refused, reset, timed out, a name that did not resolve. */
+class Unreachable extends Error {
+  override name = 'Unreachable'
+}
+
+/**
+ * A fetch whose failures to get any response are Unreachable, however the runtime words them (Node's
+ * undici throws a TypeError; workerd may throw a plain Error reading "internal error; reference =
+ * …"), so withRetries retries them and the run's error names the host instead of the runtime's words.
+ */
+export function reaching(fetcher: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    try {
+      return await fetcher(input, init)
+    } catch (e) {
+      const host = new URL(input instanceof Request ? input.url : String(input)).host
+      const cause = e instanceof Error ? e.message : String(e)
+      throw new Unreachable(`could not reach ${host} (no response: ${cause})`)
+    }
+  }
+}
+
 /**
  * Runs `call` until it returns; `classify` says whether a failed response is worth another try and
- * after how long. Network errors (fetch throwing) back off like 503s.
+ * after how long. Network errors (fetch throwing, see reaching()) back off like 503s.
  */
 export async function withRetries<T>(
   policy: RetryPolicy,
@@ -42,8 +64,9 @@ export async function withRetries<T>(
     try {
       outcome = await call(attempt)
     } catch (e) {
-      if (!(e instanceof TypeError)) throw e
-      outcome = { done: false as const, error: new SyncError(`${what}: network error (${e.message}).`, 'network') }
+      if (!(e instanceof Unreachable)) throw e
+      const error = new SyncError(`${what}: ${e.message}. Check that the Worker can reach it; the next run tries again.`, 'network')
+      outcome = { done: false as const, error }
     }
     if (outcome.done) return outcome.value
     last = outcome.error

@@ -75,6 +75,23 @@ describe('graphClient against the fake Graph', () => {
     expect(err.message).toMatch(/unavailable \(503\).*Gave up after 5 attempts/)
   })
 
+  it('names the host it could not reach, however the runtime words the failure, and retries it', async () => {
+    const attempts: string[] = []
+    // workerd's words for a refused connection carry nothing an admin can act on.
+    const client = graphClient(settings, defaultRetryPolicy({ sleep: async () => {} }), async (input) => {
+      attempts.push(String(input))
+      throw new Error('internal error; reference = 9f3c2a1b')
+    })
+    const error = await client.get('https://graph.fake/v1.0/users/delta').catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SyncError)
+    expect((error as SyncError).kind).toBe('network')
+    expect((error as SyncError).permanent).toBe(false)
+    expect((error as SyncError).message).toMatch(
+      /^Microsoft sign-in: could not reach login\.fake \(no response: internal error; reference = 9f3c2a1b\)\. .*Gave up after 5 attempts\.$/
+    )
+    expect(attempts).toHaveLength(5)
+  })
+
   it('refuses to wait longer than its limit for a Retry-After', async () => {
     const { tenant, client } = setup()
     tenant.fail(/users\/delta/, 429, 1, 3600)

@@ -1,7 +1,7 @@
 import * as z from 'zod'
 import { fromBase64, toBase64Url } from '../../base64url'
 import { SyncError } from '../errors'
-import { retryAfterMs, withRetries, type RetryPolicy } from '../retry'
+import { reaching, retryAfterMs, withRetries, type RetryPolicy } from '../retry'
 
 /** A service account acting as a super admin (domain-wide delegation), or an admin's OAuth grant. */
 export type GoogleCredentials =
@@ -65,6 +65,7 @@ async function readError(res: Response) {
  * paged GETs with bounded retries on 429, 5xx and Google's 403 rate-limit reasons.
  */
 export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetcher: typeof fetch = fetch) {
+  const send = reaching(fetcher)
   const base = settings.directoryBaseUrl.replace(/\/+$/, '')
   let token: { value: string; expires: number } | undefined
   let key: Promise<CryptoKey> | undefined
@@ -103,7 +104,7 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
     const body = await tokenRequest()
     const c = settings.credentials
     const value = await withRetries(policy, 'Google sign-in', async () => {
-      const res = await fetcher(settings.tokenUrl, {
+      const res = await send(settings.tokenUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body,
@@ -136,7 +137,7 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
     for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v)
     let refreshed = false
     return withRetries(policy, 'Google Directory API', async () => {
-      const res = await fetcher(url.toString(), { headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json' } })
+      const res = await send(url.toString(), { headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json' } })
       if (res.ok) return { done: true as const, value: (await res.json()) as Record<string, unknown> }
       const retryAfter = retryAfterMs(res.headers.get('retry-after'))
       const { reason, message } = await readError(res)

@@ -1,6 +1,6 @@
 import * as z from 'zod'
 import { DeltaExpired, SyncError } from '../errors'
-import { retryAfterMs, withRetries, type RetryPolicy } from '../retry'
+import { reaching, retryAfterMs, withRetries, type RetryPolicy } from '../retry'
 
 export interface GraphSettings {
   loginBaseUrl: string
@@ -39,6 +39,7 @@ export const GROUP_SELECT = 'displayName,description,members'
  * links on the configured Graph host (the token must not travel anywhere else).
  */
 export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetcher: typeof fetch = fetch) {
+  const send = reaching(fetcher)
   const graph = settings.graphBaseUrl.replace(/\/+$/, '')
   let token: { value: string; expires: number } | undefined
 
@@ -46,7 +47,7 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
     if (token && token.expires > Date.now() + 60_000) return token.value
     const url = `${settings.loginBaseUrl.replace(/\/+$/, '')}/${encodeURIComponent(settings.tenantId)}/oauth2/v2.0/token`
     const value = await withRetries(policy, 'Microsoft sign-in', async () => {
-      const res = await fetcher(url, {
+      const res = await send(url, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({
@@ -87,7 +88,7 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
     let refreshed = false
     return withRetries(policy, 'Microsoft Graph', async () => {
       // Larger pages mean fewer steps; Graph may still send smaller ones.
-      const res = await fetcher(url, {
+      const res = await send(url, {
         headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json', prefer: 'odata.maxpagesize=500' },
       })
       if (res.ok) {
