@@ -81,3 +81,17 @@ export async function withRetries<T>(
   }
   throw new SyncError(`${last!.message} Gave up after ${policy.attempts} attempts.`, last!.kind)
 }
+
+const NOT_JSON = Symbol('not JSON')
+
+/**
+ * A successful response's body, or, when it is not JSON (cut short, or an HTML page from a proxy in
+ * its place), the try to make again: that is seldom the API's real answer, and never a page to
+ * import or to conclude anything from.
+ */
+export async function jsonOf(res: Response, what: string): Promise<{ json: unknown } | { done: false; error: SyncError }> {
+  const json = await res.json().catch(() => NOT_JSON)
+  if (json !== NOT_JSON) return { json }
+  const type = res.headers.get('content-type') ?? 'no content type'
+  return { done: false, error: new SyncError(`${what} sent a response that is not JSON (HTTP ${res.status}, ${type}).`, 'protocol') }
+}

@@ -92,6 +92,30 @@ describe('graphClient against the fake Graph', () => {
     expect(attempts).toHaveLength(5)
   })
 
+  it('tries again after a page that is not JSON (an HTML error page, a body cut short), and says so if it persists', async () => {
+    const cloud = new FakeCloud()
+    cloud.tenant('contoso').upsertUser({ id: 'u1', userPrincipalName: 'user1@contoso.com' })
+    let broken = 1
+    const flaky = graphClient(settings, defaultRetryPolicy({ sleep: async () => {} }), async (input, init) => {
+      const real = await cloud.handler(new Request(input as string, init))
+      if (!String(input).includes('/users') || broken-- <= 0) return real
+      return new Response('<html><body>502 Bad Gateway</body></html>', { headers: { 'content-type': 'text/html' } })
+    })
+    expect((await drain(flaky, flaky.usersDelta())).items.map((u) => u.id)).toEqual(['u1'])
+
+    const truncated = graphClient(settings, defaultRetryPolicy({ sleep: async () => {} }), async (input, init) => {
+      const real = await cloud.handler(new Request(input as string, init))
+      if (!String(input).includes('/users')) return real
+      const text = await real.text()
+      return new Response(text.slice(0, text.length / 2), { headers: { 'content-type': 'application/json' } })
+    })
+    const error = await truncated.get(truncated.usersDelta()).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SyncError)
+    expect((error as SyncError).message).toBe(
+      'Microsoft Graph sent a response that is not JSON (HTTP 200, application/json). Gave up after 5 attempts.'
+    )
+  })
+
   it('refuses to wait longer than its limit for a Retry-After', async () => {
     const { tenant, client } = setup()
     tenant.fail(/users\/delta/, 429, 1, 3600)

@@ -1,7 +1,7 @@
 import * as z from 'zod'
 import { fromBase64, toBase64Url } from '../../base64url'
 import { SyncError } from '../errors'
-import { reaching, retryAfterMs, withRetries, type RetryPolicy } from '../retry'
+import { jsonOf, reaching, retryAfterMs, withRetries, type RetryPolicy } from '../retry'
 
 /** A service account acting as a super admin (domain-wide delegation), or an admin's OAuth grant. */
 export type GoogleCredentials =
@@ -109,7 +109,13 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body,
       })
-      if (res.ok) return { done: true as const, value: tokenSchema.parse(await res.json()) }
+      if (res.ok) {
+        const body = await jsonOf(res, 'Google sign-in')
+        if (!('json' in body)) return body
+        const parsed = tokenSchema.safeParse(body.json)
+        if (parsed.success) return { done: true as const, value: parsed.data }
+        return { done: false as const, error: new SyncError('Google sign-in returned an unexpected token response.', 'protocol') }
+      }
       if (res.status === 429 || res.status >= 500)
         return {
           done: false as const,
@@ -138,7 +144,13 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
     let refreshed = false
     return withRetries(policy, 'Google Directory API', async () => {
       const res = await send(url.toString(), { headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json' } })
-      if (res.ok) return { done: true as const, value: (await res.json()) as Record<string, unknown> }
+      if (res.ok) {
+        const body = await jsonOf(res, 'Google Directory API')
+        if (!('json' in body)) return body
+        if (typeof body.json === 'object' && body.json !== null && !Array.isArray(body.json))
+          return { done: true as const, value: body.json as Record<string, unknown> }
+        return { done: false as const, error: new SyncError(`Google Directory API returned an unexpected page from ${path}.`, 'protocol') }
+      }
       const retryAfter = retryAfterMs(res.headers.get('retry-after'))
       const { reason, message } = await readError(res)
       if (res.status === 401 && !refreshed) {

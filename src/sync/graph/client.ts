@@ -1,6 +1,6 @@
 import * as z from 'zod'
 import { DeltaExpired, SyncError } from '../errors'
-import { reaching, retryAfterMs, withRetries, type RetryPolicy } from '../retry'
+import { jsonOf, reaching, retryAfterMs, withRetries, type RetryPolicy } from '../retry'
 
 export interface GraphSettings {
   loginBaseUrl: string
@@ -58,7 +58,9 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
         }),
       })
       if (res.ok) {
-        const parsed = tokenSchema.safeParse(await res.json())
+        const body = await jsonOf(res, 'Microsoft sign-in')
+        if (!('json' in body)) return body
+        const parsed = tokenSchema.safeParse(body.json)
         if (!parsed.success) throw new SyncError('Microsoft sign-in returned an unexpected token response.', 'protocol')
         return { done: true as const, value: parsed.data }
       }
@@ -92,8 +94,15 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
         headers: { authorization: `Bearer ${await accessToken()}`, accept: 'application/json', prefer: 'odata.maxpagesize=500' },
       })
       if (res.ok) {
-        const parsed = schema.safeParse(await res.json())
-        if (!parsed.success) throw new SyncError(`Microsoft Graph returned an unexpected page from ${new URL(url).pathname}.`, 'protocol')
+        const body = await jsonOf(res, 'Microsoft Graph')
+        if (!('json' in body)) return body
+        const parsed = schema.safeParse(body.json)
+        // Tried again like a page cut short; if Graph keeps sending it, the step fails saying so.
+        if (!parsed.success)
+          return {
+            done: false as const,
+            error: new SyncError(`Microsoft Graph returned an unexpected page from ${new URL(url).pathname}.`, 'protocol'),
+          }
         return { done: true as const, value: parsed.data }
       }
       const retryAfter = retryAfterMs(res.headers.get('retry-after'))
