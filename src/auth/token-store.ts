@@ -19,6 +19,11 @@ const key = (hash: string) => `token:${hash}`
 const cache = new Map<string, TokenEntry>()
 const CACHE_LIMIT = 10_000
 
+function remember<T>(map: Map<string, T>, hash: string, entry: T) {
+  if (map.size >= CACHE_LIMIT) map.clear()
+  map.set(hash, entry)
+}
+
 export async function putToken(kv: KVNamespace, hash: string, entry: TokenEntry) {
   await kv.put(key(hash), JSON.stringify(entry))
 }
@@ -39,10 +44,7 @@ export async function lookupToken(kv: KVNamespace, db: Db, hash: string): Promis
   const parsed = tokenEntrySchema.safeParse(await kv.get(key(hash), 'json'))
   let entry = parsed.success ? parsed.data : undefined
   entry ??= await integrationByTokenHash(db, hash)
-  if (entry) {
-    if (cache.size >= CACHE_LIMIT) cache.clear()
-    cache.set(hash, entry)
-  }
+  if (entry) remember(cache, hash, entry)
   return entry
 }
 
@@ -58,10 +60,18 @@ export async function putApiKey(kv: KVNamespace, hash: string, keyId: string) {
 }
 
 export async function deleteApiKeyEntry(kv: KVNamespace, hash: string) {
+  apiKeyCache.delete(hash)
   await kv.delete(apiKeyKey(hash))
 }
 
+/** Positive lookups only, as for tokens: the key's row in D1 is checked on every request. */
+const apiKeyCache = new Map<string, { keyId: string }>()
+
 export async function lookupApiKey(kv: KVNamespace, db: Db, hash: string): Promise<{ keyId: string } | undefined> {
+  const cached = apiKeyCache.get(hash)
+  if (cached) return cached
   const parsed = apiKeyEntrySchema.safeParse(await kv.get(apiKeyKey(hash), 'json'))
-  return parsed.success ? parsed.data : await apiKeyByHash(db, hash)
+  const entry = parsed.success ? parsed.data : await apiKeyByHash(db, hash)
+  if (entry) remember(apiKeyCache, hash, entry)
+  return entry
 }
