@@ -1,7 +1,9 @@
+import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
 import { lookupApiKey } from '../auth/token-store'
 import { API_KEY_PREFIX, secretsEqual, sha256Hex, TOKEN_PREFIX } from '../auth/token'
-import { apiKeyScope, touchApiKey, type ApiKeyScope } from '../directory/api-keys'
+import { apiKeyHolds, apiKeyScope, touchApiKey, type ApiKeyScope } from '../directory/api-keys'
+import { checkedFirst } from '../directory/guards'
 import { createDb, nowIso } from '../directory/db'
 import { forbidden, unauthorized } from '../scim/errors'
 import type { AppEnv } from '../http/context'
@@ -16,6 +18,17 @@ export type ApiAccess = 'admin' | ApiKeyScope
 /** lastUsedAt moves at most this often per key: a write per request would cost more than it tells. */
 const KEY_USE_INTERVAL_MS = 60_000
 const lastTouched = new Map<string, number>()
+const REVOKED = 'The API key is not valid: it was revoked or never existed.'
+
+/** lastUsedAt: at most once a minute per key and isolate, and off the request's path (so not in its metered cost). */
+function touch(c: Context<AppEnv>, keyId: string) {
+  const now = Date.now()
+  if (now - (lastTouched.get(keyId) ?? 0) < KEY_USE_INTERVAL_MS) return
+  lastTouched.set(keyId, now)
+  c.executionCtx.waitUntil(
+    touchApiKey(createDb(c.env.DB), keyId, nowIso(), KEY_USE_INTERVAL_MS).catch((e) => console.error('lastUsedAt update failed', String(e)))
+  )
+}
 
 const SCOPES: Record<ApiKeyScope, ApiAccess[]> = { read: ['read'], write: ['read', 'write'] }
 
@@ -32,22 +45,28 @@ export const apiAuth = (access: ApiAccess) =>
     if (bearer && expected && (await secretsEqual(bearer, expected))) return next()
     if (bearer?.startsWith(API_KEY_PREFIX)) {
       const hash = await sha256Hex(bearer)
-      const entry = await lookupApiKey(c.env.TOKENS, c.get('db'), hash)
-      const scope = entry && (await apiKeyScope(c.get('db'), entry.keyId, hash))
-      if (!entry || !scope) throw unauthorized('The API key is not valid: it was revoked or never existed.')
-      // A valid key was used, whether or not this endpoint is within its scope. At most once a
-      // minute per key and isolate, and off the request's path (so not in its metered cost).
-      const now = Date.now()
-      if (now - (lastTouched.get(entry.keyId) ?? 0) >= KEY_USE_INTERVAL_MS) {
-        lastTouched.set(entry.keyId, now)
-        c.executionCtx.waitUntil(
-          touchApiKey(createDb(c.env.DB), entry.keyId, nowIso(), KEY_USE_INTERVAL_MS).catch((e) =>
-            console.error('lastUsedAt update failed', String(e))
-          )
-        )
+      const plain = c.get('db')
+      const entry = await lookupApiKey(c.env.TOKENS, plain, hash)
+      if (!entry) throw unauthorized(REVOKED)
+      // Which of 401 and 403, read only when the key check failed.
+      const refused = async (): Promise<never> => {
+        const scope = await apiKeyScope(plain, entry.keyId, hash)
+        if (!scope) throw unauthorized(REVOKED)
+        touch(c, entry.keyId)
+        throw forbidden(`This API key has scope "${scope}"; this endpoint needs ${needs(access)}.`)
       }
-      if (!SCOPES[scope].includes(access)) throw forbidden(`This API key has scope "${scope}"; this endpoint needs ${needs(access)}.`)
-      return next()
+      const allowed = (Object.keys(SCOPES) as ApiKeyScope[]).filter((scope) => SCOPES[scope].includes(access))
+      if (allowed.length === 0) await refused()
+      // The key's row in D1 decides, in the request's first D1 batch: no round trip of its own.
+      const { d1, ensure } = checkedFirst(c.get('d1'), apiKeyHolds({ keyId: entry.keyId, hash, scopes: JSON.stringify(allowed) }), refused)
+      c.set('d1', d1)
+      c.set('db', createDb(d1))
+      await next()
+      // Nothing is answered to a revoked key, even by an endpoint that needed no D1.
+      if (c.res.status < 400) await ensure()
+      // A valid key was used (a 403 says so too), whether or not this endpoint is within its scope.
+      if (c.res.status !== 401) touch(c, entry.keyId)
+      return
     }
     if (bearer?.startsWith(TOKEN_PREFIX))
       throw unauthorized("This is an integration's SCIM token; it is accepted only under /scim/v2. Use the admin token or an API key here.")

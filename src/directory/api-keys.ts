@@ -1,6 +1,7 @@
-import { and, asc, eq, isNull, lt, or } from 'drizzle-orm'
+import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm'
 import { notFound } from '../scim/errors'
 import { nowIso, type Db } from './db'
+import { guard } from './guards'
 import { apiKeys, type ApiKeyRow } from './schema'
 
 /* Application API keys: created, listed and revoked by the admin; checked on every /api/v1 call. */
@@ -38,6 +39,16 @@ export async function apiKeyScope(db: Db, id: string, tokenHash: string): Promis
   ])
   return row?.scope
 }
+
+/**
+ * The same check as a guard, for the first D1 batch of a request (guards.ts checkedFirst): the key
+ * with this id and hash exists and has one of `scopes` (a JSON array).
+ */
+export const apiKeyHolds = guard<'keyId' | 'hash' | 'scopes'>(
+  'api-key',
+  sql`EXISTS (SELECT 1 FROM ${apiKeys} WHERE id = ${sql.placeholder('keyId')} AND token_hash = ${sql.placeholder('hash')}
+    AND scope IN (SELECT value FROM json_each(${sql.placeholder('scopes')})))`
+)
 
 /** Which key a hash belongs to, through D1's index on it: the fallback when KV does not have it yet. */
 export async function apiKeyByHash(db: Db, tokenHash: string): Promise<{ keyId: string } | undefined> {

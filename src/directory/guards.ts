@@ -1,5 +1,5 @@
 import { sql, type SQL } from 'drizzle-orm'
-import { prepared, type Statement } from './prepared'
+import { prepared, render, type Statement } from './prepared'
 import { writeGuards } from './schema'
 
 /**
@@ -25,4 +25,63 @@ export function guard<K extends string>(name: string, holds: SQL): (values: Reco
 /** The name of the guard whose abort `e` is, or undefined for any other error. */
 export function failedGuard(e: unknown): string | undefined {
   return e instanceof Error ? /write guard failed: ([\w-]+)/.exec(e.message)?.[1] : undefined
+}
+
+/** The binding's own statement behind one of checkedFirst's, for batch(), which takes only its own. */
+const unwrapped = new WeakMap<object, D1PreparedStatement>()
+
+/**
+ * A D1 binding whose first call carries `first` as its leading guard: a caller check that costs no
+ * round trip of its own (the application API's key check rides in the page's batch). A statement
+ * run alone before any batch is preceded by the check alone. When the guard fails, `refused` says
+ * why (it throws); nothing of the call it led ran. `ensure` runs the check alone if no call has yet,
+ * for a response that needed no D1 at all.
+ */
+export function checkedFirst(d1: D1Database, first: Guard, refused: () => Promise<never>): { d1: D1Database; ensure: () => Promise<void> } {
+  let checked = false
+  const query = render(first.statement)
+  const run = async (statements: D1PreparedStatement[]) => {
+    try {
+      const results = await d1.batch([d1.prepare(query.sql).bind(...query.params), ...statements])
+      checked = true
+      return results.slice(1)
+    } catch (e) {
+      if (failedGuard(e) === first.name) await refused()
+      throw e
+    }
+  }
+  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
+      get(target, prop) {
+        if (prop === 'bind') return (...values: unknown[]) => wrap(target.bind(...values))
+        const value = Reflect.get(target, prop, target)
+        if (typeof value !== 'function') return value
+        if (!['run', 'all', 'first', 'raw'].includes(String(prop))) return value.bind(target)
+        return async (...args: unknown[]) => {
+          if (!checked) await run([])
+          return value.apply(target, args)
+        }
+      },
+    })
+    unwrapped.set(wrapped, statement)
+    return wrapped
+  }
+  const checkedD1 = new Proxy(d1, {
+    get(target, prop) {
+      if (prop === 'batch')
+        return (statements: D1PreparedStatement[]) => {
+          const own = statements.map((s) => unwrapped.get(s) ?? s)
+          return checked ? target.batch(own) : run(own)
+        }
+      if (prop === 'prepare') return (sql: string) => wrap(target.prepare(sql))
+      const value = Reflect.get(target, prop, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+  return {
+    d1: checkedD1,
+    ensure: async () => {
+      if (!checked) await run([])
+    },
+  }
 }
