@@ -41,6 +41,35 @@ describe('googleClient against the fake Google', () => {
     expect(new Set(ids).size).toBe(1203)
   })
 
+  it('tries a page that is not JSON again, and fails saying so when it stays broken', async () => {
+    const google = new FakeGoogle()
+    const { customer, serviceAccount } = await google.addCustomer('C0acme', 'admin@acme.example')
+    customer.users = [{ id: 'g-u1', primaryEmail: 'user1@acme.example' }]
+    let broken = 1
+    let always = false
+    const client = googleClient(
+      {
+        tokenUrl: google.tokenUrl,
+        directoryBaseUrl: 'https://admin.fake.test',
+        credentials: { kind: 'serviceAccount', serviceAccount, adminEmail: 'admin@acme.example' },
+        customerId: 'my_customer',
+      },
+      defaultRetryPolicy({ sleep: async () => {} }),
+      async (input, init) => {
+        const real = await google.handler(new Request(input as string, init))
+        if (!String(input).includes('/users') || (!always && broken-- <= 0)) return real
+        return new Response('<html>503 from a proxy</html>', { headers: { 'content-type': 'text/html' } })
+      }
+    )
+    expect(((await client.users()).users as { id: string }[]).map((u) => u.id)).toEqual(['g-u1'])
+    always = true
+    const error = await client.users().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SyncError)
+    expect((error as SyncError).message).toBe(
+      'Google Directory API sent a response that is not JSON (HTTP 200, text/html). Gave up after 5 attempts.'
+    )
+  })
+
   it('backs off on 403 userRateLimitExceeded, 429 and 503', async () => {
     const { customer, client, waits } = await setup()
     customer.faults.push(
