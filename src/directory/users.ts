@@ -290,7 +290,7 @@ export async function updateUser(
       const now = nowIso()
       const renamed = memberDisplay(doc) !== memberDisplay(from.doc)
       const emails = emailRows(s.integrationId, id, doc)
-      // Each email row is three rows written (the row, its key, the value index), twice to rewrite it.
+      // Each email row is two rows written (the row and its value index), twice over to rewrite it.
       const emailsChanged = JSON.stringify(emails) !== JSON.stringify(emailRows(s.integrationId, id, from.doc))
       try {
         // Nobody writes between the guard and these statements: one batch is one transaction.
