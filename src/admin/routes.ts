@@ -19,6 +19,7 @@ import { internalError, invalidValue, notFound, parseWith } from '../scim/errors
 import { consentStartLink } from '../sync/consent'
 import { seal } from '../auth/seal'
 import { getRun, KEPT_RUNS, lastRun, listRuns } from '../directory/runs'
+import { nowIso } from '../directory/db'
 import { approveRun, cancelRun, isNative, nextScheduledRun, rejectRun, runView, startRun } from '../sync/runs'
 import { runChanges } from '../directory/run-changes'
 import { sealContext } from '../sync/source'
@@ -116,10 +117,14 @@ const updateIntegrationSchema = z
       })
       .nullable()
       .optional(),
+    // Pauses (true) or resumes (false) the schedule; "Sync users now" works either way.
+    paused: z.boolean({ error: 'must be true (pause the schedule) or false (resume it)' }).optional(),
   })
-  .refine((v) => v.name !== undefined || v.safeguard !== undefined || v.userNameFrom !== undefined || v.scope !== undefined, {
-    error: 'give name, safeguard, userNameFrom or scope',
-  })
+  .refine(
+    (v) =>
+      v.name !== undefined || v.safeguard !== undefined || v.userNameFrom !== undefined || v.scope !== undefined || v.paused !== undefined,
+    { error: 'give name, safeguard, userNameFrom, scope or paused' }
+  )
 
 const createApiKeySchema = z.object({
   name,
@@ -147,6 +152,8 @@ function view(c: Context<AppEnv>, row: IntegrationRow) {
           safeguard: { percent: row.safeguardPercent, maxUsers: row.safeguardMaxUsers, holdNextRemovals: row.holdNextRemovals },
           ...(row.kind === 'entra' ? { userNameFrom: row.userNameFrom } : {}),
           scope: row.scopeGroups ? { groups: scopeOf(row) } : null,
+          paused: row.pausedAt !== null,
+          pausedAt: row.pausedAt,
         }
       : {}),
   }
@@ -162,8 +169,8 @@ async function details(c: Context<AppEnv>, row: IntegrationRow) {
     ...view(c, row),
     lastSync: last ? runView(last) : null,
     lastError: last?.error ?? null,
-    // A held run stops the schedule until an admin decides (see src/sync/safeguard.ts).
-    nextScheduledRun: last?.status === 'held' ? null : nextScheduledRun(),
+    // A held run stops the schedule until an admin decides (see src/sync/safeguard.ts); so does a pause.
+    nextScheduledRun: last?.status === 'held' || row.pausedAt ? null : nextScheduledRun(),
     ...(last?.status === 'held' ? { held: { runId: last.id, reason: last.heldReason } } : {}),
   }
 }
@@ -216,8 +223,10 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .patch('/integrations/:id', async (c) => {
     const input = parseWith(updateIntegrationSchema, await readJson(c))
     // Settings of native imports only: refused, saying why, where they would mean nothing.
-    if (input.userNameFrom !== undefined || input.safeguard !== undefined || input.scope !== undefined) {
+    if (input.userNameFrom !== undefined || input.safeguard !== undefined || input.scope !== undefined || input.paused !== undefined) {
       const current = await getIntegration(c.get('db'), c.req.param('id'))
+      if (input.paused !== undefined && !isNative(current))
+        throw invalidValue(`paused: "${current.name}" receives SCIM pushes; only native (entra, google) imports run on a schedule.`)
       if (input.safeguard !== undefined && !isNative(current))
         throw invalidValue(`safeguard: "${current.name}" receives SCIM pushes; the import safeguard guards native (entra, google) imports.`)
       if (input.scope !== undefined && !isNative(current))
@@ -235,6 +244,7 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
         ? { scopeGroups: input.scope && input.scope.groups.length > 0 ? [...new Set(input.scope.groups)] : null }
         : {}),
       ...(input.name !== undefined ? { name: input.name } : {}),
+      ...(input.paused !== undefined ? { pausedAt: input.paused ? nowIso() : null } : {}),
       ...(input.safeguard?.percent !== undefined ? { safeguardPercent: input.safeguard.percent } : {}),
       ...(input.safeguard?.maxUsers !== undefined ? { safeguardMaxUsers: input.safeguard.maxUsers } : {}),
     })

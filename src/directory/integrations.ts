@@ -48,6 +48,7 @@ export async function createIntegration(db: Db, input: NewIntegration): Promise<
     consentStartHash: null,
     userNameFrom: 'userPrincipalName',
     scopeGroups: null,
+    pausedAt: null,
   }
   try {
     await db.batch([db.insert(integrations).values(row)])
@@ -104,9 +105,11 @@ export async function updateIntegration(
     userNameFrom?: IntegrationRow['userNameFrom']
     /** Source group ids (src/sync/scope.ts), or null: everyone. */
     scopeGroups?: string[] | null
+    /** Pause (the time) or resume (null) the schedule; pausing again keeps the first time. */
+    pausedAt?: string | null
   }
 ): Promise<IntegrationRow> {
-  const { name, userNameFrom, scopeGroups, ...settings } = change
+  const { name, userNameFrom, scopeGroups, pausedAt, ...settings } = change
   const scope = scopeGroups === undefined ? undefined : scopeGroups === null ? null : JSON.stringify(scopeGroups)
   const same = sql.join(
     [
@@ -125,6 +128,7 @@ export async function updateIntegration(
           ...(name !== undefined ? { name, nameKey: foldKey(name.trim()) } : {}),
           ...(userNameFrom !== undefined ? { userNameFrom } : {}),
           ...(scope !== undefined ? { scopeGroups: scope } : {}),
+          ...(pausedAt !== undefined ? { pausedAt: pausedAt === null ? null : sql`coalesce(${integrations.pausedAt}, ${pausedAt})` } : {}),
           // Another userName source or scope: the next run lists everyone again (a delta would
           // name only who changed at the source), so every user gets the new userName, and a run
           // that imports everyone again finds who the scope kept out. (A scoped run never uses delta.)

@@ -61,6 +61,8 @@ export const integrations = sqliteTable(
      * members alone are imported; null imports everyone.
      */
     scopeGroups: text('scope_groups'),
+    /** When an admin paused the schedule: the cron starts no run until resumed ("Sync users now" still does). */
+    pausedAt: text('paused_at'),
   },
   (t) => [
     uniqueIndex('integrations_name_key').on(t.nameKey),

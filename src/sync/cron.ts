@@ -8,7 +8,7 @@ import { startRun, SYNC_INTERVAL_MS } from './runs'
 const DUE_SLACK_MS = 10 * 60 * 1000
 
 /**
- * The cron tick: starts one run for each native integration that is connected and due (no run in
+ * The cron tick: starts one run for each native integration that is connected, not paused and due (no run in
  * the last four hours), and none for those with a run still going. Returns what it started.
  */
 export async function startDueRuns(env: Env, now = Date.now()): Promise<{ started: string[]; skipped: string[] }> {
@@ -17,7 +17,8 @@ export async function startDueRuns(env: Env, now = Date.now()): Promise<{ starte
   const started: string[] = []
   const skipped: string[] = []
   for (const row of rows) {
-    if (!row.config) {
+    // Not connected yet, or paused by an admin.
+    if (!row.config || row.pausedAt) {
       skipped.push(row.id)
       continue
     }
