@@ -40,6 +40,11 @@ const required = (what: string) =>
     .trim()
     .min(1, { error: `must not be empty: ${what}` })
 
+const serviceAccountKey = z.object(
+  { client_email: required('client_email from the JSON key'), private_key: required('private_key from the JSON key') },
+  { error: 'must be the service account JSON key (client_email and private_key)' }
+)
+
 const createIntegrationSchema = z.discriminatedUnion(
   'kind',
   [
@@ -58,12 +63,7 @@ const createIntegrationSchema = z.discriminatedUnion(
       kind: z.literal('google'),
       name,
       // Or neither: an admin signs in with Google afterwards (GET /integrations/:id/connect).
-      serviceAccount: z
-        .object(
-          { client_email: required('client_email from the JSON key'), private_key: required('private_key from the JSON key') },
-          { error: 'must be the service account JSON key (client_email and private_key)' }
-        )
-        .optional(),
+      serviceAccount: serviceAccountKey.optional(),
       adminEmail: required('a super admin the service account acts as').email({ error: 'must be an email address' }).optional(),
       customerId: z.string().trim().min(1).optional(),
     }),
@@ -119,12 +119,13 @@ const updateIntegrationSchema = z
       .optional(),
     // Pauses (true) or resumes (false) the schedule; "Sync users now" works either way.
     paused: z.boolean({ error: 'must be true (pause the schedule) or false (resume it)' }).optional(),
+    // New credentials for an integration connected with them (not by consent): sealed as at creation.
+    clientSecret: required('the new client secret of the Entra app').optional(),
+    serviceAccount: serviceAccountKey.optional(),
   })
-  .refine(
-    (v) =>
-      v.name !== undefined || v.safeguard !== undefined || v.userNameFrom !== undefined || v.scope !== undefined || v.paused !== undefined,
-    { error: 'give name, safeguard, userNameFrom, scope or paused' }
-  )
+  .refine((v) => Object.values(v).some((value) => value !== undefined), {
+    error: 'give name, safeguard, userNameFrom, scope, paused, clientSecret or serviceAccount',
+  })
 
 const createApiKeySchema = z.object({
   name,
@@ -133,6 +134,46 @@ const createApiKeySchema = z.object({
 
 /** An API key as listed: never the key itself nor its hash. */
 const keyView = (row: ApiKeyRow) => ({ id: row.id, name: row.name, scope: row.scope, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt })
+
+/** Secrets a native import reads back, sealed under ENCRYPTION_KEY for this integration alone. */
+const sealSecrets = (c: Context<AppEnv>, id: string, secrets: Record<string, string>) =>
+  seal(c.env.ENCRYPTION_KEY, JSON.stringify(secrets), sealContext(id)).catch((e: unknown) => {
+    throw internalError(`Secrets cannot be stored: ${(e as Error).message}`)
+  })
+
+/**
+ * A PATCH's new credentials, checked against how the integration is connected, as the columns to
+ * write; nothing when it gives none. The user ids, delta links and settings stay.
+ */
+async function newCredentials(
+  c: Context<AppEnv>,
+  row: IntegrationRow,
+  input: { clientSecret?: string; serviceAccount?: { client_email: string; private_key: string } }
+): Promise<{ config?: string; sealedSecrets: string } | undefined> {
+  if (input.clientSecret === undefined && input.serviceAccount === undefined) return undefined
+  const config = row.config ? (JSON.parse(row.config) as { mode: string }) : null
+  const reconnect = `re-authenticate it (GET /api/v1/integrations/${row.id}/connect) instead`
+  if (input.clientSecret !== undefined) {
+    if (row.kind !== 'entra')
+      throw invalidValue(`clientSecret: "${row.name}" is a ${row.kind} integration; only Entra apps have a client secret.`)
+    if (config?.mode !== 'credentials')
+      throw invalidValue(
+        `clientSecret: "${row.name}" is ${config ? 'connected by consent' : 'not connected'}, not with an app's credentials: ${reconnect}.`
+      )
+    return { sealedSecrets: await sealSecrets(c, row.id, { clientSecret: input.clientSecret }) }
+  }
+  const key = input.serviceAccount!
+  if (row.kind !== 'google')
+    throw invalidValue(`serviceAccount: "${row.name}" is a ${row.kind} integration; only Google integrations use a service account.`)
+  if (config?.mode !== 'serviceAccount')
+    throw invalidValue(
+      `serviceAccount: "${row.name}" is ${config ? "connected by an admin's sign-in" : 'not connected'}, not with a service account: ${reconnect}.`
+    )
+  return {
+    config: JSON.stringify({ ...config, clientEmail: key.client_email }),
+    sealedSecrets: await sealSecrets(c, row.id, { privateKey: key.private_key }),
+  }
+}
 
 /** An integration as the admin API shows it: never a token, token hash or secret. */
 function view(c: Context<AppEnv>, row: IntegrationRow) {
@@ -192,10 +233,7 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
           `${input.tenantId === undefined ? 'tenantId' : input.clientId === undefined ? 'clientId' : 'clientSecret'}: give tenantId, clientId and clientSecret together, or none and connect with "Sign in with Azure".`
         )
     }
-    const sealed = (secrets: Record<string, string>) =>
-      seal(c.env.ENCRYPTION_KEY, JSON.stringify(secrets), sealContext(id)).catch((e: unknown) => {
-        throw internalError(`Secrets cannot be stored: ${(e as Error).message}`)
-      })
+    const sealed = (secrets: Record<string, string>) => sealSecrets(c, id, secrets)
     const native =
       input.kind === 'entra' && input.tenantId && input.clientId && input.clientSecret
         ? {
@@ -223,8 +261,11 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
   .patch('/integrations/:id', async (c) => {
     const input = parseWith(updateIntegrationSchema, await readJson(c))
     // Settings of native imports only: refused, saying why, where they would mean nothing.
-    if (input.userNameFrom !== undefined || input.safeguard !== undefined || input.scope !== undefined || input.paused !== undefined) {
+    let credentials: Awaited<ReturnType<typeof newCredentials>>
+    const nativeOnly = [input.userNameFrom, input.safeguard, input.scope, input.paused, input.clientSecret, input.serviceAccount]
+    if (nativeOnly.some((v) => v !== undefined)) {
       const current = await getIntegration(c.get('db'), c.req.param('id'))
+      credentials = await newCredentials(c, current, input)
       if (input.paused !== undefined && !isNative(current))
         throw invalidValue(`paused: "${current.name}" receives SCIM pushes; only native (entra, google) imports run on a schedule.`)
       if (input.safeguard !== undefined && !isNative(current))
@@ -245,6 +286,7 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
         : {}),
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.paused !== undefined ? { pausedAt: input.paused ? nowIso() : null } : {}),
+      ...credentials,
       ...(input.safeguard?.percent !== undefined ? { safeguardPercent: input.safeguard.percent } : {}),
       ...(input.safeguard?.maxUsers !== undefined ? { safeguardMaxUsers: input.safeguard.maxUsers } : {}),
     })

@@ -107,6 +107,9 @@ export async function updateIntegration(
     scopeGroups?: string[] | null
     /** Pause (the time) or resume (null) the schedule; pausing again keeps the first time. */
     pausedAt?: string | null
+    /** New credentials: the source settings (JSON) and the sealed secrets. */
+    config?: string
+    sealedSecrets?: string
   }
 ): Promise<IntegrationRow> {
   const { name, userNameFrom, scopeGroups, pausedAt, ...settings } = change
