@@ -20,8 +20,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.mjs'],
+    files: ['scripts/**/*.mjs', 'test/e2e/**/*.mjs'],
     languageOptions: { globals: globals.node },
+  },
+  {
+    // Browser tests run code in the page too (page.evaluate).
+    files: ['test/e2e/**/*.mjs'],
+    languageOptions: { globals: { ...globals.node, ...globals.browser } },
   },
   {
     files: ['src/scim/**/*.ts'],

@@ -1,6 +1,7 @@
 import path from 'node:path'
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
+import { ACCESS_HOST, FakeAccess } from './test/fakes/access.ts'
 import { FakeGoogle } from './test/fakes/google.ts'
 import { FakeCloud } from './test/fakes/graph.ts'
 import { FakeReceiver, RECEIVER_HOSTS } from './test/fakes/receiver.ts'
@@ -12,6 +13,8 @@ const google = new FakeGoogle()
 const fakeGoogleHosts = new Set(['oauth2.fake.test', 'admin.fake.test'])
 // Webhook receivers and the DNS-over-HTTPS resolver that vets their names.
 const receiver = new FakeReceiver()
+// Cloudflare Access's signing keys, for the console behind Access.
+const access = new FakeAccess()
 
 export default defineConfig({
   test: {
@@ -53,6 +56,7 @@ export default defineConfig({
               outboundService: (request: Request) => {
                 const host = new URL(request.url).hostname
                 if (RECEIVER_HOSTS.has(host)) return receiver.handler(request)
+                if (host === ACCESS_HOST) return access.handler(request)
                 return fakeGoogleHosts.has(host) ? google.handler(request) : cloud.handler(request)
               },
             },

@@ -84,7 +84,10 @@ createServer(async (req, res) => {
     headers: req.headers,
     body: chunks.length ? Buffer.concat(chunks) : undefined,
   })
-  const response = await (isGoogle(new URL(request.url).pathname) ? google.handler(request) : cloud.handler(request))
+  // A request the fakes cannot parse answers 400 instead of taking the server down.
+  const response = await (isGoogle(new URL(request.url).pathname) ? google.handler(request) : cloud.handler(request)).catch(
+    (e) => new Response(`fake: ${e.message}`, { status: 400 })
+  )
   res.writeHead(response.status, Object.fromEntries(response.headers))
   res.end(Buffer.from(await response.arrayBuffer()))
 }).listen(port, '127.0.0.1', () => {

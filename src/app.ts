@@ -1,5 +1,6 @@
 import { Hono } from 'hono'
 import { getPathNoStrict } from 'hono/utils/url'
+import { consoleRoutes } from './admin/console/routes'
 import { oauthRoutes } from './admin/oauth'
 import { adminRoutes } from './admin/routes'
 import { webhookRoutes } from './admin/webhooks'
@@ -13,7 +14,7 @@ import { canonicalPath } from './scim/paths'
 
 const SCIM_BASE = '/scim/v2'
 
-/** The HTTP surface: SCIM under /scim/v2, the admin API under /api/v1. */
+/** The HTTP surface: SCIM under /scim/v2, the admin and application APIs under /api/v1, the console under /admin. */
 export function createApp() {
   // Routing sees SCIM endpoint names in canonical case (src/scim/paths.ts) and no trailing slash
   // (what `strict: false` does, which a custom getPath replaces).
@@ -21,7 +22,14 @@ export function createApp() {
   return (
     app
       .use(metering())
-      .get('/', (c) => c.json({ service: 'scim-directory', scimUrl: scimBaseUrl(c), adminApi: `${new URL(c.req.url).origin}/api/v1` }))
+      .get('/', (c) =>
+        c.json({
+          service: 'scim-directory',
+          scimUrl: scimBaseUrl(c),
+          adminApi: `${new URL(c.req.url).origin}/api/v1`,
+          console: `${new URL(c.req.url).origin}/admin`,
+        })
+      )
       // Bulk runs each operation through this same app. Passed in rather than set per request: a
       // global middleware for it cost a fifth of a lookup's throughput (npm run bench).
       .route(
@@ -34,6 +42,7 @@ export function createApp() {
       .route('/api/v1', apiRoutes)
       .route('/api/v1', webhookRoutes)
       .route('/api/v1', adminRoutes)
+      .route('/admin', consoleRoutes)
       .notFound(renderNotFound)
       .onError(renderError)
   )

@@ -11,6 +11,14 @@ declare namespace Cloudflare {
     /** The deployment's Google OAuth client, for admin sign-in with offline access. */
     GOOGLE_CLIENT_ID?: string
     GOOGLE_CLIENT_SECRET?: string
+    /**
+     * Cloudflare Access in front of /admin: the team domain (example.cloudflareaccess.com) and the
+     * application's audience tag. With both set, the console trusts a verified Access JWT instead of
+     * the admin-token sign-in. ACCESS_CERTS_URL overrides where the signing keys are fetched from.
+     */
+    ACCESS_TEAM_DOMAIN?: string
+    ACCESS_AUD?: string
+    ACCESS_CERTS_URL?: string
     /** "1" allows webhooks to http: and local addresses: local development only (`npm start` sets it). */
     WEBHOOK_ALLOW_INSECURE?: string
   }

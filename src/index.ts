@@ -1,6 +1,8 @@
 import { createApp } from './app'
 import { resumeDeletions } from './admin/integration-deletion'
 import { config } from './config'
+import { pruneActivity } from './directory/activity'
+import { createDb } from './directory/db'
 import { pruneEvents } from './directory/events'
 import { startDueRuns } from './sync/cron'
 import { handleDeliveries, kickWebhooks } from './webhooks/queue'
@@ -16,7 +18,7 @@ export default {
   // Webhook deliveries (src/webhooks/queue.ts).
   queue: handleDeliveries,
   // Cron `0 */4 * * *`: start the native imports that are due, carry on deletions whose Workflow died,
-  // prune the change feed and the delivery records, and wake the webhook deliverer in case a kick was lost.
+  // prune the change feed, the delivery records and the SCIM activity log, and wake the webhook deliverer in case a kick was lost.
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(startDueRuns(env).then((r) => console.log(JSON.stringify({ msg: 'cron', ...r }))))
     ctx.waitUntil(resumeDeletions(env).then((resumed) => console.log(JSON.stringify({ msg: 'deletions resumed', resumed }))))
@@ -28,6 +30,7 @@ export default {
         console.log(JSON.stringify({ msg: 'webhook deliveries pruned', removed }))
       )
     )
+    ctx.waitUntil(pruneActivity(createDb(env.DB)).then((removed) => console.log(JSON.stringify({ msg: 'activity pruned', removed }))))
     ctx.waitUntil(kickWebhooks(env))
   },
 } satisfies ExportedHandler<Env>

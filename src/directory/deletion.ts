@@ -96,9 +96,10 @@ export async function deletionStep(d1: D1Database, id: string, stepUsers: number
   )
   const last = results[results.length - 1]![0]!
   if (last.remaining > 0) return { done: false, deletion: parseDeletion(last.deletion) }
-  // Nothing left: the runs, then the row itself (its trigger writes integration.deleted with the counts).
-  const [, , gone] = await readBatch<{ deletion: string }>(
+  // Nothing left: the activity log and the runs, then the row itself (its trigger writes integration.deleted with the counts).
+  const [, , , gone] = await readBatch<{ deletion: string }>(
     d1,
+    sql`DELETE FROM scim_activity WHERE integration_id = ${id}`,
     sql`DELETE FROM sync_changes WHERE run_id IN (SELECT id FROM sync_runs WHERE integration_id = ${id})`,
     sql`DELETE FROM sync_runs WHERE integration_id = ${id}`,
     sql`DELETE FROM integrations WHERE id = ${id} RETURNING deletion`

@@ -70,3 +70,16 @@ export async function unassignDevice(db: Db, userId: string, deviceId: string): 
   ])
   if (deleted.length === 0) throw notFound(`Device "${deviceId}" is not assigned to user "${userId}".`)
 }
+
+/**
+ * How many of an integration's users have a device, so deleting it keeps them (detached): what the
+ * console's delete confirmation says. Reads the devices once, not the integration's users.
+ */
+export async function usersKeptForDevices(db: Db, integrationId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(DISTINCT ${devices.userId})` })
+    .from(devices)
+    .innerJoin(users, eq(users.id, devices.userId))
+    .where(eq(users.integrationId, integrationId))
+  return row?.n ?? 0
+}

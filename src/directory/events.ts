@@ -131,3 +131,19 @@ export async function pruneEvents(d1: D1Database, retentionDays: number, now = D
   }
   return removed
 }
+
+/**
+ * The newest events about one user or group, among the newest `window` of the feed: the console's
+ * "recent events". The feed has no index by resource (it would cost a row per event), so the read
+ * is bounded by the window rather than by the resource.
+ */
+export async function recentEventsAbout(d1: D1Database, resourceId: string, limit = 20, window = 2000): Promise<FeedEvent[]> {
+  const [rows] = await readBatch<{ id: number; type: EventType; occurredAt: string; integrationId: string | null; data: string }>(
+    d1,
+    sql`SELECT id, type, occurred_at AS occurredAt, integration_id AS integrationId, data FROM events
+      WHERE id > (SELECT coalesce(max(id), 0) FROM events) - ${window}
+        AND ${resourceId} IN (json_extract(data, '$.id'), json_extract(data, '$.userId'), json_extract(data, '$.groupId'))
+      ORDER BY id DESC LIMIT ${limit}`
+  )
+  return rows!.map((e) => ({ ...e, id: String(e.id), data: JSON.parse(e.data) as unknown }))
+}

@@ -371,3 +371,26 @@ export const webhookDeliveries = sqliteTable(
 export const writeGuards = sqliteTable('write_guards', {
   failed: text('failed').notNull(),
 })
+
+/**
+ * Recent provisioning activity of SCIM integrations: the requests that changed something or failed,
+ * so an admin sees why an IdP reports an error (src/directory/activity.ts). Written after the
+ * response, never for a read that succeeded; at most ACTIVITY_KEPT rows per integration, and none
+ * older than ACTIVITY_DAYS.
+ */
+export const scimActivity = sqliteTable(
+  'scim_activity',
+  {
+    id: integer('id').primaryKey(),
+    integrationId: text('integration_id').notNull(),
+    at: text('at').notNull(),
+    method: text('method').notNull(),
+    path: text('path').notNull(),
+    status: integer('status').notNull(),
+    scimType: text('scim_type'),
+    detail: text('detail'),
+  },
+  (t) => [index('scim_activity_integration').on(t.integrationId, t.id)]
+)
+
+export type ScimActivityRow = typeof scimActivity.$inferSelect

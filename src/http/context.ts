@@ -1,5 +1,6 @@
 import type { D1Cost, Db } from '../directory/db'
 import type { DirectorySession } from '../directory/session'
+import type { Caller } from '../admin/console/session'
 
 export interface AppVariables {
   /** D1 rows read/written by this request, summed by the metered binding. */
@@ -10,6 +11,8 @@ export interface AppVariables {
   db: Db
   /** The directory as the authenticated SCIM caller sees it (set by scimAuth). */
   session: DirectorySession
+  /** Who is signed in to the console (set by its session check under /admin). */
+  caller: Caller
 }
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables }

@@ -60,7 +60,7 @@ async function openExpiring<T extends { exp: number }>(
 }
 
 /** Refuses at once a consent this deployment has no app for, saying what to configure. */
-function requireConsentApp(env: Env, kind: 'entra' | 'google') {
+export function requireConsentApp(env: Env, kind: 'entra' | 'google') {
   if (kind === 'entra' && (!env.MS_CLIENT_ID || !env.MS_CLIENT_SECRET))
     throw invalidValue(
       'This deployment has no Microsoft app for "Sign in with Azure": set MS_CLIENT_ID and MS_CLIENT_SECRET, or create the integration with your own tenantId, clientId and clientSecret.'

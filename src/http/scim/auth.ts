@@ -1,6 +1,7 @@
 import { createMiddleware } from 'hono/factory'
 import { lookupToken } from '../../auth/token-store'
 import { sha256Hex, TOKEN_PREFIX } from '../../auth/token'
+import { recordActivity } from '../../directory/activity'
 import { touchActivity } from '../../directory/integrations'
 import { createDb, nowIso } from '../../directory/db'
 import { DirectorySession } from '../../directory/session'
@@ -27,6 +28,12 @@ export const scimAuth = () =>
     const changes = !['GET', 'HEAD'].includes(c.req.method) && !c.req.path.endsWith('/.search')
     c.set('session', new DirectorySession(c.get('d1'), c.get('db'), entry, changes))
     await next()
+    // What changed something or failed, for the console's activity log: after the response. A Bulk
+    // request's operations come through here one by one, so the request itself counts only if it failed.
+    if (c.res.status >= 400 || (changes && !c.req.path.endsWith('/Bulk')))
+      c.executionCtx.waitUntil(
+        logActivity(c.env.DB, entry.integrationId, c.req.method, c.req.url, c.res.status, c.res.status >= 400 ? c.res.clone() : undefined)
+      )
     if (c.res.status === 401) return
     const now = Date.now()
     if (now - (lastTouched.get(entry.integrationId) ?? 0) < ACTIVITY_INTERVAL_MS) return
@@ -38,3 +45,36 @@ export const scimAuth = () =>
       )
     )
   })
+
+const decoded = (text: string) => {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    return text
+  }
+}
+
+async function logActivity(
+  d1: D1Database,
+  integrationId: string,
+  method: string,
+  url: string,
+  status: number,
+  failure: Response | undefined
+) {
+  try {
+    const { pathname, search } = new URL(url)
+    const error = failure ? ((await failure.json().catch(() => ({}))) as { scimType?: unknown; detail?: unknown }) : {}
+    await recordActivity(createDb(d1), {
+      integrationId,
+      at: nowIso(),
+      method,
+      path: decoded(pathname.replace(/^\/scim\/v2/, '')) + decoded(search),
+      status,
+      scimType: typeof error.scimType === 'string' ? error.scimType : null,
+      detail: typeof error.detail === 'string' ? error.detail : null,
+    })
+  } catch (e) {
+    console.error('activity log write failed', String(e))
+  }
+}

@@ -12,10 +12,9 @@ import { userRoutes } from './users'
 export const createScimRoutes = (dispatch: Dispatch) =>
   new Hono<AppEnv>({ strict: false })
     .route('/', discoveryRoutes)
+    // '/Users/*' matches '/Users' itself too: one use each, or the token check would run twice.
     .use('/Users/*', scimAuth())
-    .use('/Users', scimAuth())
     .use('/Groups/*', scimAuth())
-    .use('/Groups', scimAuth())
     .use('/.search', scimAuth())
     .use('/Bulk', scimAuth())
     .route('/Users', userRoutes)
