@@ -23,6 +23,8 @@ const { FakeCloud } = await import(pathToFileURL(join(outdir, 'graph.mjs')).href
 const { FakeGoogle } = await import(pathToFileURL(join(outdir, 'google.mjs')).href)
 
 const port = Number(process.env.FAKES_PORT ?? 8790)
+// Where npm start serves the Worker (PORT=… npm start), for the curls printed below.
+const service = `http://127.0.0.1:${process.env.PORT ?? 8787}`
 const cloud = new FakeCloud()
 const demo = cloud.tenant('demo', 'demo-app', 'demo-secret')
 const people = [
@@ -97,12 +99,12 @@ To import from it, add to .dev.vars and restart npm start:
   MS_LOGIN_BASE_URL="http://127.0.0.1:${port}"
   GRAPH_BASE_URL="http://127.0.0.1:${port}"
 then:
-  curl -s -X POST http://127.0.0.1:8787/api/v1/integrations -H "Authorization: Bearer $ADMIN_TOKEN" \\
+  curl -s -X POST ${service}/api/v1/integrations -H "Authorization: Bearer $ADMIN_TOKEN" \\
     -H 'Content-Type: application/json' -d '{"kind":"entra","name":"Demo Entra","tenantId":"demo","clientId":"demo-app","clientSecret":"demo-secret"}'
-  curl -s -X POST http://127.0.0.1:8787/api/v1/integrations/<id>/sync -H "Authorization: Bearer $ADMIN_TOKEN"
+  curl -s -X POST ${service}/api/v1/integrations/<id>/sync -H "Authorization: Bearer $ADMIN_TOKEN"
 
 Google Workspace too: add GOOGLE_TOKEN_URL="http://127.0.0.1:${port}/token" and
 GOOGLE_DIRECTORY_BASE_URL="http://127.0.0.1:${port}" to .dev.vars, then
-  curl -s -X POST http://127.0.0.1:8787/api/v1/integrations -H "Authorization: Bearer $ADMIN_TOKEN" \
+  curl -s -X POST ${service}/api/v1/integrations -H "Authorization: Bearer $ADMIN_TOKEN" \
     -H 'Content-Type: application/json' -d @${keyFile}`)
 })

@@ -212,6 +212,7 @@ describe('admin console in Chromium', () => {
     await page.getByRole('button', { name: 'Delete integration' }).click()
     await page.waitForURL(/\/admin(\?|$)/)
     assert.equal(await page.getByRole('link', { name: 'Okta production' }).count(), 0)
+    await page.getByText('Deleted Okta production.').waitFor()
     await shot('integrations')
     await page.goto(`${world.base}/admin/users/${state.userId}`)
     await page.getByText('detached from Okta production').waitFor()

@@ -47,13 +47,14 @@ function lastSeen(d: Details): Html {
   return html`<span class="muted">no sync yet</span>`
 }
 
-export function listPage(caller: Caller, all: Details[]): Html {
+export function listPage(caller: Caller, all: Details[], deleted?: string): Html {
   const rows = all.map((d) =>
     row(html`<a href="/admin/integrations/${d.id}">${d.name}</a>`, kindLabel(d.kind), badge(d), counts(d), lastSeen(d))
   )
   return page(
     'Integrations',
     html`<h1>Integrations</h1>
+      ${deleted ? html`<div class="notice" role="status">Deleted ${deleted}.</div>` : ''}
       <div class="actions"><a class="button" href="/admin/integrations/new">Add integration</a></div>
       ${
         all.length === 0

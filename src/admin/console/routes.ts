@@ -168,7 +168,8 @@ export const consoleRoutes = new Hono<AppEnv>({ strict: false })
   })
   .get('/', async (c) => {
     const rows = await listIntegrations(c.get('db'))
-    return c.html(listPage(c.get('caller'), await Promise.all(rows.map((row) => details(c, row)))))
+    const deleted = c.req.query('deleted')?.slice(0, 200)
+    return c.html(listPage(c.get('caller'), await Promise.all(rows.map((row) => details(c, row))), deleted))
   })
   .get('/integrations/new', (c) => c.html(newPage(c.get('caller'))))
   .post('/integrations', async (c) => {
