@@ -52,6 +52,45 @@ async function accessible(name) {
   )
 }
 
+/**
+ * Every control shown on the page takes the focus by Tab alone: links, buttons, fields, one stop
+ * per radio group, in at most twice as many presses as there are controls.
+ */
+async function keyboardReachable(name) {
+  const controls = await page.evaluate(() => {
+    const all = [...document.querySelectorAll('a[href], button, input:not([type=hidden]), select, textarea, summary')]
+    const seen = new Set()
+    return (
+      all
+        // What is shown: the fields of a closed <details> are reached once it is opened.
+        .filter((el) => el.checkVisibility())
+        .filter((el) => {
+          if (el.type !== 'radio') return true
+          if (seen.has(el.name)) return false
+          seen.add(el.name)
+          return true
+        })
+        .map((el, i) => {
+          el.setAttribute('data-kbd', String(i))
+          return String(i)
+        })
+    )
+  })
+  const reached = new Set()
+  await page.evaluate(() => document.activeElement?.blur())
+  for (let i = 0; i < controls.length * 2 + 2; i++) {
+    await page.keyboard.press('Tab')
+    const at = await page.evaluate(() => {
+      const el = document.activeElement
+      if (el?.type === 'radio') return document.querySelector(`input[type=radio][name="${el.name}"]`)?.getAttribute('data-kbd')
+      return el?.getAttribute('data-kbd')
+    })
+    if (at) reached.add(at)
+  }
+  const missed = controls.filter((c) => !reached.has(c))
+  assert.deepEqual(missed, [], `controls on ${name} that Tab never reaches`)
+}
+
 const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`), fullPage: true })
 
 describe('admin console in Chromium', () => {
@@ -89,6 +128,7 @@ describe('admin console in Chromium', () => {
   it('adds a SCIM integration, whose token shown once provisions a user and a group', async () => {
     await page.getByRole('link', { name: 'Add integration' }).click()
     await accessible('the add-integration page')
+    await keyboardReachable('the add-integration page')
     await shot('add-integration')
     await page.getByLabel('SCIM', { exact: false }).first().check()
     await page.getByLabel('Name').fill('Okta production')
@@ -132,12 +172,14 @@ describe('admin console in Chromium', () => {
     assert.equal(await page.getByText(XSS, { exact: true }).count(), 1)
     assert.equal(await page.locator('img[src=x]').count(), 0)
     await accessible('the users page')
+    await keyboardReachable('the users page')
     await shot('users')
     await page.getByRole('link', { name: 'Grace Hopper' }).click()
     await page.getByRole('link', { name: 'Engineering' }).waitFor()
     await accessible('a user page')
     await shot('user')
     await page.getByRole('link', { name: 'Groups', exact: true }).first().click()
+    await accessible('the groups page')
     await page.getByRole('link', { name: 'Engineering' }).click()
     await page.getByRole('link', { name: 'Grace Hopper' }).waitFor()
     await accessible('a group page')
@@ -168,6 +210,7 @@ describe('admin console in Chromium', () => {
     }
     assert.equal(await page.getByText(refused.body.detail).count(), 1, 'the failed request is listed once')
     await accessible('the integration page')
+    await keyboardReachable('the integration page')
     await shot('integration-scim')
   })
 

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
 import worker from '../../src/index'
+import { sha256Hex } from '../../src/auth/token'
 import { ConsoleBrowser, textOf } from '../helpers/console'
 import { admin, call, GROUP_SCHEMA, newIntegration, ORIGIN, scimClient, userBody } from '../helpers/http'
 import { connectTenant, seedDirectory } from '../helpers/graph-tenant'
@@ -71,6 +72,18 @@ describe('console sign-in', () => {
       expect(res.status).toBe(303)
       expect(res.headers.get('location')).toBe('/admin/login')
     }
+  })
+
+  it('sends an expired session back to sign-in', async () => {
+    const browser = new ConsoleBrowser()
+    await browser.signIn()
+    expect((await browser.get('/admin')).status).toBe(200)
+    const id = browser.cookie.split('=')[1]!
+    // The session's 12 hours are over (KV would also drop the key itself by then).
+    await env.TOKENS.put(`console:${await sha256Hex(id)}`, String(Date.now() - 1000))
+    const res = await browser.get('/admin/users')
+    expect(res.status).toBe(303)
+    expect(res.headers.get('location')).toBe('/admin/login')
   })
 
   it('signing out ends the session: the same cookie no longer opens a page', async () => {
