@@ -6,7 +6,7 @@ import { sha256Hex } from '../../src/auth/token'
 import { ConsoleBrowser, textOf } from '../helpers/console'
 import { admin, call, GROUP_SCHEMA, newIntegration, ORIGIN, scimClient, userBody } from '../helpers/http'
 import { connectTenant, seedDirectory } from '../helpers/graph-tenant'
-import { waitForRun } from '../helpers/sync'
+import { fakeGoogle, waitForRun } from '../helpers/sync'
 
 /** Adds a SCIM integration through the console's form; returns its id and the token the page showed once. */
 async function addScim(browser: ConsoleBrowser, name: string) {
@@ -242,6 +242,57 @@ describe('console and native imports', () => {
     // While it ran, the panel asked to be polled (unless the run finished before the first look).
     if (running.text.includes('data-run-status="running"'))
       expect(running.text).toContain(`data-poll="/admin/integrations/${id}/sync-panel"`)
+  })
+
+  it('connects Google Workspace with a pasted service-account key, and says so when the key is not JSON', async () => {
+    const customer = `C-console-${Date.now()}`
+    const { serviceAccount } = await fakeGoogle(customer, { action: 'create', admin: 'admin@acme.example' })
+    await fakeGoogle(customer, { action: 'users', users: [{ id: 'g1', primaryEmail: 'ada@acme.example', name: { fullName: 'Ada' } }] })
+    const browser = new ConsoleBrowser()
+    await browser.signIn()
+    const name = `Workspace ${customer}`
+    const broken = await browser.post('/admin/integrations', {
+      kind: 'google',
+      name,
+      serviceAccount: '{"client_email":',
+      adminEmail: 'admin@acme.example',
+    })
+    expect(broken.status).toBe(400)
+    expect(textOf(broken.text)).toContain('serviceAccount: is not JSON')
+    const created = await browser.post('/admin/integrations', {
+      kind: 'google',
+      name,
+      serviceAccount: JSON.stringify(serviceAccount),
+      adminEmail: 'admin@acme.example',
+    })
+    expect(created.status).toBe(303)
+    const id = created.headers.get('location')!.split('/').pop()!
+    expect(textOf((await browser.get(`/admin/integrations/${id}`)).text)).toContain('Connected as admin@acme.example')
+    expect((await browser.post(`/admin/integrations/${id}/sync`)).status).toBe(303)
+    const runId = (await admin('GET', `/integrations/${id}`)).body.lastSync.runId
+    expect((await waitForRun(id, runId)).status).toBe('succeeded')
+    const users = textOf((await browser.get(`/admin/users?integration=${id}`)).text)
+    expect(users).toContain('ada@acme.example')
+  })
+
+  it('pauses, resumes and renames through the same rules as the admin API', async () => {
+    const { id } = await connectTenant()
+    const browser = new ConsoleBrowser()
+    await browser.signIn()
+    await browser.get(`/admin/integrations/${id}`)
+    expect((await browser.post(`/admin/integrations/${id}/pause`)).status).toBe(303)
+    expect((await admin('GET', `/integrations/${id}`)).body.paused).toBe(true)
+    expect(textOf((await browser.get(`/admin/integrations/${id}?done=paused`)).text)).toContain('The schedule is paused')
+    expect((await browser.post(`/admin/integrations/${id}/resume`)).status).toBe(303)
+    expect((await admin('GET', `/integrations/${id}`)).body.paused).toBe(false)
+    const taken = `Taken name ${Date.now()}`
+    await newIntegration(taken)
+    const clash = await browser.post(`/admin/integrations/${id}/rename`, { name: taken.toLowerCase() })
+    expect(clash.status).toBe(409)
+    expect(textOf(clash.text)).toContain('already')
+    const renamed = `Renamed ${Date.now()}`
+    expect((await browser.post(`/admin/integrations/${id}/rename`, { name: renamed })).status).toBe(303)
+    expect((await admin('GET', `/integrations/${id}`)).body.name).toBe(renamed)
   })
 
   it('"Sign in with Azure" hands the browser a start link, which the console follows', async () => {
