@@ -22,6 +22,13 @@ export function createApp() {
   return (
     app
       .use(metering())
+      // On every response, the console's and the APIs' alike: no sniffing, no framing, no referrer.
+      .use(async (c, next) => {
+        await next()
+        c.res.headers.set('X-Content-Type-Options', 'nosniff')
+        if (!c.res.headers.has('X-Frame-Options')) c.res.headers.set('X-Frame-Options', 'DENY')
+        if (!c.res.headers.has('Referrer-Policy')) c.res.headers.set('Referrer-Policy', 'no-referrer')
+      })
       .get('/', (c) =>
         c.json({
           service: 'scim-directory',

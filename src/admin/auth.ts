@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { createMiddleware } from 'hono/factory'
+import { failedAuth, refuseIfBlocked } from '../auth/failed-auth'
 import { lookupApiKey } from '../auth/token-store'
 import { API_KEY_PREFIX, secretsEqual, sha256Hex, TOKEN_PREFIX } from '../auth/token'
 import { apiKeyHolds, apiKeyScope, touchApiKey, type ApiKeyScope } from '../directory/api-keys'
@@ -39,6 +40,7 @@ const needs = (access: ApiAccess) =>
 
 export const apiAuth = (access: ApiAccess) =>
   createMiddleware<AppEnv>(async function apiAuth(c, next) {
+    refuseIfBlocked(c.req.raw)
     const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')
     const bearer = match?.[1]
     const expected = c.env.ADMIN_TOKEN
@@ -47,7 +49,7 @@ export const apiAuth = (access: ApiAccess) =>
       const hash = await sha256Hex(bearer)
       const plain = c.get('db')
       const entry = await lookupApiKey(c.env.TOKENS, plain, hash)
-      if (!entry) throw unauthorized(REVOKED)
+      if (!entry) return failedAuth(c.env, c.req.raw, unauthorized(REVOKED))
       // Which of 401 and 403, read only when the key check failed.
       const refused = async (): Promise<never> => {
         const scope = await apiKeyScope(plain, entry.keyId, hash)
@@ -69,13 +71,25 @@ export const apiAuth = (access: ApiAccess) =>
       return
     }
     if (bearer?.startsWith(TOKEN_PREFIX))
-      throw unauthorized("This is an integration's SCIM token; it is accepted only under /scim/v2. Use the admin token or an API key here.")
+      return failedAuth(
+        c.env,
+        c.req.raw,
+        unauthorized("This is an integration's SCIM token; it is accepted only under /scim/v2. Use the admin token or an API key here.")
+      )
     if (!expected && access === 'admin')
-      throw unauthorized('The admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN).')
-    throw unauthorized(
-      access === 'admin'
-        ? 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".'
-        : `Send an API key with scope "${access}" or the admin token as "Authorization: Bearer <key>".`
+      return failedAuth(
+        c.env,
+        c.req.raw,
+        unauthorized('The admin API is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN).')
+      )
+    return failedAuth(
+      c.env,
+      c.req.raw,
+      unauthorized(
+        access === 'admin'
+          ? 'Send the admin token as "Authorization: Bearer <ADMIN_TOKEN>".'
+          : `Send an API key with scope "${access}" or the admin token as "Authorization: Bearer <key>".`
+      )
     )
   })
 

@@ -9,7 +9,8 @@ import { recentEventsAbout } from '../../directory/events'
 import { getIntegration, listIntegrations, notDeleting } from '../../directory/integrations'
 import { getGroupView, getUserView, groupMembersPage, listGroupViews, listUserViews, userGroupsPage } from '../../directory/views'
 import type { AppEnv } from '../../http/context'
-import { ScimError, parseWith } from '../../scim/errors'
+import { ScimError, parseWith, unauthorized } from '../../scim/errors'
+import { failedAuth, refuseIfBlocked } from '../../auth/failed-auth'
 import { startRun } from '../../sync/runs'
 import { deleteIntegration } from '../integration-deletion'
 import { addIntegration, changeIntegration, connectLink, createIntegrationSchema, details, rotateToken } from '../integrations'
@@ -153,12 +154,20 @@ export const consoleRoutes = new Hono<AppEnv>({ strict: false })
   })
   .post('/login', async (c) => {
     if (accessConfigured(c.env)) return c.redirect('/admin', 303)
+    refuseIfBlocked(c.req.raw)
     const form = await c.req.parseBody()
     const token = typeof form.token === 'string' ? form.token.trim() : ''
     if (!c.env.ADMIN_TOKEN)
       return c.html(loginPage('The console is disabled: set the ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN).'), 401)
-    if (!token || !(await signIn(c, token)))
-      return c.html(loginPage('That is not the admin token (ADMIN_TOKEN). Nothing was changed.'), 401)
+    if (!token || !(await signIn(c, token))) {
+      // Counted like any failed authentication (src/auth/failed-auth.ts): 429 for a client that keeps failing.
+      const refusal = await failedAuth(
+        c.env,
+        c.req.raw,
+        unauthorized('That is not the admin token (ADMIN_TOKEN). Nothing was changed.')
+      ).catch((e: ScimError) => e)
+      return c.html(loginPage(refusal.detail), refusal.status === 429 ? 429 : 401)
+    }
     return c.redirect('/admin', 303)
   })
   .use('*', signedIn)

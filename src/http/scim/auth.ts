@@ -1,4 +1,5 @@
 import { createMiddleware } from 'hono/factory'
+import { failedAuth, refuseIfBlocked } from '../../auth/failed-auth'
 import { lookupToken } from '../../auth/token-store'
 import { sha256Hex, TOKEN_PREFIX } from '../../auth/token'
 import { recordActivity } from '../../directory/activity'
@@ -18,12 +19,13 @@ const lastTouched = new Map<string, number>()
  */
 export const scimAuth = () =>
   createMiddleware<AppEnv>(async function scimAuth(c, next) {
+    refuseIfBlocked(c.req.raw)
     const header = c.req.header('authorization') ?? ''
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
-    if (!match) throw unauthorized('Send the integration\'s token as "Authorization: Bearer <token>".')
+    if (!match) return failedAuth(c.env, c.req.raw, unauthorized('Send the integration\'s token as "Authorization: Bearer <token>".'))
     const token = match[1]!
     const entry = token.startsWith(TOKEN_PREFIX) ? await lookupToken(c.env.TOKENS, c.get('db'), await sha256Hex(token)) : undefined
-    if (!entry) throw unauthorized('The bearer token is not valid for this service.')
+    if (!entry) return failedAuth(c.env, c.req.raw, unauthorized('The bearer token is not valid for this service.'))
     // Searches are POSTs that only read.
     const changes = !['GET', 'HEAD'].includes(c.req.method) && !c.req.path.endsWith('/.search')
     c.set('session', new DirectorySession(c.get('d1'), c.get('db'), entry, changes))
