@@ -31,6 +31,8 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 TEST_MIGRATIONS: migrations,
+                // Cases per property of the HTTP fuzz suite (test/integration/fuzz-http.test.ts): FUZZ_RUNS=5000 npm test for more.
+                FUZZ_RUNS: process.env.FUZZ_RUNS ?? '',
                 ADMIN_TOKEN: 'test-admin-token',
                 ENCRYPTION_KEY: 'MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=',
                 MS_LOGIN_BASE_URL: 'https://login.fake.test',
