@@ -1,4 +1,5 @@
 import { Hono } from 'hono'
+import { requestId } from 'hono/request-id'
 import { getPathNoStrict } from 'hono/utils/url'
 import { consoleRoutes } from './admin/console/routes'
 import { oauthRoutes } from './admin/oauth'
@@ -21,6 +22,8 @@ export function createApp() {
   const app: Hono<AppEnv> = new Hono<AppEnv>({ getPath: (request) => canonicalPath(getPathNoStrict(request), SCIM_BASE) })
   return (
     app
+      // X-Request-Id on every response (Cloudflare's ray id where there is one), and in every error's log line.
+      .use(requestId({ generator: (c) => c.req.header('cf-ray') ?? crypto.randomUUID() }))
       .use(metering())
       // On every response, the console's and the APIs' alike: no sniffing, no framing, no referrer.
       .use(async (c, next) => {

@@ -11,6 +11,8 @@ export interface AppVariables {
   db: Db
   /** The directory as the authenticated SCIM caller sees it (set by scimAuth). */
   session: DirectorySession
+  /** This request's id (X-Request-Id), also in its error log lines. */
+  requestId: string
   /** Who is signed in to the console (set by its session check under /admin). */
   caller: Caller
 }

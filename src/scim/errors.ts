@@ -86,6 +86,8 @@ export const payloadTooLarge = (detail: string) => new ScimError(413, detail)
 export const unsupportedMediaType = (detail: string) => new ScimError(415, detail)
 export const methodNotAllowed = (detail: string) => new ScimError(405, detail)
 export const internalError = (detail: string) => new ScimError(500, detail)
+export const unavailable = (detail: string, retryAfterS: number) =>
+  new ScimError(503, detail, undefined, { 'Retry-After': String(retryAfterS) })
 /** A 4xx that Hono itself raised (an HTTPException), rendered as SCIM error JSON. */
 export const clientError = (status: number, detail: string) => new ScimError(status, detail)
 
