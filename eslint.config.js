@@ -6,7 +6,7 @@ import globals from 'globals'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.wrangler/', '.bench/', 'worker-configuration.d.ts', 'migrations/'] },
+  { ignores: ['node_modules/', '.wrangler/', '.bench/', '.load/', 'worker-configuration.d.ts', 'migrations/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

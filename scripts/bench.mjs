@@ -5,12 +5,10 @@
 // query. The ratio SCIM ÷ baseline is the figure that counts; absolute numbers vary by machine.
 import autocannon from 'autocannon'
 import { build } from 'esbuild'
-import { Log, LogLevel, Miniflare } from 'miniflare'
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { hostWorker, root } from './host.mjs'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const work = join(root, '.bench')
 const USERS = Number(process.env.BENCH_USERS ?? 100_000)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8)
@@ -18,22 +16,6 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 5)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const ADMIN_TOKEN = 'bench-admin-token'
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
-
-rmSync(work, { recursive: true, force: true })
-mkdirSync(work, { recursive: true })
-
-await build({
-  entryPoints: [join(root, 'scripts', 'bench-worker.ts')],
-  outfile: join(work, 'worker.js'),
-  bundle: true,
-  format: 'esm',
-  platform: 'neutral',
-  target: 'es2022',
-  conditions: ['workerd', 'worker', 'browser'],
-  mainFields: ['module', 'main'],
-  external: ['cloudflare:*'],
-  logLevel: 'warning',
-})
 
 // The fake clouds of the tests, for the import benchmark (outbound fetches of the Worker land here).
 await build({
@@ -51,19 +33,11 @@ const cloud = new FakeCloud()
 const google = new FakeGoogle()
 google.tokenUrl = 'https://oauth2.fake.test/token'
 
-const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, 'wrangler.toml'), 'utf8'))[1]
-const mf = new Miniflare({
-  // BENCH_LOG=DEBUG (or INFO, WARN): Miniflare's log of requests and of the Worker's process.
-  log: new Log(LogLevel[process.env.BENCH_LOG ?? 'NONE'] ?? LogLevel.NONE),
-  modules: true,
-  scriptPath: join(work, 'worker.js'),
-  compatibilityDate,
-  d1Databases: { DB: 'bench' },
-  kvNamespaces: ['TOKENS'],
+const { mf, base, db } = await hostWorker({
+  entry: join('scripts', 'bench-worker.ts'),
+  work: join(work, 'worker'),
   bindings: {
     ADMIN_TOKEN,
-    MAX_BODY_BYTES: '1048576',
-    ENCRYPTION_KEY: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64'),
     MS_LOGIN_BASE_URL: 'https://login.fake.test',
     GRAPH_BASE_URL: 'https://graph.fake.test',
     GOOGLE_TOKEN_URL: 'https://oauth2.fake.test/token',
@@ -73,31 +47,9 @@ const mf = new Miniflare({
     SYNC_STEP_RETRIES: '3',
     SYNC_STEP_DELAY: '1 second',
   },
-  workflows: {
-    SYNC: { name: 'directory-sync', className: 'DirectorySyncWorkflow', stepLimit: 25000 },
-    DELETION: { name: 'integration-deletion', className: 'IntegrationDeletionWorkflow' },
-  },
-  // Webhook kicks go to the real local queue (no webhook is configured, so the consumer only looks).
-  queueProducers: { WEBHOOK_QUEUE: { queueName: 'webhook-deliveries' } },
-  queueConsumers: { 'webhook-deliveries': { maxBatchTimeout: 1, maxBatchSize: 100 } },
   outboundService: (request) =>
     ['oauth2.fake.test', 'admin.fake.test'].includes(new URL(request.url).hostname) ? google.handler(request) : cloud.handler(request),
-  host: '127.0.0.1',
-  port: 0,
 })
-const base = (await mf.ready).toString().replace(/\/$/, '')
-const db = await mf.getD1Database('DB')
-
-// Migrations, statement by statement (the files are split by drizzle-kit's breakpoints).
-for (const file of readdirSync(join(root, 'migrations'))
-  .filter((f) => f.endsWith('.sql'))
-  .sort()) {
-  const statements = readFileSync(join(root, 'migrations', file), 'utf8')
-    .split('--> statement-breakpoint')
-    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
-    .filter(Boolean)
-  await db.batch(statements.map((s) => db.prepare(s)))
-}
 
 async function call(method, path, { token, body } = {}) {
   const res = await fetch(base + path, {
