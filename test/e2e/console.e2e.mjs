@@ -238,7 +238,11 @@ describe('admin console in Chromium', () => {
     await page.getByRole('button', { name: 'Sync users now' }).click()
     await page.waitForURL(/done=sync/)
     // console.js replaces the panel while the run goes on; no reload here.
+    const before = page.url()
     await page.locator('[data-run-status="succeeded"]').waitFor({ timeout: 60_000 })
+    // Without a reload, the status above the panel follows too.
+    await page.locator('.facts .status', { hasText: 'connected' }).first().waitFor()
+    assert.equal(page.url(), before)
     assert.match(await page.locator('#sync').textContent(), /[1-9][0-9]* created/)
     await accessible('a native integration page')
     await shot('integration-entra')

@@ -73,7 +73,7 @@ document.addEventListener('click', function (event) {
   });
 });
 // Live progress: an element with data-poll="url" is replaced by what the url returns, every 2 s,
-// until the run has finished, when the page reloads.
+// until the run has finished.
 function poll(element) {
   var url = element.getAttribute('data-poll');
   setTimeout(function () {
@@ -84,18 +84,25 @@ function poll(element) {
         holder.innerHTML = text;
         var next = holder.firstElementChild;
         if (!next) return;
-        if (next.hasAttribute('data-poll')) {
-          element.replaceWith(next);
-          poll(next);
-        } else {
-          // Finished: the whole page, so the status and counts above the panel are current too.
-          location.replace(location.pathname + '#sync');
-        }
+        element.replaceWith(next);
+        if (next.hasAttribute('data-poll')) poll(next);
+        else refreshMain();
       })
       .catch(function () { poll(element); });
   }, 2000);
 }
 document.querySelectorAll('[data-poll]').forEach(poll);
+// Once a run has finished, the rest of the page (status, counts) too, still without a reload.
+function refreshMain() {
+  fetch(location.pathname, { credentials: 'same-origin', headers: { accept: 'text/html' } })
+    .then(function (res) { return res.ok ? res.text() : Promise.reject(res.status); })
+    .then(function (text) {
+      var fresh = new DOMParser().parseFromString(text, 'text/html').querySelector('main');
+      var main = document.querySelector('main');
+      if (fresh && main) main.replaceChildren.apply(main, Array.from(fresh.childNodes));
+    })
+    .catch(function () {});
+}
 // A consent start link, followed at once (a plain link is on the page for when scripts are off).
 var go = document.querySelector('a[data-go]');
 if (go) location.assign(go.href);
