@@ -16,6 +16,7 @@ const SUITES = {
       'test/integration/sync-graph.test.ts',
       'test/integration/sync-google.test.ts',
       'test/integration/sync-runs.test.ts',
+      'test/integration/sync-interrupted.test.ts',
       'test/integration/sync-dead-runs.test.ts',
       'test/integration/sync-safeguard.test.ts',
       'test/integration/failed-auth.test.ts',

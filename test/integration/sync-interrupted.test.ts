@@ -1,0 +1,91 @@
+import { introspectWorkflow } from 'cloudflare:test'
+import { env } from 'cloudflare:workers'
+import { describe, expect, it } from 'vitest'
+import { admin, type Json } from '../helpers/http'
+import { byUserName, connectTenant, seedDirectory } from '../helpers/graph-tenant'
+import { fakeGraph, runSync, safeguardOff, usersDeltaLink } from '../helpers/sync'
+
+/*
+ * A run interrupted at every step boundary (each step of the Graph import fails once, as when a
+ * deploy or an eviction stops the Workflow there, and the platform retries it) ends where an
+ * uninterrupted run of the same directory ends: the same users, groups, memberships, delta position
+ * and change feed. Two tenants are seeded alike; one is synced as is, the other with every step
+ * failing once.
+ */
+
+const STEPS = [
+  'source and scope',
+  'plan',
+  ...['users', 'groups'].flatMap((kind) =>
+    ['full', 'delta'].flatMap((mode) => Array.from({ length: 6 }, (_, n) => `${kind} ${mode} page ${n}`))
+  ),
+  'finish listing',
+  'safeguard',
+  'finish',
+]
+
+/** What the directory holds for an integration, without its own ids or times. */
+async function state(id: string, scim: Parameters<typeof byUserName>[0]) {
+  const users = Object.entries(await byUserName(scim))
+    .map(([userName, u]: [string, Json]) => `${userName} ${u.active} ${u.displayName ?? ''} ${u.title ?? ''}`)
+    .sort()
+  const groups: string[] = []
+  for (const g of (await admin('GET', `/groups?integrationId=${id}&limit=100`)).body.data as Json[]) {
+    const members = (await admin('GET', `/groups/${g.id}/members?limit=100`)).body.data as Json[]
+    groups.push(
+      `${g.displayName}: ${members
+        .map((m) => m.userName)
+        .sort()
+        .join(', ')}`
+    )
+  }
+  const events: Record<string, number> = {}
+  for (const e of (await admin('GET', `/events?integrationId=${id}&limit=500`)).body.data as Json[])
+    events[e.type] = (events[e.type] ?? 0) + 1
+  return { users, groups: groups.sort(), events }
+}
+
+const position = async (id: string, tenant: string) => String(await usersDeltaLink(id)).replaceAll(tenant, '<tenant>')
+
+describe('a Graph import interrupted at every step', () => {
+  it('ends, on the first run and on an incremental one, exactly where an uninterrupted run ends', { timeout: 60_000 }, async () => {
+    const plain = await connectTenant()
+    const broken = await connectTenant()
+    await Promise.all([seedDirectory(plain.tenant), seedDirectory(broken.tenant), safeguardOff(plain.id), safeguardOff(broken.id)])
+    const change = (tenant: string) =>
+      Promise.all([
+        fakeGraph(tenant, {
+          action: 'upsertUsers',
+          users: [{ id: 'u2', userPrincipalName: 'bob@contoso.com', displayName: 'Robert', jobTitle: 'Lead' }],
+        }),
+        fakeGraph(tenant, { action: 'upsertUsers', users: [{ id: 'u6', userPrincipalName: 'fay@contoso.com', displayName: 'Fay' }] }),
+        fakeGraph(tenant, { action: 'deleteUser', id: 'u4', how: 'soft' }),
+      ])
+
+    await runSync(plain.id, 'succeeded')
+    await change(plain.tenant)
+    await runSync(plain.id, 'succeeded')
+
+    const introspector = await introspectWorkflow(env.SYNC)
+    try {
+      await introspector.modifyAll(async (m) => {
+        for (const name of STEPS) await m.mockStepError({ name }, new Error(`interrupted before "${name}"`), 1)
+      })
+      const first = await runSync(broken.id, 'succeeded')
+      expect(first.counts.usersCreated).toBe(5)
+      // The interruptions happened: each waits SYNC_STEP_DELAY (1 s in tests) before its retry, and the
+      // first run has about ten steps (an uninterrupted one takes well under a second here).
+      expect(first.durationMs).toBeGreaterThanOrEqual(5000)
+      await change(broken.tenant)
+      await runSync(broken.id, 'succeeded')
+    } finally {
+      await introspector.dispose()
+    }
+
+    expect(await state(broken.id, broken.scim)).toEqual(await state(plain.id, plain.scim))
+    expect(await position(broken.id, broken.tenant)).toBe(await position(plain.id, plain.tenant))
+    const final = await state(broken.id, broken.scim)
+    expect(final.users).toContain('bob@contoso.com true Robert Lead')
+    expect(final.users.some((u) => u.startsWith('fay@contoso.com'))).toBe(true)
+  })
+})
