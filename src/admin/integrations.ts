@@ -6,7 +6,7 @@ import { createIntegration, getIntegration, notDeleting, replaceToken, setConsen
 import { parseDeletion } from '../directory/deletion'
 import { deletionView } from './integration-deletion'
 import type { IntegrationRow } from '../directory/schema'
-import { internalError, invalidValue } from '../scim/errors'
+import { internalError, invalidValue, parseWith } from '../scim/errors'
 import { consentStartLink, requireConsentApp } from '../sync/consent'
 import { seal } from '../auth/seal'
 import { KEPT_RUNS, lastRun } from '../directory/runs'
@@ -208,7 +208,8 @@ export type UpdateIntegrationInput = z.infer<typeof updateIntegrationSchema>
  * A new integration and its SCIM token (shown once). One that would connect by consent is refused at
  * once on a deployment with no consent app, saying what to configure.
  */
-export async function addIntegration(c: Context<AppEnv>, input: CreateIntegrationInput): Promise<{ row: IntegrationRow; token: string }> {
+export async function addIntegration(c: Context<AppEnv>, body: unknown): Promise<{ row: IntegrationRow; token: string }> {
+  const input: CreateIntegrationInput = parseWith(createIntegrationSchema, body)
   const { token, tokenId, hash } = await generateToken()
   const id = crypto.randomUUID()
   if (input.kind === 'google' && (input.serviceAccount === undefined) !== (input.adminEmail === undefined))
@@ -247,7 +248,9 @@ export async function addIntegration(c: Context<AppEnv>, input: CreateIntegratio
 }
 
 /** Rename, settings, pause, new credentials: refused, saying why, where a setting would mean nothing. */
-export async function changeIntegration(c: Context<AppEnv>, id: string, input: UpdateIntegrationInput): Promise<IntegrationRow> {
+export async function changeIntegration(c: Context<AppEnv>, id: string, body: unknown): Promise<IntegrationRow> {
+  // Parsed here, so the admin API and the console cannot differ on what a valid change is.
+  const input: UpdateIntegrationInput = parseWith(updateIntegrationSchema, body)
   // Settings of native imports only: refused, saying why, where they would mean nothing.
   let credentials: Awaited<ReturnType<typeof newCredentials>>
   const nativeOnly = [input.userNameFrom, input.safeguard, input.scope, input.paused, input.clientSecret, input.serviceAccount]

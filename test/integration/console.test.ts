@@ -290,8 +290,12 @@ describe('console and native imports', () => {
     const clash = await browser.post(`/admin/integrations/${id}/rename`, { name: taken.toLowerCase() })
     expect(clash.status).toBe(409)
     expect(textOf(clash.text)).toContain('already')
+    // The admin API's own rules: trimmed, not empty, at most 200 characters.
+    const tooLong = await browser.post(`/admin/integrations/${id}/rename`, { name: 'x'.repeat(201) })
+    expect(tooLong.status).toBe(400)
+    expect(textOf(tooLong.text)).toContain('must be at most 200 characters')
     const renamed = `Renamed ${Date.now()}`
-    expect((await browser.post(`/admin/integrations/${id}/rename`, { name: renamed })).status).toBe(303)
+    expect((await browser.post(`/admin/integrations/${id}/rename`, { name: `  ${renamed}  ` })).status).toBe(303)
     expect((await admin('GET', `/integrations/${id}`)).body.name).toBe(renamed)
   })
 

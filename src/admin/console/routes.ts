@@ -9,11 +9,11 @@ import { recentEventsAbout } from '../../directory/events'
 import { getIntegration, listIntegrations, notDeleting } from '../../directory/integrations'
 import { getGroupView, getUserView, groupMembersPage, listGroupViews, listUserViews, userGroupsPage } from '../../directory/views'
 import type { AppEnv } from '../../http/context'
-import { ScimError, parseWith, unauthorized } from '../../scim/errors'
+import { ScimError, unauthorized } from '../../scim/errors'
 import { failedAuth, refuseIfBlocked } from '../../auth/failed-auth'
 import { startRun } from '../../sync/runs'
 import { deleteIntegration } from '../integration-deletion'
-import { addIntegration, changeIntegration, connectLink, createIntegrationSchema, details, rotateToken } from '../integrations'
+import { addIntegration, changeIntegration, connectLink, details, rotateToken } from '../integrations'
 import { CONSOLE_CSS, CONSOLE_JS } from './assets'
 import { consentPage, detailPage, listPage, newPage, syncPanel, tokenPage } from './integration-pages'
 import { groupPage, groupsPage, userPage, usersPage, type ListFilters } from './directory-pages'
@@ -204,7 +204,7 @@ export const consoleRoutes = new Hono<AppEnv>({ strict: false })
       ...(kind === 'google' ? { serviceAccount, adminEmail: field(form, 'adminEmail') } : {}),
     }
     try {
-      const { row, token } = await addIntegration(c, parseWith(createIntegrationSchema, input))
+      const { row, token } = await addIntegration(c, input)
       if (row.kind === 'scim')
         return c.html(
           tokenPage(c.get('caller'), { id: row.id, name: row.name, scimUrl: (await details(c, row)).scimUrl }, token, false),
@@ -233,7 +233,7 @@ export const consoleRoutes = new Hono<AppEnv>({ strict: false })
       else await changeIntegration(c, id, { paused: action === 'pause' })
     } catch (e) {
       const refused = refusal(e)
-      return c.html(await integrationDetail(c, id, { error: refused.detail }), refused.status === 404 ? 404 : 409)
+      return c.html(await integrationDetail(c, id, { error: refused.detail }), refused.status as 400)
     }
     const done = action === 'rename' ? 'renamed' : action === 'pause' ? 'paused' : action === 'resume' ? 'resumed' : 'sync'
     return c.redirect(`/admin/integrations/${id}?done=${done}${action === 'sync' ? '#sync' : ''}`, 303)
