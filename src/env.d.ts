@@ -5,6 +5,8 @@ declare namespace Cloudflare {
     ADMIN_TOKEN?: string
     /** 32 random bytes, base64: seals secrets that must be read back (`npm start` writes one to .dev.vars). */
     ENCRYPTION_KEY?: string
+    /** The key being retired during a rotation (SECURITY.md): opens what it sealed, seals nothing. */
+    ENCRYPTION_KEY_PREVIOUS?: string
     /** The deployment's multi-tenant Microsoft app, for "Sign in with Azure" (admin consent). */
     MS_CLIENT_ID?: string
     MS_CLIENT_SECRET?: string

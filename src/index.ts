@@ -1,5 +1,6 @@
 import { createApp } from './app'
 import { resumeDeletions } from './admin/integration-deletion'
+import { resealAll } from './admin/reseal'
 import { config } from './config'
 import { pruneActivity } from './directory/activity'
 import { createDb } from './directory/db'
@@ -32,5 +33,8 @@ export default {
     )
     ctx.waitUntil(pruneActivity(createDb(env.DB)).then((removed) => console.log(JSON.stringify({ msg: 'activity pruned', removed }))))
     ctx.waitUntil(kickWebhooks(env))
+    // During an ENCRYPTION_KEY rotation, what the old key sealed moves to the new one (SECURITY.md).
+    if (env.ENCRYPTION_KEY_PREVIOUS)
+      ctx.waitUntil(resealAll(env, createDb(env.DB)).then((r) => console.log(JSON.stringify({ msg: 'resealed', ...r }))))
   },
 } satisfies ExportedHandler<Env>

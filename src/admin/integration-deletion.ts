@@ -5,6 +5,7 @@ import { createDb } from '../directory/db'
 import { beginDeletion, deletionStep, pendingDeletions, setDeletionInstance, type Deletion } from '../directory/deletion'
 import { failDeadRun, lastRun } from '../directory/runs'
 import { ALIVE } from '../sync/runs'
+import { instanceStatus, startInstance, terminateInstance } from '../sync/instances'
 import { kickWebhooks } from '../webhooks/queue'
 
 /*
@@ -55,26 +56,20 @@ async function stopSync(env: Env, id: string) {
   const db = createDb(env.DB)
   const run = await lastRun(db, id)
   if (run?.status !== 'running') return
-  await env.SYNC.get(run.id)
-    .then((instance) => instance.terminate())
-    .catch(() => undefined)
+  await terminateInstance(env.SYNC, run.instanceId ?? run.id)
   await failDeadRun(db, run.id, 'The integration was deleted while this run was going.')
 }
 
 async function startWorkflow(env: Env, id: string) {
-  const instance = await env.DELETION.create({ id: `delete-${id}-${Date.now()}`, params: { integrationId: id } })
-  await setDeletionInstance(env.DB, id, instance.id)
+  const instanceId = await startInstance(env.DELETION, { id: `delete-${id}-${Date.now()}`, params: { integrationId: id } })
+  await setDeletionInstance(env.DB, id, instanceId)
 }
 
 /** The cron's part: a deletion whose Workflow is no longer alive (a deploy, exhausted retries) starts again. */
 export async function resumeDeletions(env: Env): Promise<string[]> {
   const resumed: string[] = []
   for (const { id, deletion } of await pendingDeletions(env.DB)) {
-    const status = deletion.instanceId
-      ? await env.DELETION.get(deletion.instanceId)
-          .then(async (i) => (await i.status()).status)
-          .catch(() => 'missing')
-      : 'missing'
+    const status = deletion.instanceId ? await instanceStatus(env.DELETION, deletion.instanceId) : 'missing'
     if (ALIVE.has(status)) continue
     await startWorkflow(env, id)
     resumed.push(id)

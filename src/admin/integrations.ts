@@ -122,7 +122,7 @@ export const updateIntegrationSchema = z
 
 /** Secrets a native import reads back, sealed under ENCRYPTION_KEY for this integration alone. */
 const sealSecrets = (c: Context<AppEnv>, id: string, secrets: Record<string, string>) =>
-  seal(c.env.ENCRYPTION_KEY, JSON.stringify(secrets), sealContext(id)).catch((e: unknown) => {
+  seal(c.env, JSON.stringify(secrets), sealContext(id)).catch((e: unknown) => {
     throw internalError(`Secrets cannot be stored: ${(e as Error).message}`)
   })
 

@@ -108,7 +108,7 @@ export const oauthRoutes = new Hono<AppEnv>({ strict: false })
     if (!outcome.ok) return c.html(page('Not connected', outcome.reason), 400)
     const db = c.get('db')
     const row = await getIntegration(db, outcome.integrationId)
-    const sealedSecrets = await seal(c.env.ENCRYPTION_KEY, JSON.stringify({ refreshToken: outcome.refreshToken }), sealContext(row.id))
+    const sealedSecrets = await seal(c.env, JSON.stringify({ refreshToken: outcome.refreshToken }), sealContext(row.id))
     await connectIntegration(
       db,
       row.id,

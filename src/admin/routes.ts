@@ -6,6 +6,7 @@ import { API_KEY_PREFIX, generateToken } from '../auth/token'
 import { createApiKey, deleteApiKey, listApiKeys } from '../directory/api-keys'
 import { getIntegration, listIntegrations, notDeleting } from '../directory/integrations'
 import { deleteIntegration } from './integration-deletion'
+import { resealAll } from './reseal'
 import { notFound, parseWith } from '../scim/errors'
 import { getRun, listRuns } from '../directory/runs'
 import { approveRun, cancelRun, rejectRun, runView, startRun } from '../sync/runs'
@@ -96,6 +97,8 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     return c.json(body, status)
   })
   // Application API keys: the key is shown in the creation response only; D1 and KV keep its hash.
+  // ENCRYPTION_KEY rotation (SECURITY.md): every stored secret under ENCRYPTION_KEY_PREVIOUS moves to ENCRYPTION_KEY.
+  .post('/encryption/reseal', async (c) => c.json(await resealAll(c.env, c.get('db'))))
   .post('/api-keys', async (c) => {
     const input = parseWith(createApiKeySchema, await readJson(c))
     const { token, tokenId, hash } = await generateToken(API_KEY_PREFIX)

@@ -99,7 +99,7 @@ export const webhookRoutes = new Hono<AppEnv>({ strict: false })
     const url = await checkedUrl(c.env, input.url)
     const id = crypto.randomUUID()
     const secret = newSecret()
-    const sealedSecret = await seal(c.env.ENCRYPTION_KEY, secret, sealContext(id)).catch((e: unknown) => {
+    const sealedSecret = await seal(c.env, secret, sealContext(id)).catch((e: unknown) => {
       throw internalError(`The signing secret cannot be stored: ${(e as Error).message}`)
     })
     let row = await createWebhook(c.get('db'), { id, url, events: input.events, types, sealedSecret })

@@ -3,6 +3,11 @@
  * AES-256-GCM under ENCRYPTION_KEY (32 random bytes, base64) before they reach D1 or KV. A sealed
  * value is "v1.<iv>.<ciphertext>" in base64url; the associated data binds it to its integration,
  * so a sealed secret copied onto another integration's row does not open.
+ *
+ * Rotation: with ENCRYPTION_KEY_PREVIOUS set to the key being retired, values sealed under it
+ * still open, new ones are sealed under ENCRYPTION_KEY, and resealed() moves an old one over
+ * (src/admin/reseal.ts does it for every stored secret). GCM's tag tells the keys apart, so the
+ * format needs no key id.
  */
 
 import { fromBase64 as fromB64, toBase64Url as b64url } from '../base64url'
@@ -26,8 +31,14 @@ async function keyFrom(encryptionKey: string | undefined): Promise<CryptoKey> {
   return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt'])
 }
 
-export async function seal(encryptionKey: string | undefined, plaintext: string, context: string): Promise<string> {
-  const key = await keyFrom(encryptionKey)
+/** The keys a deployment seals and opens with (Worker secrets). */
+export interface SealKeys {
+  ENCRYPTION_KEY?: string | undefined
+  ENCRYPTION_KEY_PREVIOUS?: string | undefined
+}
+
+export async function seal(keys: SealKeys, plaintext: string, context: string): Promise<string> {
+  const key = await keyFrom(keys.ENCRYPTION_KEY)
   const iv = crypto.getRandomValues(new Uint8Array(12))
   const data = await crypto.subtle.encrypt(
     { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(context) },
@@ -37,7 +48,7 @@ export async function seal(encryptionKey: string | undefined, plaintext: string,
   return `v1.${b64url(iv)}.${b64url(new Uint8Array(data))}`
 }
 
-export async function open(encryptionKey: string | undefined, sealed: string, context: string): Promise<string> {
+async function openWith(encryptionKey: string | undefined, sealed: string, context: string): Promise<string | undefined> {
   const key = await keyFrom(encryptionKey)
   const [version, iv, data] = sealed.split('.')
   if (version !== 'v1' || !iv || !data) throw new SealError('The sealed secret is not in a format this service wrote.')
@@ -49,6 +60,29 @@ export async function open(encryptionKey: string | undefined, sealed: string, co
     )
     return new TextDecoder().decode(plain)
   } catch {
-    throw new SealError('The sealed secret does not open with this ENCRYPTION_KEY (was the key changed?).')
+    return undefined
   }
+}
+
+/** The plaintext, and whether it was sealed under the previous key (and wants resealing). */
+async function opened(keys: SealKeys, sealed: string, context: string): Promise<{ plain: string; previous: boolean }> {
+  const plain = await openWith(keys.ENCRYPTION_KEY, sealed, context)
+  if (plain !== undefined) return { plain, previous: false }
+  const old = keys.ENCRYPTION_KEY_PREVIOUS ? await openWith(keys.ENCRYPTION_KEY_PREVIOUS, sealed, context) : undefined
+  if (old !== undefined) return { plain: old, previous: true }
+  throw new SealError(
+    keys.ENCRYPTION_KEY_PREVIOUS
+      ? 'The sealed secret opens with neither ENCRYPTION_KEY nor ENCRYPTION_KEY_PREVIOUS.'
+      : 'The sealed secret does not open with this ENCRYPTION_KEY (was the key changed? Set the old one as ENCRYPTION_KEY_PREVIOUS).'
+  )
+}
+
+export async function open(keys: SealKeys, sealed: string, context: string): Promise<string> {
+  return (await opened(keys, sealed, context)).plain
+}
+
+/** The value sealed anew under ENCRYPTION_KEY when it was sealed under the previous key; undefined when it is current. */
+export async function resealed(keys: SealKeys, sealed: string, context: string): Promise<string | undefined> {
+  const { plain, previous } = await opened(keys, sealed, context)
+  return previous ? seal(keys, plain, context) : undefined
 }

@@ -1,5 +1,6 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { SealError } from '../auth/seal'
 import { ScimError, clientError, internalError, notFound, unavailable } from '../scim/errors'
 
 // What D1 (or the network under it) says when it failed for now rather than for good: the same
@@ -35,6 +36,8 @@ function errorResponse(err: Error, c: Context, id: string): Response {
       stack: (err as Error).stack,
     })
   )
+  // The deployment's keys do not open a stored secret: the operator's to fix, and the words say how.
+  if (err instanceof SealError) return internalError(`${err.message} (request id ${id})`).getResponse()
   // A write is one D1 batch, which commits whole or not at all.
   if (transient)
     return unavailable(

@@ -51,7 +51,7 @@ async function openExpiring<T extends { exp: number }>(
 ): Promise<T | { reason: string }> {
   let value: T
   try {
-    value = schema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, text ?? '', context)))
+    value = schema.parse(JSON.parse(await open(env, text ?? '', context)))
   } catch {
     return { reason: 'The link is not valid. Start again from the integration.' }
   }
@@ -88,7 +88,7 @@ export async function consentStartLink(
   const nonce = crypto.randomUUID()
   const exp = Date.now() + LINK_TTL_MS
   const ticket = await seal(
-    env.ENCRYPTION_KEY,
+    env,
     JSON.stringify({ integrationId, kind, exp, nonce, ...(allowTenantChange ? { allowTenantChange } : {}) }),
     START_CONTEXT
   )
@@ -115,7 +115,7 @@ export async function consentRedirect(env: Env, origin: string, ticket: StartTic
   requireConsentApp(env, ticket.kind)
   const browserNonce = crypto.randomUUID()
   const state = await seal(
-    env.ENCRYPTION_KEY,
+    env,
     JSON.stringify({
       integrationId: ticket.integrationId,
       exp: Date.now() + LINK_TTL_MS,

@@ -1,3 +1,4 @@
+import type * as z from 'zod'
 /** Why a sync could not go on, in words an admin can act on (shown as the run's error). */
 export class SyncError extends Error {
   override name = 'SyncError'
@@ -21,4 +22,16 @@ export class SyncError extends Error {
 /** The delta token is no longer valid (HTTP 410 / syncStateNotFound): a full sync must start over. */
 export class DeltaExpired extends Error {
   override name = 'DeltaExpired'
+}
+
+/**
+ * What a source sent, read with `schema`, or a SyncError saying what did not fit: tried again like
+ * a garbled page (a change of schema that persists fails the run in these words, not Zod's).
+ */
+export function readAs<T>(schema: z.ZodType<T>, raw: unknown, what: string): T {
+  const parsed = schema.safeParse(raw)
+  if (parsed.success) return parsed.data
+  const issue = parsed.error.issues[0]
+  const where = issue?.path.length ? issue.path.join('.') : 'the page'
+  throw new SyncError(`${what} sent data the import cannot read (${where}: ${issue?.message ?? 'unexpected shape'}).`, 'protocol')
 }

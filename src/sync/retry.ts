@@ -18,13 +18,20 @@ export const defaultRetryPolicy = (overrides: Partial<RetryPolicy> = {}): RetryP
   ...overrides,
 })
 
-/** Seconds or an HTTP date, as Retry-After allows. */
-export function retryAfterMs(header: string | null): number | undefined {
+/**
+ * A response's Retry-After: seconds, or an HTTP date. A date is on the server's clock, so it is
+ * measured from the response's own Date header where there is one: a server whose clock is minutes
+ * off ours would otherwise ask for minutes of waiting, or none.
+ */
+export function retryAfterMs(res: Response): number | undefined {
+  const header = res.headers.get('retry-after')
   if (!header) return undefined
   const seconds = Number(header)
   if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000)
   const date = Date.parse(header)
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+  if (Number.isNaN(date)) return undefined
+  const sent = Date.parse(res.headers.get('date') ?? '')
+  return Math.max(0, date - (Number.isNaN(sent) ? Date.now() : sent))
 }
 
 /** A request that never got a response: refused, reset, timed out, a name that did not resolve. */

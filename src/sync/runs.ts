@@ -15,6 +15,7 @@ import type { Db } from '../directory/db'
 import { parseReport } from '../directory/run-report'
 import type { IntegrationRow, SyncRunRow } from '../directory/schema'
 import { conflict, invalidValue, notFound } from '../scim/errors'
+import { instanceStatus, startInstance, terminateInstance } from './instances'
 
 // Native integrations import every four hours (the cron trigger in wrangler.toml).
 export const SYNC_INTERVAL_MS = 4 * 60 * 60 * 1000
@@ -34,16 +35,10 @@ export const ALIVE = new Set(['queued', 'running', 'paused', 'waiting', 'waiting
  * Returns true when the run is still going.
  */
 export async function checkRunning(db: Db, workflow: Workflow, run: SyncRunRow, now = Date.now()): Promise<boolean> {
-  let instance: WorkflowInstance | undefined
-  let status: string
-  try {
-    instance = await workflow.get(run.instanceId ?? run.id)
-    status = (await instance.status()).status
-  } catch {
-    status = 'missing'
-  }
+  const instanceId = run.instanceId ?? run.id
+  const status = await instanceStatus(workflow, instanceId)
   if (ALIVE.has(status) && !isSilent(run, now)) return true
-  if (ALIVE.has(status)) await instance?.terminate().catch(() => undefined)
+  if (ALIVE.has(status)) await terminateInstance(workflow, instanceId)
   const reason = ALIVE.has(status)
     ? SILENT_RUN_ERROR
     : `The run stopped without finishing: its Workflow instance is ${status === 'missing' ? 'gone' : status} (a deploy or an exhausted retry ends one). The next run starts over.`
@@ -72,7 +67,7 @@ export async function startRun(
   if (last?.status === 'running') await checkRunning(db, workflow, last)
   const { runId } = await insertRun(db, row, trigger, options.dryRun === true)
   try {
-    await workflow.create({ id: runId, params: { integrationId: row.id, runId, ...(options.dryRun ? { dryRun: true } : {}) } })
+    await startInstance(workflow, { id: runId, params: { integrationId: row.id, runId, ...(options.dryRun ? { dryRun: true } : {}) } })
   } catch (e) {
     await finishRun(db, runId, { error: `The sync could not be started: ${String(e)}` })
     throw e
@@ -100,7 +95,7 @@ export async function approveRun(db: Db, workflow: Workflow, integrationId: stri
   const instanceId = `${runId}-approved`
   if (!(await resumeHeld(db, integrationId, runId, instanceId))) await heldRun(db, integrationId, runId)
   try {
-    await workflow.create({ id: instanceId, params: { integrationId, runId, approved: true } })
+    await startInstance(workflow, { id: instanceId, params: { integrationId, runId, approved: true } })
   } catch (e) {
     await finishRun(db, runId, { error: `The approved run could not be started: ${String(e)}` })
     throw e

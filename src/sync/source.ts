@@ -44,7 +44,7 @@ export async function googleFor(env: Env, row: IntegrationRow): Promise<GoogleCl
   const key = `${row.config}|${row.sealedSecrets}`
   const cached = googleClients.get(row.id)
   if (cached?.key === key) return cached.client
-  const secrets = googleSecretsSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, row.sealedSecrets, sealContext(row.id))))
+  const secrets = googleSecretsSchema.parse(JSON.parse(await open(env, row.sealedSecrets, sealContext(row.id))))
   let credentials: GoogleCredentials
   if (config.mode === 'serviceAccount' && 'privateKey' in secrets) {
     credentials = {
@@ -87,7 +87,7 @@ export async function graphFor(env: Env, row: IntegrationRow): Promise<GraphClie
     if (!row.sealedSecrets) throw new SyncError(`Integration "${row.name}" has no client secret.`, 'config')
     app = {
       clientId: config.clientId,
-      ...entraSecretsSchema.parse(JSON.parse(await open(env.ENCRYPTION_KEY, row.sealedSecrets, sealContext(row.id)))),
+      ...entraSecretsSchema.parse(JSON.parse(await open(env, row.sealedSecrets, sealContext(row.id)))),
     }
   }
   const key = `${config.tenantId}|${app.clientId}|${config.mode === 'consent' ? 'consent' : row.sealedSecrets}`

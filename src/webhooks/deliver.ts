@@ -100,8 +100,7 @@ export async function targetProblem(env: Env, url: string): Promise<string | nul
 
 export const allowInsecure = (env: Env) => ['1', 'true', 'yes'].includes(String(env.WEBHOOK_ALLOW_INSECURE ?? '').toLowerCase())
 
-export const openSecret = (env: Env, row: Pick<WebhookRow, 'id' | 'sealedSecret'>) =>
-  open(env.ENCRYPTION_KEY, row.sealedSecret, sealContext(row.id))
+export const openSecret = (env: Env, row: Pick<WebhookRow, 'id' | 'sealedSecret'>) => open(env, row.sealedSecret, sealContext(row.id))
 
 /**
  * Delivers what the webhook has not had yet, in order, until the feed is exhausted, a delivery

@@ -1,11 +1,14 @@
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
+import { Chaos, garble, type ChaosSettings } from './chaos'
 /*
  * A fake Google OAuth token endpoint + Admin SDK Directory API (shared/reference §C2): the JWT-bearer
  * grant of a service account with domain-wide delegation (RS256 signature checked against the
  * account's public key, `iss`, `sub` = a super admin of the customer, `aud`, read-only scopes, a
  * lifetime of at most an hour), users.list / groups.list / members.list with maxResults caps and
- * page tokens, suspended and archived users, nested GROUP members, and injected 403
- * userRateLimitExceeded, 429 and 503. Host-agnostic paths: /token, /admin/directory/v1/…, /_fake-google/….
+ * page tokens, suspended and archived users, nested GROUP members, injected 403
+ * userRateLimitExceeded, 429 and 503, faults at random pages (chaos.ts), and a clock of the
+ * customer's own (clockSkewMs): an assertion issued more than a minute in its future is refused, as
+ * Google refuses one "not in a reasonable timeframe". Host-agnostic paths: /token, /admin/directory/v1/…, /_fake-google/….
  */
 
 export interface FakeGoogleUser {
@@ -51,6 +54,13 @@ export class FakeGoogleCustomer {
   groups: FakeGoogleGroup[] = []
   faults: { path: RegExp; status: number; reason: string; times: number; retryAfter?: number }[] = []
   requests: string[] = []
+  /** When set, pages fail at random, each at most once. */
+  chaos: Chaos | undefined
+  /** How far Google's clock is ahead of the caller's (negative: behind). */
+  clockSkewMs = 0
+  /** Items per page when smaller than the maxResults asked for. */
+  pageSize: number | undefined
+  now = () => Date.now() + this.clockSkewMs
   constructor(
     readonly customerId: string,
     readonly domainAdmin: string,
@@ -134,11 +144,17 @@ export class FakeGoogle {
         reason: body.reason as string,
         times: (body.times as number | undefined) ?? 1,
       })
+    else if (body.action === 'settings') {
+      if (body.chaos !== undefined) customer.chaos = body.chaos ? new Chaos(body.chaos as ChaosSettings) : undefined
+      if (body.clockSkewMs !== undefined) customer.clockSkewMs = body.clockSkewMs as number
+      if (body.pageSize !== undefined) customer.pageSize = body.pageSize as number
+    }
     return json({
       users: customer.users.length,
       groups: customer.groups.length,
       requests: customer.requests.length,
       faultsLeft: customer.faults.length,
+      chaos: customer.chaos?.injected ?? null,
     })
   }
 
@@ -171,7 +187,7 @@ export class FakeGoogle {
 
   private issue(customer: string) {
     const access = `ya29.fake-${crypto.randomUUID()}`
-    this.tokens.set(access, { customer, expires: Date.now() + 3600_000 })
+    this.tokens.set(access, { customer, expires: (this.customers.get(customer)?.now() ?? Date.now()) + 3600_000 })
     return access
   }
 
@@ -230,9 +246,18 @@ export class FakeGoogle {
       new TextEncoder().encode(`${h}.${p}`)
     )
     if (!valid) return json({ error: 'invalid_grant', error_description: 'Invalid JWT Signature.' }, 400)
-    const now = Math.floor(Date.now() / 1000)
-    if (claims.aud !== this.tokenUrl || !claims.iat || !claims.exp || claims.exp - claims.iat > 3600 || claims.exp < now)
+    const now = Math.floor(customer.now() / 1000)
+    if (claims.aud !== this.tokenUrl || !claims.iat || !claims.exp)
       return json({ error: 'invalid_grant', error_description: 'Invalid JWT: bad aud, iat or exp.' }, 400)
+    if (claims.exp - claims.iat > 3600 || claims.exp < now || claims.iat > now + 60)
+      return json(
+        {
+          error: 'invalid_grant',
+          error_description:
+            'Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.',
+        },
+        400
+      )
     const scopes = (claims.scope ?? '').split(' ')
     if (claims.sub !== customer.domainAdmin || !SCOPES.every((s) => scopes.includes(s)))
       return json(
@@ -246,13 +271,14 @@ export class FakeGoogle {
     return json({ access_token: this.issue(customer.customerId), expires_in: 3599, token_type: 'Bearer' })
   }
 
-  private directory(request: Request, url: URL) {
+  private async directory(request: Request, url: URL): Promise<Response> {
     const auth = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')
     const session = auth ? this.tokens.get(auth[1]!) : undefined
-    if (!session || session.expires < Date.now()) return apiError(401, 'authError', 'Invalid Credentials')
-    const customer = this.customers.get(session.customer)!
-    customer.requests.push(url.pathname + url.search)
-    const fault = customer.faults.find((f) => f.path.test(url.pathname + url.search))
+    const customer = session && this.customers.get(session.customer)
+    if (!session || !customer || session.expires < customer.now()) return apiError(401, 'authError', 'Invalid Credentials')
+    const page = url.pathname + url.search
+    customer.requests.push(page)
+    const fault = customer.faults.find((f) => f.path.test(page))
     if (fault) {
       if (--fault.times <= 0) customer.faults.splice(customer.faults.indexOf(fault), 1)
       return apiError(
@@ -262,16 +288,30 @@ export class FakeGoogle {
         fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : {}
       )
     }
+    const chaos = customer.chaos?.draw(page)
+    if (chaos?.kind === 'throttled') return apiError(429, 'rateLimitExceeded', 'Rate Limit Exceeded')
+    if (chaos?.kind === 'unavailable') return apiError(503, 'backendError', 'Service unavailable. Please try again')
+    if (chaos?.kind === 'expiredToken') {
+      session.expires = 0
+      return apiError(401, 'authError', 'Invalid Credentials')
+    }
+    const res = this.listing(url, customer)
+    return chaos ? garble(chaos, res) : res
+  }
+
+  private listing(url: URL, customer: FakeGoogleCustomer): Response {
     const customerParam = url.searchParams.get('customer')
     const page = <T>(items: T[], max: number, cap: number, key: string) => {
       if (max > cap) return apiError(400, 'invalid', `Invalid value '${max}'. Values must be within the range: [1, ${cap}]`)
+      // Google may send fewer than maxResults: pageSize, when set, makes every page that short.
+      const size = Math.min(max, customer.pageSize ?? max)
       const start = Number(url.searchParams.get('pageToken') ?? '0')
-      const slice = items.slice(start, start + max)
+      const slice = items.slice(start, start + size)
       return json({
         kind: `admin#directory#${key}`,
         etag: '"fake"',
         [key]: slice,
-        ...(start + max < items.length ? { nextPageToken: String(start + max) } : {}),
+        ...(start + size < items.length ? { nextPageToken: String(start + size) } : {}),
       })
     }
     const max = (dflt: number) => Number(url.searchParams.get('maxResults') ?? dflt)

@@ -1,10 +1,12 @@
+import { Chaos, garble, type ChaosSettings } from './chaos'
 /*
  * A fake Microsoft identity platform + Graph, faithful to what the sync relies on
  * (shared/reference/idp-and-sources.md §C1): client-credentials tokens that expire, /users/delta and
  * /groups/delta with $skiptoken paging and a final @odata.deltaLink, @removed with reason
  * "changed" (soft delete) or "deleted", members@delta (a large group's members split across pages
- * that repeat the group), empty pages that still carry a nextLink, 429 with Retry-After, 503, and
- * 410 Gone for delta tokens that have expired. Like Graph, an update in a delta carries only the id
+ * that repeat the group), empty pages that still carry a nextLink, 429 with Retry-After, 503,
+ * 410 Gone for delta tokens that have expired, faults at random pages (chaos.ts) and a clock of its
+ * own (clockSkewMs: its Date headers, Retry-After dates and token lifetimes run on it). Like Graph, an update in a delta carries only the id
  * and the properties that changed (a group whose membership alone changed: only members@delta);
  * a created or restored object carries everything. For scoped imports: /groups/{id}, its direct
  * /members and its /transitiveMembers.
@@ -54,6 +56,7 @@ interface Fault {
 }
 
 export class FakeTenant {
+  now = () => Date.now() + this.clockSkewMs
   users = new Map<string, FakeUser>()
   groups = new Map<string, FakeGroup>()
   softDeleted = new Set<string>()
@@ -69,9 +72,10 @@ export class FakeTenant {
   requests: string[] = []
   /** Client-credentials token requests made for this tenant, granted or refused. */
   tokenRequests = 0
-  /** When set, every distinct page URL fails once (429 with Retry-After, then 503, alternately) before it answers. */
-  flaky = false
-  failedOnce = new Set<string>()
+  /** When set, pages fail at random, each at most once (test/fakes/chaos.ts). */
+  chaos: Chaos | undefined
+  /** How far this tenant's clock is ahead of the caller's (negative: behind). */
+  clockSkewMs = 0
   /** When set, the app may read only this many users (a permission or scope change): full listings hold only these. */
   visibleUsers: number | undefined
 
@@ -169,6 +173,13 @@ const reported = (changes: Change[]): string[] | 'all' => {
 const only = (o: Record<string, unknown>, fields: string[] | 'all') =>
   fields === 'all' ? o : Object.fromEntries(Object.entries(o).filter(([k]) => k === 'id' || fields.includes(k)))
 
+/**
+ * A Retry-After of `seconds`: an HTTP date on the tenant's clock when it is skewed (Graph sends
+ * seconds; a date is what a skewed server makes dangerous), seconds otherwise.
+ */
+const retryAfter = (tenant: FakeTenant, seconds: number) =>
+  tenant.clockSkewMs ? new Date(Math.ceil(tenant.now() / 1000) * 1000 + seconds * 1000).toUTCString() : String(seconds)
+
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } })
 const graphError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
@@ -192,7 +203,6 @@ export class FakeCloud {
   /** Who "signs in" on the admin-consent page: a tenant id, or a refusal. */
   consent: { tenant: string } | { error: string } = { error: 'no_admin' }
   private tokens = new Map<string, { tenant: string; expires: number }>()
-  now = () => Date.now()
 
   tenant(id: string, clientId = 'client-id', clientSecret = 'client-secret') {
     let t = this.tenants.get(id)
@@ -242,32 +252,43 @@ export class FakeCloud {
       return json({ error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' }, 401)
     // Shaped like Graph's: a JWT whose payload names the tenant (tid); the signature is not checked by clients.
     const access = `${encode({ typ: 'JWT', alg: 'none' })}.${encode({ tid: tenantId, aud: 'https://graph.microsoft.com', jti: crypto.randomUUID() })}.fake`
-    this.tokens.set(access, { tenant: tenantId, expires: this.now() + tenant.tokenLifetime * 1000 })
+    this.tokens.set(access, { tenant: tenantId, expires: tenant.now() + tenant.tokenLifetime * 1000 })
     return json({ token_type: 'Bearer', expires_in: tenant.tokenLifetime, ext_expires_in: tenant.tokenLifetime, access_token: access })
   }
 
-  private graph(request: Request, url: URL) {
+  private async graph(request: Request, url: URL): Promise<Response> {
     const auth = /^Bearer (.+)$/.exec(request.headers.get('authorization') ?? '')
     const session = auth ? this.tokens.get(auth[1]!) : undefined
     if (!session) return graphError(401, 'InvalidAuthenticationToken', 'Access token is empty or invalid.')
-    if (session.expires <= this.now())
-      return graphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.')
     const tenant = this.tenants.get(session.tenant)!
-    tenant.requests.push(url.pathname + url.search)
-    const fault = tenant.faults.find((f) => f.path.test(url.pathname + url.search))
+    const date = { Date: new Date(tenant.now()).toUTCString() }
+    if (session.expires <= tenant.now())
+      return graphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.', date)
+    const page = url.pathname + url.search
+    tenant.requests.push(page)
+    const fault = tenant.faults.find((f) => f.path.test(page))
     if (fault) {
       if (--fault.times <= 0) tenant.faults.splice(tenant.faults.indexOf(fault), 1)
       if (fault.status === 429)
-        return graphError(429, 'TooManyRequests', 'Too many requests.', { 'Retry-After': String(fault.retryAfter ?? 1) })
-      return graphError(fault.status, fault.status === 503 ? 'serviceNotAvailable' : 'generalException', 'Injected fault.')
+        return graphError(429, 'TooManyRequests', 'Too many requests.', {
+          ...date,
+          'Retry-After': retryAfter(tenant, fault.retryAfter ?? 1),
+        })
+      return graphError(fault.status, fault.status === 503 ? 'serviceNotAvailable' : 'generalException', 'Injected fault.', date)
     }
-    const page = url.pathname + url.search
-    if (tenant.flaky && !tenant.failedOnce.has(page)) {
-      tenant.failedOnce.add(page)
-      return tenant.failedOnce.size % 2
-        ? graphError(429, 'TooManyRequests', 'Too many requests.', { 'Retry-After': '0' })
-        : graphError(503, 'serviceNotAvailable', 'Injected fault.')
+    const chaos = tenant.chaos?.draw(page)
+    if (chaos?.kind === 'throttled')
+      return graphError(429, 'TooManyRequests', 'Too many requests.', { ...date, 'Retry-After': retryAfter(tenant, 0) })
+    if (chaos?.kind === 'unavailable') return graphError(503, 'serviceNotAvailable', 'The service is temporarily unavailable.', date)
+    if (chaos?.kind === 'expiredToken') {
+      session.expires = 0
+      return graphError(401, 'InvalidAuthenticationToken', 'Lifetime validation failed, the token is expired.', date)
     }
+    const res = this.route(request, url, tenant)
+    return chaos ? garble(chaos, res) : res
+  }
+
+  private route(request: Request, url: URL, tenant: FakeTenant): Response {
     const groupPath = /^\/v1\.0\/groups\/([^/]+)(?:\/(members|transitiveMembers))?$/.exec(url.pathname)
     if (groupPath && groupPath[1] !== 'delta' && request.method === 'GET') return this.groupRead(tenant, url, groupPath)
     const delta = /^\/v1\.0\/(users|groups)\/delta$/.exec(url.pathname)
@@ -469,7 +490,8 @@ export class FakeCloud {
         this.expireTokens()
         break
       case 'settings':
-        if (body.flaky !== undefined) t.flaky = body.flaky as boolean
+        if (body.chaos !== undefined) t.chaos = body.chaos ? new Chaos(body.chaos as ChaosSettings) : undefined
+        if (body.clockSkewMs !== undefined) t.clockSkewMs = body.clockSkewMs as number
         if (body.pageSize) t.pageSize = body.pageSize as number
         if (body.membersPerPage) t.membersPerPage = body.membersPerPage as number
         if (body.visibleUsers !== undefined) t.visibleUsers = (body.visibleUsers as number | null) ?? undefined
@@ -489,6 +511,7 @@ export class FakeCloud {
       requests: t.requests.length,
       tokenRequests: t.tokenRequests,
       faultsLeft: t.faults.length,
+      chaos: t.chaos?.injected ?? null,
       // {action: 'state', paths: true}: the paths and queries of the API requests made so far.
       ...(body.paths ? { paths: t.requests } : {}),
     })

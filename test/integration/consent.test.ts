@@ -205,11 +205,7 @@ describe('Sign in with Azure (admin consent)', () => {
     const forged = await exports.default.fetch(`${ORIGIN}/api/v1/oauth/microsoft/callback?admin_consent=True&tenant=evil&state=forged`)
     expect(forged.status).toBe(400)
     expect(await forged.text()).toContain('not valid')
-    const stale = await seal(
-      env.ENCRYPTION_KEY,
-      JSON.stringify({ integrationId: body.id, exp: Date.now() - 1000, nonce: 'x' }),
-      'microsoft-admin-consent'
-    )
+    const stale = await seal(env, JSON.stringify({ integrationId: body.id, exp: Date.now() - 1000, nonce: 'x' }), 'microsoft-admin-consent')
     const expired = await exports.default.fetch(
       `${ORIGIN}/api/v1/oauth/microsoft/callback?admin_consent=True&tenant=${tenant}&state=${encodeURIComponent(stale)}`
     )
@@ -307,15 +303,11 @@ describe('Sign in with Google (admin OAuth, offline access)', () => {
     }
     expect(await callback('forged')).toMatchObject({ status: 400, text: expect.stringContaining('not valid') })
     const { body } = await admin('POST', '/integrations', { kind: 'google', name: `Expired ${Date.now()}` })
-    const stale = await seal(
-      env.ENCRYPTION_KEY,
-      JSON.stringify({ integrationId: body.id, exp: Date.now() - 1000, nonce: 'x' }),
-      'google-admin-consent'
-    )
+    const stale = await seal(env, JSON.stringify({ integrationId: body.id, exp: Date.now() - 1000, nonce: 'x' }), 'google-admin-consent')
     expect(await callback(stale)).toMatchObject({ status: 400, text: expect.stringContaining('expired') })
     // A state sealed for the Microsoft flow does not open here: each flow's states are its own.
     const microsoft = await seal(
-      env.ENCRYPTION_KEY,
+      env,
       JSON.stringify({ integrationId: body.id, exp: Date.now() + 60_000, nonce: 'x' }),
       'microsoft-admin-consent'
     )

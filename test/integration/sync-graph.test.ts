@@ -170,7 +170,7 @@ describe('Entra (Microsoft Graph) import', () => {
     const { tenant, id, scim } = await connectTenant()
     await safeguardOff(id)
     await seedDirectory(tenant)
-    await fakeGraph(tenant, { action: 'settings', flaky: true })
+    await fakeGraph(tenant, { action: 'settings', chaos: { seed: 1, rate: 1, kinds: ['throttled', 'unavailable'] } })
     const first = await runSync(id, 'succeeded')
     expect(first.counts.usersCreated).toBe(5)
     expect(await membersOf(scim, 'Everyone')).toHaveLength(6)

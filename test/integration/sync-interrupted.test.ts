@@ -1,8 +1,8 @@
 import { introspectWorkflow } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
 import { describe, expect, it } from 'vitest'
-import { admin, type Json } from '../helpers/http'
-import { byUserName, connectTenant, seedDirectory } from '../helpers/graph-tenant'
+import { directoryState as state } from '../helpers/directory-state'
+import { connectTenant, seedDirectory } from '../helpers/graph-tenant'
 import { fakeGraph, runSync, safeguardOff, usersDeltaLink } from '../helpers/sync'
 
 /*
@@ -23,27 +23,6 @@ const STEPS = [
   'safeguard',
   'finish',
 ]
-
-/** What the directory holds for an integration, without its own ids or times. */
-async function state(id: string, scim: Parameters<typeof byUserName>[0]) {
-  const users = Object.entries(await byUserName(scim))
-    .map(([userName, u]: [string, Json]) => `${userName} ${u.active} ${u.displayName ?? ''} ${u.title ?? ''}`)
-    .sort()
-  const groups: string[] = []
-  for (const g of (await admin('GET', `/groups?integrationId=${id}&limit=100`)).body.data as Json[]) {
-    const members = (await admin('GET', `/groups/${g.id}/members?limit=100`)).body.data as Json[]
-    groups.push(
-      `${g.displayName}: ${members
-        .map((m) => m.userName)
-        .sort()
-        .join(', ')}`
-    )
-  }
-  const events: Record<string, number> = {}
-  for (const e of (await admin('GET', `/events?integrationId=${id}&limit=500`)).body.data as Json[])
-    events[e.type] = (events[e.type] ?? 0) + 1
-  return { users, groups: groups.sort(), events }
-}
 
 const position = async (id: string, tenant: string) => String(await usersDeltaLink(id)).replaceAll(tenant, '<tenant>')
 

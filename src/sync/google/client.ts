@@ -59,6 +59,8 @@ async function readError(res: Response) {
   }
 }
 
+const ASSERTION_BACKDATE_S = 300
+
 /**
  * The Admin SDK Directory API as a service account with domain-wide delegation: an RS256 JWT
  * (signed with WebCrypto) exchanged for an access token, cached until shortly before it expires;
@@ -81,7 +83,9 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
         client_secret: c.clientSecret,
       })
     key ??= signingKey(c.serviceAccount.private_key)
-    const iat = Math.floor(Date.now() / 1000)
+    // Issued a few minutes back, so that Google accepts it even if its clock is behind ours (it
+    // refuses an assertion from its future); the access token's own lifetime is Google's to set.
+    const iat = Math.floor(Date.now() / 1000) - ASSERTION_BACKDATE_S
     const unsigned = `${toBase64Url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${toBase64Url(
       JSON.stringify({
         iss: c.serviceAccount.client_email,
@@ -119,7 +123,7 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
       if (res.status === 429 || res.status >= 500)
         return {
           done: false as const,
-          waitMs: retryAfterMs(res.headers.get('retry-after')),
+          waitMs: retryAfterMs(res),
           error: new SyncError(`Google sign-in is unavailable (${res.status}).`, 'unavailable'),
         }
       const { reason, message } = await readError(res)
@@ -138,7 +142,13 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
     return token.value
   }
 
-  async function get(path: string, params: Record<string, string | undefined>): Promise<Record<string, unknown>> {
+  /**
+   * One page of a listing whose responses carry `kind` (admin#directory#users…). Google sends it on
+   * every page, empty ones too, so a 200 without it is not Google's page (a gateway's `{}`, a
+   * changed schema) and is tried again: taken as an empty last page, it would end the listing early
+   * and the users on the pages never read would look gone.
+   */
+  async function get(path: string, kind: string, params: Record<string, string | undefined>): Promise<Record<string, unknown>> {
     const url = new URL(`${base}${path}`)
     for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v)
     let refreshed = false
@@ -147,11 +157,11 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
       if (res.ok) {
         const body = await jsonOf(res, 'Google Directory API')
         if (!('json' in body)) return body
-        if (typeof body.json === 'object' && body.json !== null && !Array.isArray(body.json))
+        if (typeof body.json === 'object' && body.json !== null && 'kind' in body.json && body.json.kind === kind)
           return { done: true as const, value: body.json as Record<string, unknown> }
         return { done: false as const, error: new SyncError(`Google Directory API returned an unexpected page from ${path}.`, 'protocol') }
       }
-      const retryAfter = retryAfterMs(res.headers.get('retry-after'))
+      const retryAfter = retryAfterMs(res)
       const { reason, message } = await readError(res)
       if (res.status === 401 && !refreshed) {
         refreshed = true
@@ -179,11 +189,12 @@ export function googleClient(settings: GoogleSettings, policy: RetryPolicy, fetc
 
   const customer = settings.customerId || 'my_customer'
   return {
-    users: (pageToken?: string) => get('/admin/directory/v1/users', { customer, maxResults: '500', projection: 'full', pageToken }),
-    groups: (pageToken?: string) => get('/admin/directory/v1/groups', { customer, maxResults: '200', pageToken }),
+    users: (pageToken?: string) =>
+      get('/admin/directory/v1/users', 'admin#directory#users', { customer, maxResults: '500', projection: 'full', pageToken }),
+    groups: (pageToken?: string) => get('/admin/directory/v1/groups', 'admin#directory#groups', { customer, maxResults: '200', pageToken }),
     /** A group's direct members; `derived`: everyone in it however nested (a scoped run's listing). */
     members: (groupId: string, pageToken?: string, options: { derived?: boolean } = {}) =>
-      get(`/admin/directory/v1/groups/${encodeURIComponent(groupId)}/members`, {
+      get(`/admin/directory/v1/groups/${encodeURIComponent(groupId)}/members`, 'admin#directory#members', {
         maxResults: '200',
         includeDerivedMembership: options.derived ? 'true' : 'false',
         pageToken,

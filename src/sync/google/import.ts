@@ -1,10 +1,12 @@
 import { applyGroupPage, applyUserPage, type ImportedUser } from '../../directory/imports'
 import { recordStep, spent, stepContext, type RunRef } from '../context'
 import { membersBatch } from '../members'
-import { SyncError } from '../errors'
+import { readAs, SyncError } from '../errors'
 import { missingScopeGroup } from '../scope'
 import { googleFor } from '../source'
 import { googleUserDoc, googleUserSchema, groupsPageSchema, memberRefs, membersPageSchema, usersPageSchema } from './map'
+
+const GOOGLE = 'The Google Directory API'
 
 /*
  * The steps of a Google import. Google has no delta API, so every run lists everything; what each
@@ -21,8 +23,8 @@ async function context(env: Env, run: RunRef) {
 /** One page of users; with `scope`, only the users in it are imported (and listed). */
 export async function googleUsersPage(env: Env, run: RunRef, pageToken: string | undefined, scope?: Set<string>) {
   const { db, session, google, cost } = await context(env, run)
-  const page = usersPageSchema.parse(await google.users(pageToken))
-  const users = page.users.map((u) => googleUserSchema.parse(u)).filter((u) => !scope || scope.has(u.id))
+  const page = readAs(usersPageSchema, await google.users(pageToken), GOOGLE)
+  const users = page.users.map((u) => readAs(googleUserSchema, u, GOOGLE)).filter((u) => !scope || scope.has(u.id))
   const items: ImportedUser[] = users.map((u) => ({ kind: 'user', sourceId: u.id, doc: googleUserDoc(u) }))
   const counts = await applyUserPage(session, run.runId, items)
   // Archives (suspended users) are counted once applied (src/sync/conclude.ts).
@@ -33,7 +35,7 @@ export async function googleUsersPage(env: Env, run: RunRef, pageToken: string |
 /** One page of groups; with `scope`, only the groups in it. */
 export async function googleGroupsPage(env: Env, run: RunRef, pageToken: string | undefined, scope?: Set<string>) {
   const { db, session, google, cost } = await context(env, run)
-  const page = groupsPageSchema.parse(await google.groups(pageToken))
+  const page = readAs(groupsPageSchema, await google.groups(pageToken), GOOGLE)
   const listed = page.groups.filter((g) => !scope || scope.has(g.id))
   const result = await applyGroupPage(
     session,
@@ -46,7 +48,7 @@ export async function googleGroupsPage(env: Env, run: RunRef, pageToken: string 
 
 export async function googleMembersPage(env: Env, run: RunRef, groupId: string, pageToken: string | undefined) {
   const { db, google, cost } = await context(env, run)
-  const page = membersPageSchema.parse(await google.members(groupId, pageToken))
+  const page = readAs(membersPageSchema, await google.members(groupId, pageToken), GOOGLE)
   await recordStep(db, run.runId, { ...spent(cost), pages: 1 })
   return { next: page.nextPageToken, members: memberRefs(page.members) }
 }
@@ -57,7 +59,7 @@ export async function googleMembersBatch(env: Env, run: RunRef, groups: string[]
   const batch = await membersBatch(
     session,
     async (group) => {
-      const page = membersPageSchema.parse(await google.members(group))
+      const page = readAs(membersPageSchema, await google.members(group), GOOGLE)
       return { members: memberRefs(page.members), next: page.nextPageToken }
     },
     groups,
@@ -76,7 +78,7 @@ export async function googleScopePage(env: Env, run: RunRef, groupId: string, pa
   const raw = await google.members(groupId, pageToken, { derived: true }).catch((e: unknown) => {
     throw e instanceof SyncError && e.kind === 'notFound' ? new SyncError(missingScopeGroup('Google Workspace', groupId), 'config') : e
   })
-  const page = membersPageSchema.parse(raw)
+  const page = readAs(membersPageSchema, raw, GOOGLE)
   await recordStep(db, run.runId, { ...spent(cost), pages: 1 })
   const refs = memberRefs(page.members)
   return {

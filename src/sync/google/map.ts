@@ -25,8 +25,9 @@ export const groupsPageSchema = z.object({
   nextPageToken: z.string().optional(),
 })
 export const membersPageSchema = z.object({
+  // Google names every member's type (USER, GROUP, CUSTOMER); some external members have no id.
   members: z
-    .array(z.object({ id: z.string().optional(), type: z.string().optional(), status: z.string().optional() }))
+    .array(z.object({ id: z.string().optional(), type: z.string(), status: z.string().optional() }))
     .optional()
     .default([]),
   nextPageToken: z.string().optional(),

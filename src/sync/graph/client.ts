@@ -11,7 +11,10 @@ export interface GraphSettings {
 }
 
 const tokenSchema = z.object({ access_token: z.string(), expires_in: z.coerce.number() })
+// @odata.context is on every collection Graph sends, empty ones too: a `{"value": []}` without it is
+// not Graph's page, and taken as one it could end a listing early.
 const pageSchema = z.object({
+  '@odata.context': z.string(),
   value: z.array(z.record(z.string(), z.unknown())),
   '@odata.nextLink': z.string().optional(),
   '@odata.deltaLink': z.string().optional(),
@@ -68,7 +71,7 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
       if (res.status === 429 || res.status >= 500)
         return {
           done: false as const,
-          waitMs: retryAfterMs(res.headers.get('retry-after')),
+          waitMs: retryAfterMs(res),
           error: new SyncError(`Microsoft sign-in is unavailable (${res.status}).`, 'unavailable'),
         }
       throw new SyncError(
@@ -105,7 +108,7 @@ export function graphClient(settings: GraphSettings, policy: RetryPolicy, fetche
           }
         return { done: true as const, value: parsed.data }
       }
-      const retryAfter = retryAfterMs(res.headers.get('retry-after'))
+      const retryAfter = retryAfterMs(res)
       const { code, message } = await errorCode(res)
       if (res.status === 410 || code === 'syncStateNotFound' || code === 'resyncRequired') throw new DeltaExpired(message)
       if (res.status === 401 && !refreshed) {

@@ -2,6 +2,7 @@ import * as z from 'zod'
 import { ENTERPRISE_USER_SCHEMA } from '../../scim/constants'
 import { mergeDocument, parseResource, type ScimObject } from '../../scim/resource'
 import { USER_RESOURCE } from '../../scim/schemas/registry'
+import { readAs } from '../errors'
 
 /*
  * Graph objects → the same user and group documents the SCIM side stores, so applications read one
@@ -89,7 +90,7 @@ export function userItem(raw: Record<string, unknown>): UserItem {
   const removed = removedSchema.safeParse(raw)
   if (removed.success)
     return { kind: 'removed', id: removed.data.id, reason: removed.data['@removed'].reason === 'changed' ? 'changed' : 'deleted' }
-  return { kind: 'user', user: graphUserSchema.parse(raw) }
+  return { kind: 'user', user: readAs(graphUserSchema, raw, 'Microsoft Graph') }
 }
 
 export type GroupItem =
@@ -106,7 +107,7 @@ export type GroupItem =
 export function groupItem(raw: Record<string, unknown>): GroupItem | undefined {
   const removed = removedSchema.safeParse(raw)
   if (removed.success) return { kind: 'removed', id: removed.data.id }
-  const g = graphGroupSchema.parse(raw)
+  const g = readAs(graphGroupSchema, raw, 'Microsoft Graph')
   const refs = g['members@delta'] ?? []
   return {
     kind: 'group',
