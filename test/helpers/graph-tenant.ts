@@ -56,5 +56,17 @@ export const seedDirectory = (tenant: string) =>
     })
   )
 
+/** The same few changes to a seeded tenant: an update, a new user, a soft delete, a membership change. */
+export const changeDirectory = (tenant: string) =>
+  Promise.all([
+    fakeGraph(tenant, {
+      action: 'upsertUsers',
+      users: [{ id: 'u2', userPrincipalName: 'bob@contoso.com', displayName: 'Robert', jobTitle: 'Lead' }],
+    }),
+    fakeGraph(tenant, { action: 'upsertUsers', users: [{ id: 'u6', userPrincipalName: 'fay@contoso.com', displayName: 'Fay' }] }),
+    fakeGraph(tenant, { action: 'deleteUser', id: 'u4', how: 'soft' }),
+    fakeGraph(tenant, { action: 'upsertGroups', groups: [{ id: 'g-eng', displayName: 'Engineering', members: ['u1', 'u6'] }] }),
+  ])
+
 export const byUserName = async (scim: ReturnType<typeof scimClient>) =>
   Object.fromEntries(((await scim.get('/Users?count=1000')).body.Resources as Json[]).map((u) => [u.userName, u]))
