@@ -7,7 +7,7 @@ import autocannon from 'autocannon'
 import { build } from 'esbuild'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { hostWorker, root } from './host.mjs'
+import { fetch, hostWorker, root } from './host.mjs'
 
 const work = join(root, '.bench')
 const USERS = Number(process.env.BENCH_USERS ?? 100_000)
@@ -632,10 +632,7 @@ await syncRun(gw.body.id, 'Google: re-run over an unchanged directory')
 
 // Deleting the 100,000-user SCIM integration (its users, email index rows, memberships, search
 // terms and the big group): a few steps in the request, then the integration-deletion Workflow in
-// bounded steps (DELETE_STEP_USERS each), polled until the integration answers 404. Last, because
-// after the full-length load phases above the Worker's process has been seen to go away during this
-// request (socket closed), as it does in the full-size import (issue #9); with BENCH_SECONDS=1
-// BENCH_RUNS=1 it completes.
+// bounded steps (DELETE_STEP_USERS each), polled until the integration answers 404.
 {
   const started = performance.now()
   const res = await call('DELETE', `/api/v1/integrations/${integrationId}`, { token: ADMIN_TOKEN })

@@ -15,7 +15,7 @@
 // p50/p99 and errors by status per phase; exits 1 on any 5xx or mismatch. With LOAD_REPORT=1 it
 // writes its row into docs/reliability.md.
 import { join } from 'node:path'
-import { hostWorker, root } from './host.mjs'
+import { fetch, hostWorker, root } from './host.mjs'
 import { writeReliabilityRow } from './reliability-doc.mjs'
 
 const USERS = Number(process.env.LOAD_USERS ?? 10_000)
