@@ -20,7 +20,7 @@ import {
  * directory as it was). FUZZ_RUNS (vitest.config.ts passes it through) sets the cases per property.
  */
 
-const RUNS = Number(env.FUZZ_RUNS) || 150
+const RUNS = Number(env.FUZZ_RUNS) || 400
 // A request that takes longer than this has hung, on this machine's workerd.
 const MAX_MS = 5000
 // The whole of one property, at FUZZ_RUNS cases.
