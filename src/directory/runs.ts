@@ -200,6 +200,32 @@ export async function lastRun(db: Db, integrationId: string, options: { real?: b
 }
 
 /**
+ * The last run of each of `integrationIds`, in one round trip (the integrations list shows each
+ * one's), chunked under D1's bound-parameter limit.
+ */
+export async function lastRuns(db: Db, integrationIds: string[]): Promise<Map<string, SyncRunRow>> {
+  const chunks: string[][] = []
+  for (let i = 0; i < integrationIds.length; i += 90) chunks.push(integrationIds.slice(i, i + 90))
+  // Driven from the integrations: one seek of the index per integration, then its run by id.
+  const latest = (ids: string[]) =>
+    db
+      .select()
+      .from(syncRuns)
+      .where(
+        sql`${syncRuns.id} IN (SELECT (SELECT r.id FROM sync_runs r WHERE r.integration_id = i.id ORDER BY r.started_at DESC LIMIT 1)
+          FROM integrations i WHERE i.id IN (${sql.join(
+            ids.map((id) => sql`${id}`),
+            sql`, `
+          )}))`
+      )
+  const byId = new Map<string, SyncRunRow>()
+  if (chunks.length === 0) return byId
+  const results = await db.batch(chunks.map(latest) as [ReturnType<typeof latest>, ...ReturnType<typeof latest>[]])
+  for (const rows of results) for (const row of rows) byId.set(row.integrationId, row)
+  return byId
+}
+
+/**
  * An integration's run history, newest first, `limit` at a time; `after` is the last run id of the
  * previous page (a run pruned since ends the history there). One index range on sync_runs_integration.
  */

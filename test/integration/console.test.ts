@@ -6,7 +6,7 @@ import { sha256Hex } from '../../src/auth/token'
 import { ConsoleBrowser, textOf } from '../helpers/console'
 import { admin, call, GROUP_SCHEMA, newIntegration, ORIGIN, scimClient, userBody } from '../helpers/http'
 import { connectTenant, seedDirectory } from '../helpers/graph-tenant'
-import { fakeGoogle, waitForRun } from '../helpers/sync'
+import { fakeGoogle, runSync, waitForRun } from '../helpers/sync'
 
 /** Adds a SCIM integration through the console's form; returns its id and the token the page showed once. */
 async function addScim(browser: ConsoleBrowser, name: string) {
@@ -273,6 +273,24 @@ describe('console and native imports', () => {
     expect((await waitForRun(id, runId)).status).toBe('succeeded')
     const users = textOf((await browser.get(`/admin/users?integration=${id}`)).text)
     expect(users).toContain('ada@acme.example')
+  })
+
+  it('lists the integrations with their last runs in as many D1 round trips for six native ones as for three', async () => {
+    const browser = new ConsoleBrowser()
+    await browser.signIn()
+    const trips = async () => {
+      const page = await browser.get('/admin')
+      expect(page.status).toBe(200)
+      return Number(page.headers.get('x-d1-round-trips'))
+    }
+    for (let i = 0; i < 3; i++) await runSync((await connectTenant()).id, 'succeeded')
+    const few = await trips()
+    const more = await Promise.all(Array.from({ length: 3 }, () => connectTenant()))
+    for (const t of more) await runSync(t.id, 'succeeded')
+    expect(await trips()).toBe(few)
+    // Each shows its own last run.
+    const page = await browser.get('/admin')
+    for (const t of more) expect(page.text).toContain(`/admin/integrations/${t.id}`)
   })
 
   it('pauses, resumes and renames through the same rules as the admin API', async () => {

@@ -13,7 +13,7 @@ import { ScimError, unauthorized } from '../../scim/errors'
 import { failedAuth, refuseIfBlocked } from '../../auth/failed-auth'
 import { startRun } from '../../sync/runs'
 import { deleteIntegration } from '../integration-deletion'
-import { addIntegration, changeIntegration, connectLink, details, rotateToken } from '../integrations'
+import { addIntegration, changeIntegration, connectLink, details, detailsOfAll, rotateToken } from '../integrations'
 import { CONSOLE_CSS, CONSOLE_JS } from './assets'
 import { consentPage, detailPage, listPage, newPage, syncPanel, tokenPage } from './integration-pages'
 import { groupPage, groupsPage, userPage, usersPage, type ListFilters } from './directory-pages'
@@ -178,7 +178,7 @@ export const consoleRoutes = new Hono<AppEnv>({ strict: false })
   .get('/', async (c) => {
     const rows = await listIntegrations(c.get('db'))
     const deleted = c.req.query('deleted')?.slice(0, 200)
-    return c.html(listPage(c.get('caller'), await Promise.all(rows.map((row) => details(c, row))), deleted))
+    return c.html(listPage(c.get('caller'), await detailsOfAll(c, rows), deleted))
   })
   .get('/integrations/new', (c) => c.html(newPage(c.get('caller'))))
   .post('/integrations', async (c) => {
