@@ -14,6 +14,7 @@ import { nowIso } from '../directory/db'
 import { isNative, nextScheduledRun, runView } from '../sync/runs'
 import { sealContext } from '../sync/source'
 import { MAX_SCOPE_GROUPS, scopeOf } from '../sync/scope'
+import { privateKeyProblem } from '../sync/google/client'
 import type { AppEnv } from '../http/context'
 import { scimBaseUrl } from '../http/respond'
 
@@ -126,6 +127,12 @@ const sealSecrets = (c: Context<AppEnv>, id: string, secrets: Record<string, str
     throw internalError(`Secrets cannot be stored: ${(e as Error).message}`)
   })
 
+/** A service account key WebCrypto cannot import is refused when it is given, not at the first sync. */
+async function requireSigningKey(privateKey: string) {
+  const problem = await privateKeyProblem(privateKey)
+  if (problem) throw invalidValue(`serviceAccount.private_key: ${problem}`)
+}
+
 /**
  * A PATCH's new credentials, checked against how the integration is connected, as the columns to
  * write; nothing when it gives none. The user ids, delta links and settings stay.
@@ -154,6 +161,7 @@ async function newCredentials(
     throw invalidValue(
       `serviceAccount: "${row.name}" is ${config ? "connected by an admin's sign-in" : 'not connected'}, not with a service account: ${reconnect}.`
     )
+  await requireSigningKey(key.private_key)
   return {
     config: JSON.stringify({ ...config, clientEmail: key.client_email }),
     sealedSecrets: await sealSecrets(c, row.id, { privateKey: key.private_key }),
@@ -222,6 +230,7 @@ export type UpdateIntegrationInput = z.infer<typeof updateIntegrationSchema>
  */
 export async function addIntegration(c: Context<AppEnv>, body: unknown): Promise<{ row: IntegrationRow; token: string }> {
   const input: CreateIntegrationInput = parseWith(createIntegrationSchema, body)
+  if (input.kind === 'google' && input.serviceAccount) await requireSigningKey(input.serviceAccount.private_key)
   const { token, tokenId, hash } = await generateToken()
   const id = crypto.randomUUID()
   if (input.kind === 'google' && (input.serviceAccount === undefined) !== (input.adminEmail === undefined))

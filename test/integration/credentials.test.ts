@@ -38,15 +38,29 @@ describe('replacing an integration’s credentials', () => {
     expect(await userIds(t.id)).toEqual(before)
   })
 
-  it('Google: a new service-account key replaces the old one; a bad one fails the next run, saying so', async () => {
+  it('Google: a new service-account key replaces the old one; one that cannot sign is refused at once, one Google refuses fails the next run', async () => {
     const g = await connectCustomer()
     await runSync(g.id, 'succeeded')
     const before = await userIds(g.id)
-    const broken = await admin('PATCH', `/integrations/${g.id}`, {
-      serviceAccount: { client_email: g.serviceAccount.client_email, private_key: 'not a key' },
+    const unusable = { client_email: g.serviceAccount.client_email, private_key: 'not a key' }
+    const broken = await admin('PATCH', `/integrations/${g.id}`, { serviceAccount: unusable })
+    expect(broken.status).toBe(400)
+    expect(broken.body.detail).toContain('serviceAccount.private_key: The service account private_key is not a PKCS#8 PEM key')
+    const created = await admin('POST', '/integrations', {
+      kind: 'google',
+      name: `Unusable ${Date.now()}`,
+      serviceAccount: unusable,
+      adminEmail: 'admin@acme.example',
     })
-    expect(broken.status).toBe(200)
-    expect((await runSync(g.id, 'failed')).error).toContain('private_key')
+    expect(created.status).toBe(400)
+    expect(created.body.detail).toContain('private_key')
+    // The refused key changed nothing: the old one still works.
+    await runSync(g.id, 'succeeded')
+    // Another account's key signs, but Google refuses its signature: the next run says so.
+    const other = await connectCustomer()
+    const foreign = { client_email: g.serviceAccount.client_email, private_key: other.serviceAccount.private_key }
+    expect((await admin('PATCH', `/integrations/${g.id}`, { serviceAccount: foreign })).status).toBe(200)
+    expect((await runSync(g.id, 'failed')).error).toContain('Invalid JWT Signature')
     expect((await admin('PATCH', `/integrations/${g.id}`, { serviceAccount: g.serviceAccount })).status).toBe(200)
     await runSync(g.id, 'succeeded')
     expect(await userIds(g.id)).toEqual(before)

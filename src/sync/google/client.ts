@@ -47,6 +47,13 @@ async function signingKey(pem: string): Promise<CryptoKey> {
   }
 }
 
+/** Why a service account's private_key cannot sign, or undefined: checked when it is given, not at the first sync. */
+export const privateKeyProblem = (pem: string): Promise<string | undefined> =>
+  signingKey(pem).then(
+    () => undefined,
+    (e: unknown) => (e instanceof Error ? e.message : String(e))
+  )
+
 async function readError(res: Response) {
   try {
     const parsed = errorSchema.safeParse(await res.json())
