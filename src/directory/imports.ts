@@ -216,7 +216,10 @@ async function resolveSources(s: DirectorySession, sourceIds: string[]): Promise
 }
 
 export interface GroupPageResult {
+  /** Groups created, renamed or whose members changed, each once. */
   changed: number
+  /** Their source ids: a later step that sets their members does not count them again. */
+  changedIds: string[]
   /** Members that name a group not imported yet (nested groups listed later): retried at the end. */
   pending: { groupSourceId: string; memberSourceId: string }[]
 }
@@ -252,7 +255,14 @@ export async function applyGroupPage(s: DirectorySession, runId: string, items: 
           .map((r) => r.key)
   )
   const now = nowIso()
-  const result: GroupPageResult = { changed: 0, pending: [] }
+  const result: GroupPageResult = { changed: 0, changedIds: [], pending: [] }
+  const counted = new Set<string>()
+  const count = (sourceId: string) => {
+    if (counted.has(sourceId)) return
+    counted.add(sourceId)
+    result.changed++
+    result.changedIds.push(sourceId)
+  }
   const writes: Statement[] = []
   const removals: Change[] = []
 
@@ -280,7 +290,7 @@ export async function applyGroupPage(s: DirectorySession, runId: string, items: 
       )
       existing.set(item.sourceId, { id, externalId: item.sourceId, displayName: name, data: '' })
       known.set(item.sourceId, { id, type: 'Group' })
-      result.changed++
+      count(item.sourceId)
     } else if (
       item.displayName !== undefined &&
       current.displayName !== item.displayName &&
@@ -297,7 +307,7 @@ export async function applyGroupPage(s: DirectorySession, runId: string, items: 
           })
           .where(eq(groups.id, current.id))
       )
-      result.changed++
+      count(item.sourceId)
     }
     const add = item.added.flatMap((m) => {
       const member = known.get(m.sourceId)
@@ -321,7 +331,7 @@ export async function applyGroupPage(s: DirectorySession, runId: string, items: 
           .set({ version: sql`${groups.version} + 1`, updatedAt: now })
           .where(eq(groups.id, current.id))
       )
-    if (add.length + remove.length > 0) result.changed++
+    if (add.length + remove.length > 0) count(item.sourceId)
   }
   await s.write(...writes, ...recordChanges(runId, removals))
   return result

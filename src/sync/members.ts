@@ -31,8 +31,11 @@ export async function membersBatch(
   session: DirectorySession,
   page: (groupId: string) => Promise<MembersPage>,
   groups: string[],
-  from: number
+  from: number,
+  /** Groups this run has counted as changed already (created or renamed by an earlier step). */
+  counted: string[] = []
 ) {
+  const already = new Set(counted)
   let index = from
   let pages = 0
   let changed = 0
@@ -44,15 +47,15 @@ export async function membersBatch(
       spill = { members: first.members, next: first.next }
       break
     }
-    if ((await replaceGroupMembers(session, groups[index]!, first.members)) > 0) changed++
+    if ((await replaceGroupMembers(session, groups[index]!, first.members)) > 0 && !already.has(groups[index]!)) changed++
     index++
   }
   return { index, spill, pages, changed }
 }
 
 /** Sets one group's members once all its pages are read (a step of its own). */
-export async function setMembersStep(env: Env, run: RunRef, groupId: string, members: MemberRef[]) {
+export async function setMembersStep(env: Env, run: RunRef, groupId: string, members: MemberRef[], counted: string[] = []) {
   const { db, session, cost } = await stepContext(env, run)
   const changed = await replaceGroupMembers(session, groupId, members)
-  await recordStep(db, run.runId, { ...spent(cost), groupsChanged: changed > 0 ? 1 : 0 })
+  await recordStep(db, run.runId, { ...spent(cost), groupsChanged: changed > 0 && !counted.includes(groupId) ? 1 : 0 })
 }

@@ -181,7 +181,9 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     source: {
       batch: (groups: string[], from: number) => Promise<{ index: number; spill?: { members: MemberRef[]; next: string } | undefined }>
       page: (group: string, next: string) => Promise<MembersPage>
-    }
+    },
+    /** Groups an earlier step of this run counted as changed: setting their members does not count them again. */
+    counted: string[]
   ) {
     for (let index = 0, batch = 0; index < groups.length; batch++) {
       const from = index
@@ -196,7 +198,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
         members.push(...page.members)
         next = page.next
       }
-      await step.do(`set members of ${group}`, config, () => setMembersStep(this.env, run, group, members))
+      await step.do(`set members of ${group}`, config, () => setMembersStep(this.env, run, group, members, counted))
       index++
     }
   }
@@ -209,23 +211,32 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     const env = this.env
     const users = new Set<string>()
     const groups = new Set<string>(scope)
+    const counted: string[] = []
     for (const [g, group] of scope.entries()) {
-      await step.do(`scope group ${g}`, config, () => graphScopeGroup(env, run, group))
+      counted.push(...(await step.do(`scope group ${g}`, config, () => graphScopeGroup(env, run, group))).changed)
       let url: string | undefined
       for (let n = 0; ; n++) {
         const from = url
         const page = await step.do(`scope group ${g} page ${n}`, config, () => graphScopePage(env, run, group, from))
         page.users.forEach((u) => users.add(u))
         page.groups.forEach((id) => groups.add(id))
+        counted.push(...page.changed)
         addReport(report, page.report)
         if (!page.next) break
         url = page.next
       }
     }
-    await this.members(step, config, run, [...groups], {
-      batch: (listed, from) => graphMembersBatch(env, run, listed, from),
-      page: (_group, next) => graphMembersPage(env, run, next),
-    })
+    await this.members(
+      step,
+      config,
+      run,
+      [...groups],
+      {
+        batch: (listed, from) => graphMembersBatch(env, run, listed, from, counted),
+        page: (_group, next) => graphMembersPage(env, run, next),
+      },
+      counted
+    )
     addReport(report, await step.do('sweep', config, () => sweepStep(env, run, [...users], [...groups], OUT_OF_SCOPE)))
     return {}
   }
@@ -263,11 +274,20 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     const userPages = await listed('users', (t) => googleUsersPage(env, run, t, inScope?.users))
     for (const page of userPages) addReport(report, page.report)
     const users = userPages.flatMap((p) => p.ids)
-    const groups = (await listed('groups', (t) => googleGroupsPage(env, run, t, inScope?.groups))).flatMap((p) => p.ids)
-    await this.members(step, config, run, groups, {
-      batch: (listed, from) => googleMembersBatch(env, run, listed, from),
-      page: (group, next) => googleMembersPage(env, run, group, next),
-    })
+    const groupPages = await listed('groups', (t) => googleGroupsPage(env, run, t, inScope?.groups))
+    const groups = groupPages.flatMap((p) => p.ids)
+    const counted = groupPages.flatMap((p) => p.changed)
+    await this.members(
+      step,
+      config,
+      run,
+      groups,
+      {
+        batch: (listed, from) => googleMembersBatch(env, run, listed, from, counted),
+        page: (group, next) => googleMembersPage(env, run, group, next),
+      },
+      counted
+    )
     addReport(report, await step.do('sweep', config, () => sweepStep(env, run, users, groups, scope ? OUT_OF_SCOPE : undefined)))
     return {}
   }

@@ -23,7 +23,13 @@ describe('Entra (Microsoft Graph) import', () => {
     const { tenant, id, scim } = await connectTenant()
     await seedDirectory(tenant)
     const run = await runSync(id, 'succeeded')
-    expect(run).toMatchObject({ mode: 'full', trigger: 'manual', counts: { usersCreated: 5, usersArchived: 0 }, error: null })
+    // Three groups, each counted once though it was created and given members.
+    expect(run).toMatchObject({
+      mode: 'full',
+      trigger: 'manual',
+      counts: { usersCreated: 5, usersArchived: 0, groupsChanged: 3 },
+      error: null,
+    })
     // 5 users in pages of 2 (3 pages) and 3 groups (2 pages).
     expect(run.progress.pages).toBe(5)
 

@@ -65,6 +65,8 @@ describe('scoped Entra import', () => {
 
     const run = await runSync(id, 'succeeded')
     expect(run.counts.usersCreated).toBe(3)
+    // Sales, EMEA and UK, each once (created by the scope listing, then given members).
+    expect(run.counts.groupsChanged).toBe(3)
     expect(await active(scim)).toEqual(['ann@contoso.com', 'ben@contoso.com', 'cat@contoso.com'])
     expect(await groupNames(scim)).toEqual(['EMEA', 'Sales', 'UK'])
     expect(await membersOf(scim, 'Sales')).toEqual(['Ann', 'EMEA'])

@@ -43,7 +43,7 @@ export async function googleGroupsPage(env: Env, run: RunRef, pageToken: string 
     listed.map((g) => ({ kind: 'group', sourceId: g.id, displayName: g.name ?? g.email ?? g.id, added: [], removed: [] }))
   )
   await recordStep(db, run.runId, { ...spent(cost), pages: 1, groupsChanged: result.changed })
-  return { next: page.nextPageToken, ids: listed.map((g) => g.id) }
+  return { next: page.nextPageToken, ids: listed.map((g) => g.id), changed: result.changedIds }
 }
 
 export async function googleMembersPage(env: Env, run: RunRef, groupId: string, pageToken: string | undefined) {
@@ -54,7 +54,7 @@ export async function googleMembersPage(env: Env, run: RunRef, groupId: string, 
 }
 
 /** The direct members of groups[from…], a batch per step (src/sync/members.ts). */
-export async function googleMembersBatch(env: Env, run: RunRef, groups: string[], from: number) {
+export async function googleMembersBatch(env: Env, run: RunRef, groups: string[], from: number, counted: string[] = []) {
   const { db, session, google, cost } = await context(env, run)
   const batch = await membersBatch(
     session,
@@ -63,7 +63,8 @@ export async function googleMembersBatch(env: Env, run: RunRef, groups: string[]
       return { members: memberRefs(page.members), next: page.nextPageToken }
     },
     groups,
-    from
+    from,
+    counted
   )
   await recordStep(db, run.runId, { ...spent(cost), pages: batch.pages, groupsChanged: batch.changed })
   return { index: batch.index, spill: batch.spill }

@@ -35,6 +35,7 @@ export async function graphScopeGroup(env: Env, run: RunRef, groupId: string) {
   const group = await graph.getObject(graph.group(groupId)).catch(scopeGroupMissing(groupId))
   const result = await applyGroupPage(session, run.runId, groupItems([group]))
   await recordStep(db, run.runId, { ...spent(cost), pages: 1, groupsChanged: result.changed })
+  return { changed: result.changedIds }
 }
 
 /** One page of a scope group's transitive members: its users imported, its nested groups imported and returned. */
@@ -47,14 +48,20 @@ export async function graphScopePage(env: Env, run: RunRef, groupId: string, url
   )
   const nested = groupItems(page.value.filter((o) => o['@odata.type'] === GROUP))
   const counts = await applyUserPage(session, run.runId, items)
-  const groups = nested.length > 0 ? await applyGroupPage(session, run.runId, nested) : { changed: 0 }
+  const groups = nested.length > 0 ? await applyGroupPage(session, run.runId, nested) : { changed: 0, changedIds: [] }
   await recordStep(
     db,
     run.runId,
     { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated, groupsChanged: groups.changed },
     'full'
   )
-  return { next: page['@odata.nextLink'], users: listedIds(items), groups: nested.map((g) => g.sourceId), report: counts.report }
+  return {
+    next: page['@odata.nextLink'],
+    users: listedIds(items),
+    groups: nested.map((g) => g.sourceId),
+    changed: groups.changedIds,
+    report: counts.report,
+  }
 }
 
 /** A page of a group's direct members (users and groups; contacts and devices are not members here). */
@@ -68,9 +75,9 @@ async function membersPage(graph: GraphClient, url: string): Promise<MembersPage
   return { members, next: page['@odata.nextLink'] }
 }
 
-export async function graphMembersBatch(env: Env, run: RunRef, groups: string[], from: number) {
+export async function graphMembersBatch(env: Env, run: RunRef, groups: string[], from: number, counted: string[] = []) {
   const { db, session, graph, cost } = await context(env, run)
-  const batch = await membersBatch(session, (group) => membersPage(graph, graph.members(group)), groups, from)
+  const batch = await membersBatch(session, (group) => membersPage(graph, graph.members(group)), groups, from, counted)
   await recordStep(db, run.runId, { ...spent(cost), pages: batch.pages, groupsChanged: batch.changed })
   return { index: batch.index, spill: batch.spill }
 }
