@@ -213,14 +213,15 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     const groups = new Set<string>(scope)
     const counted: string[] = []
     for (const [g, group] of scope.entries()) {
-      counted.push(...(await step.do(`scope group ${g}`, config, () => graphScopeGroup(env, run, group))).changed)
+      // `?? []`: a run that started before steps returned what they counted resumes from their old outputs.
+      counted.push(...((await step.do(`scope group ${g}`, config, () => graphScopeGroup(env, run, group)))?.changed ?? []))
       let url: string | undefined
       for (let n = 0; ; n++) {
         const from = url
         const page = await step.do(`scope group ${g} page ${n}`, config, () => graphScopePage(env, run, group, from))
         page.users.forEach((u) => users.add(u))
         page.groups.forEach((id) => groups.add(id))
-        counted.push(...page.changed)
+        counted.push(...(page.changed ?? []))
         addReport(report, page.report)
         if (!page.next) break
         url = page.next
@@ -276,7 +277,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     const users = userPages.flatMap((p) => p.ids)
     const groupPages = await listed('groups', (t) => googleGroupsPage(env, run, t, inScope?.groups))
     const groups = groupPages.flatMap((p) => p.ids)
-    const counted = groupPages.flatMap((p) => p.changed)
+    const counted = groupPages.flatMap((p) => p.changed ?? [])
     await this.members(
       step,
       config,
