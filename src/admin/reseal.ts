@@ -1,4 +1,4 @@
-import { resealed, SealError } from '../auth/seal'
+import { resealed, SealError, SealKeyError } from '../auth/seal'
 import type { Db } from '../directory/db'
 import { replaceSealed, sealedValues, type SealedValue } from '../directory/sealed'
 import { sealContext as integrationContext } from '../sync/source'
@@ -33,7 +33,8 @@ export async function resealAll(env: Env, db: Db): Promise<ResealReport> {
       if (next) changes.push({ value, next })
       else report.current++
     } catch (e) {
-      if (!(e instanceof SealError)) throw e
+      // A malformed key is the deployment's to fix, not a value to report.
+      if (!(e instanceof SealError) || e instanceof SealKeyError) throw e
       report.unreadable.push({ owner: value.owner, id: value.id })
     }
   }

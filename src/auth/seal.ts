@@ -16,18 +16,23 @@ export class SealError extends Error {
   override name = 'SealError'
 }
 
-async function keyFrom(encryptionKey: string | undefined): Promise<CryptoKey> {
+/** The deployment's key itself is missing or malformed: no sealed value is at fault. */
+export class SealKeyError extends SealError {
+  override name = 'SealKeyError'
+}
+
+async function keyFrom(encryptionKey: string | undefined, name = 'ENCRYPTION_KEY'): Promise<CryptoKey> {
   if (!encryptionKey)
-    throw new SealError(
-      'ENCRYPTION_KEY is not set: `npm start` writes one to .dev.vars; deployments set it with `wrangler secret put ENCRYPTION_KEY`.'
+    throw new SealKeyError(
+      `${name} is not set: \`npm start\` writes one to .dev.vars; deployments set it with \`wrangler secret put ${name}\`.`
     )
   let raw: Uint8Array
   try {
     raw = fromB64(encryptionKey.trim())
   } catch {
-    throw new SealError('ENCRYPTION_KEY is not base64.')
+    throw new SealKeyError(`${name} is not base64.`)
   }
-  if (raw.byteLength !== 32) throw new SealError(`ENCRYPTION_KEY must be 32 bytes (base64 of 32 random bytes), not ${raw.byteLength}.`)
+  if (raw.byteLength !== 32) throw new SealKeyError(`${name} must be 32 bytes (base64 of 32 random bytes), not ${raw.byteLength}.`)
   return crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt', 'decrypt'])
 }
 
@@ -48,8 +53,8 @@ export async function seal(keys: SealKeys, plaintext: string, context: string): 
   return `v1.${b64url(iv)}.${b64url(new Uint8Array(data))}`
 }
 
-async function openWith(encryptionKey: string | undefined, sealed: string, context: string): Promise<string | undefined> {
-  const key = await keyFrom(encryptionKey)
+async function openWith(encryptionKey: string | undefined, sealed: string, context: string, name?: string): Promise<string | undefined> {
+  const key = await keyFrom(encryptionKey, name)
   const [version, iv, data] = sealed.split('.')
   if (version !== 'v1' || !iv || !data) throw new SealError('The sealed secret is not in a format this service wrote.')
   try {
@@ -68,7 +73,9 @@ async function openWith(encryptionKey: string | undefined, sealed: string, conte
 async function opened(keys: SealKeys, sealed: string, context: string): Promise<{ plain: string; previous: boolean }> {
   const plain = await openWith(keys.ENCRYPTION_KEY, sealed, context)
   if (plain !== undefined) return { plain, previous: false }
-  const old = keys.ENCRYPTION_KEY_PREVIOUS ? await openWith(keys.ENCRYPTION_KEY_PREVIOUS, sealed, context) : undefined
+  const old = keys.ENCRYPTION_KEY_PREVIOUS
+    ? await openWith(keys.ENCRYPTION_KEY_PREVIOUS, sealed, context, 'ENCRYPTION_KEY_PREVIOUS')
+    : undefined
   if (old !== undefined) return { plain: old, previous: true }
   throw new SealError(
     keys.ENCRYPTION_KEY_PREVIOUS

@@ -94,6 +94,12 @@ describe('rotating ENCRYPTION_KEY', () => {
     expect(report.resealed).toBe(0)
   })
 
+  it('says which key is malformed instead of calling every secret unreadable', async () => {
+    const res = await adminAs({ ...env, ENCRYPTION_KEY: NEW_KEY, ENCRYPTION_KEY_PREVIOUS: 'not base64!' }, 'POST', '/encryption/reseal')
+    expect(res.status).toBe(500)
+    expect(res.body.detail).toContain('ENCRYPTION_KEY_PREVIOUS is not base64')
+  })
+
   it('is the admin token’s alone', async () => {
     const res = await worker.fetch(new Request(`${ORIGIN}/api/v1/encryption/reseal`, { method: 'POST' }), env, createExecutionContext())
     expect(res.status).toBe(401)
