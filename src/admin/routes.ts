@@ -96,9 +96,9 @@ export const adminRoutes = new Hono<AppEnv>({ strict: false })
     const { status, body } = await deleteIntegration(c.env, c.get('d1'), c.req.param('id'))
     return c.json(body, status)
   })
-  // Application API keys: the key is shown in the creation response only; D1 and KV keep its hash.
   // ENCRYPTION_KEY rotation (SECURITY.md): every stored secret under ENCRYPTION_KEY_PREVIOUS moves to ENCRYPTION_KEY.
   .post('/encryption/reseal', async (c) => c.json(await resealAll(c.env, c.get('db'))))
+  // Application API keys: the key is shown in the creation response only; D1 and KV keep its hash.
   .post('/api-keys', async (c) => {
     const input = parseWith(createApiKeySchema, await readJson(c))
     const { token, tokenId, hash } = await generateToken(API_KEY_PREFIX)

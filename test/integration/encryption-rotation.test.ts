@@ -84,6 +84,8 @@ describe('rotating ENCRYPTION_KEY', () => {
       await open({ ENCRYPTION_KEY: NEW_KEY }, after.integrations.find((r) => r.id === entra.id).sealed, `integration:${entra.id}`)
     )
     expect(credentials.clientSecret).toBe('app-secret')
+    // Paused, so the cron ticks below start no run of it (their Workflow would hold the test's old key).
+    expect((await admin('PATCH', `/integrations/${entra.id}`, { paused: true })).status).toBe(200)
   })
 
   it('reports a secret that opens with neither key instead of failing the reseal', async () => {
@@ -94,7 +96,27 @@ describe('rotating ENCRYPTION_KEY', () => {
     expect(report.resealed).toBe(0)
   })
 
+  it('is done by the cron while ENCRYPTION_KEY_PREVIOUS is set, and left alone without it', async () => {
+    const hook = await admin('POST', '/webhooks', { url: 'https://hooks.fake.test/cron', events: ['*'] })
+    const sealed = async () =>
+      (await env.DB.prepare('SELECT sealed_secret AS sealed FROM webhooks WHERE id = ?').bind(hook.body.id).first<Json>())!.sealed as string
+    const tick = async (keys: Env) => {
+      const ctx = createExecutionContext()
+      await worker.scheduled({ scheduledTime: Date.now(), cron: '0 */4 * * *', noRetry: () => {} }, keys, ctx)
+      await waitOnExecutionContext(ctx)
+    }
+    const before = await sealed()
+    await tick({ ...env, ENCRYPTION_KEY_PREVIOUS: undefined })
+    expect(await sealed()).toBe(before)
+    await tick(rotating)
+    const after = await sealed()
+    expect(after).not.toBe(before)
+    expect(await open({ ENCRYPTION_KEY: NEW_KEY }, after, `webhook:${hook.body.id}`)).toMatch(/^whsec_/)
+  })
+
   it('says which key is malformed instead of calling every secret unreadable', async () => {
+    // A secret under the test's key, which only ENCRYPTION_KEY_PREVIOUS could open.
+    expect((await admin('POST', '/webhooks', { url: 'https://hooks.fake.test/malformed', events: ['*'] })).status).toBe(201)
     const res = await adminAs({ ...env, ENCRYPTION_KEY: NEW_KEY, ENCRYPTION_KEY_PREVIOUS: 'not base64!' }, 'POST', '/encryption/reseal')
     expect(res.status).toBe(500)
     expect(res.body.detail).toContain('ENCRYPTION_KEY_PREVIOUS is not base64')
