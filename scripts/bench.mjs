@@ -61,6 +61,38 @@ async function call(method, path, { token, body } = {}) {
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined }
 }
 
+/*
+ * BENCH_WITHOUT=app-indexes,search,… strips named parts of the users schema before the run and stops
+ * after the request table: an experiment that prices each part of a user write beside the baseline
+ * of the same run (docs/writes.md), not the product (the feed, search or listings of what is
+ * stripped no longer work, so the later phases are skipped).
+ */
+const STRIPPABLE = {
+  // The application API's listings (src/directory/views.ts).
+  'app-indexes': [
+    'DROP INDEX users_status_order',
+    'DROP INDEX users_all_status_order',
+    'DROP INDEX users_all_updated',
+    'DROP INDEX users_all_status_updated',
+  ],
+  // SCIM's externalId filter and its created / lastModified sorts and ranges (userName and the list order stay).
+  'scim-indexes': ['DROP INDEX users_external_id', 'DROP INDEX users_created', 'DROP INDEX users_last_modified'],
+  // `q` on GET /api/v1/users (migration 0017).
+  search: ['DROP TRIGGER users_search_insert', 'DROP TRIGGER users_search_update', 'DROP TRIGGER users_search_delete'],
+  // The user.* events of the change feed (migration 0016), archived_at with them.
+  events: ['DROP TRIGGER users_event_insert', 'DROP TRIGGER users_event_update', 'DROP TRIGGER users_event_delete'],
+  // The integration's O(1) user totals (migration 0001).
+  counters: ['DROP TRIGGER users_count_insert', 'DROP TRIGGER users_count_delete', 'DROP TRIGGER users_count_active'],
+}
+const WITHOUT = (process.env.BENCH_WITHOUT ?? '')
+  .split(',')
+  .map((w) => w.trim())
+  .filter(Boolean)
+for (const part of WITHOUT) {
+  if (!STRIPPABLE[part]) throw new Error(`BENCH_WITHOUT: "${part}" is none of ${Object.keys(STRIPPABLE).join(', ')}`)
+  for (const statement of STRIPPABLE[part]) await db.prepare(statement).run()
+}
+
 // The insert baseline's table: one column, no index, no trigger.
 await db.prepare('CREATE TABLE write_floor (v TEXT)').run()
 const integration = await call('POST', '/api/v1/integrations', { token: ADMIN_TOKEN, body: { kind: 'scim', name: 'Bench' } })
@@ -231,6 +263,7 @@ function run(s) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
+if (WITHOUT.length) console.log(`EXPERIMENT: the users schema without ${WITHOUT.join(', ')} (BENCH_WITHOUT); not the product.`)
 console.log(
   `Seeded ${USERS.toLocaleString()} users in ${seedSeconds.toFixed(1)} s. ${CONNECTIONS} connections (unless the row says), ${RUNS} × ${DURATION} s per request type; medians.\n`
 )
@@ -285,6 +318,12 @@ for (const r of rows.slice(1).filter((r) => !r.name.startsWith('baseline'))) {
     ? `${r.errors} errors, p99 ${r.p99} ms, ${r.roundTrips} round trip(s)`
     : `${(r.rps / baseline).toFixed(2)} × baseline, ${write ? `${r.roundTrips} round trip(s)` : `${r.rowsRead} rows read`}`
   console.log(`  ${ok ? 'met    ' : 'MISSED '} ${r.name}: ${figures}`)
+}
+
+if (WITHOUT.length) {
+  console.log(`\nAn experiment: the users schema without ${WITHOUT.join(', ')}; the later phases need all of it and are skipped.`)
+  await mf.dispose()
+  process.exit(0)
 }
 
 // Single requests whose cost must not grow with the directory beyond the page or the change.
