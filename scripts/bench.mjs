@@ -16,6 +16,38 @@ const DURATION = Number(process.env.BENCH_SECONDS ?? 5)
 const RUNS = Number(process.env.BENCH_RUNS ?? 3)
 const ADMIN_TOKEN = 'bench-admin-token'
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
+/*
+ * BENCH_WITHOUT=app-indexes,search,… strips named parts of the users schema before the run and stops
+ * after the request table: an experiment that prices each part of a user write beside the baseline
+ * of the same run (docs/writes.md), not the product (the feed, search or listings of what is
+ * stripped no longer work, so the later phases are skipped).
+ */
+const STRIPPABLE = {
+  // The application API's listings (src/directory/views.ts).
+  'app-indexes': [
+    'DROP INDEX users_status_order',
+    'DROP INDEX users_all_status_order',
+    'DROP INDEX users_all_updated',
+    'DROP INDEX users_all_status_updated',
+  ],
+  // SCIM's externalId filter and its created / lastModified sorts and ranges (userName and the list order stay).
+  'scim-indexes': ['DROP INDEX users_external_id', 'DROP INDEX users_created', 'DROP INDEX users_last_modified'],
+  // `q` on GET /api/v1/users (migration 0017).
+  search: ['DROP TRIGGER users_search_insert', 'DROP TRIGGER users_search_update', 'DROP TRIGGER users_search_delete'],
+  // The user.* events of the change feed (migration 0016), archived_at with them.
+  events: ['DROP TRIGGER users_event_insert', 'DROP TRIGGER users_event_update', 'DROP TRIGGER users_event_delete'],
+  // The integration's O(1) user totals (migration 0001).
+  counters: ['DROP TRIGGER users_count_insert', 'DROP TRIGGER users_count_delete', 'DROP TRIGGER users_count_active'],
+}
+const WITHOUT = (process.env.BENCH_WITHOUT ?? '')
+  .split(',')
+  .map((w) => w.trim())
+  .filter(Boolean)
+const unknownPart = WITHOUT.find((w) => !STRIPPABLE[w])
+if (unknownPart) {
+  console.error(`BENCH_WITHOUT: "${unknownPart}" is none of ${Object.keys(STRIPPABLE).join(', ')}.`)
+  process.exit(2)
+}
 
 // The fake clouds of the tests, for the import benchmark (outbound fetches of the Worker land here).
 await build({
@@ -61,35 +93,8 @@ async function call(method, path, { token, body } = {}) {
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined }
 }
 
-/*
- * BENCH_WITHOUT=app-indexes,search,… strips named parts of the users schema before the run and stops
- * after the request table: an experiment that prices each part of a user write beside the baseline
- * of the same run (docs/writes.md), not the product (the feed, search or listings of what is
- * stripped no longer work, so the later phases are skipped).
- */
-const STRIPPABLE = {
-  // The application API's listings (src/directory/views.ts).
-  'app-indexes': [
-    'DROP INDEX users_status_order',
-    'DROP INDEX users_all_status_order',
-    'DROP INDEX users_all_updated',
-    'DROP INDEX users_all_status_updated',
-  ],
-  // SCIM's externalId filter and its created / lastModified sorts and ranges (userName and the list order stay).
-  'scim-indexes': ['DROP INDEX users_external_id', 'DROP INDEX users_created', 'DROP INDEX users_last_modified'],
-  // `q` on GET /api/v1/users (migration 0017).
-  search: ['DROP TRIGGER users_search_insert', 'DROP TRIGGER users_search_update', 'DROP TRIGGER users_search_delete'],
-  // The user.* events of the change feed (migration 0016), archived_at with them.
-  events: ['DROP TRIGGER users_event_insert', 'DROP TRIGGER users_event_update', 'DROP TRIGGER users_event_delete'],
-  // The integration's O(1) user totals (migration 0001).
-  counters: ['DROP TRIGGER users_count_insert', 'DROP TRIGGER users_count_delete', 'DROP TRIGGER users_count_active'],
-}
-const WITHOUT = (process.env.BENCH_WITHOUT ?? '')
-  .split(',')
-  .map((w) => w.trim())
-  .filter(Boolean)
+// BENCH_WITHOUT (top of the file): the experiment's schema, before anything is seeded.
 for (const part of WITHOUT) {
-  if (!STRIPPABLE[part]) throw new Error(`BENCH_WITHOUT: "${part}" is none of ${Object.keys(STRIPPABLE).join(', ')}`)
   for (const statement of STRIPPABLE[part]) await db.prepare(statement).run()
 }
 
