@@ -24,12 +24,7 @@ const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp'
  */
 const STRIPPABLE = {
   // The application API's listings (src/directory/views.ts).
-  'app-indexes': [
-    'DROP INDEX users_status_order',
-    'DROP INDEX users_all_status_order',
-    'DROP INDEX users_all_updated',
-    'DROP INDEX users_all_status_updated',
-  ],
+  'app-indexes': ['DROP INDEX users_status_order', 'DROP INDEX users_all_status_order', 'DROP INDEX users_all_status_updated'],
   // SCIM's externalId filter and its created / lastModified sorts and ranges (userName and the list order stay).
   'scim-indexes': ['DROP INDEX users_external_id', 'DROP INDEX users_created', 'DROP INDEX users_last_modified'],
   // `q` on GET /api/v1/users (migration 0017).

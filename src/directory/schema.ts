@@ -108,11 +108,12 @@ export const users = sqliteTable(
     index('users_created').on(t.integrationId, t.createdAt, t.id),
     index('users_last_modified').on(t.integrationId, t.updatedAt, t.id),
     // The application API's listings (src/directory/views.ts): by status within an integration or
-    // across all, and "changed since" across all (with or without a status), each in keyset order
-    // (test/integration/read-plan.test.ts checks the plans).
+    // across all, and "changed since" across all, each in keyset order (test/integration/read-plan.test.ts
+    // checks the plans). "Changed since" of any status merges the two status ranges of
+    // users_all_status_updated, so no index on (updated_at, id) alone: every update moves updated_at,
+    // and that index cost a row on each (docs/writes.md).
     index('users_status_order').on(t.integrationId, t.active, t.id),
     index('users_all_status_order').on(t.active, t.id),
-    index('users_all_updated').on(t.updatedAt, t.id),
     index('users_all_status_updated').on(t.active, t.updatedAt, t.id),
   ]
 )

@@ -95,6 +95,12 @@ interface Listing {
   key?: SQL
   id: SQL
   view: SQL
+  /**
+   * Conditions that split the listing into index ranges, each read in order and merged (a compound
+   * SELECT's ORDER BY, which SQLite merges without sorting). Saves an index that would hold the
+   * listing's order alone.
+   */
+  ranges?: SQL[]
 }
 
 /** The one statement shape behind every listing; tests check its query plans. */
@@ -102,8 +108,15 @@ function pageStatement(l: Listing, cursor: string | undefined, limit: number): S
   const where = [...l.where]
   const at = cursor === undefined ? undefined : decodePosition(cursor, l.order)
   if (at) where.push(l.key ? sql`(${l.key}, ${l.id}) > (${at.k ?? ''}, ${at.id})` : sql`${l.id} > ${at.id}`)
-  return sql`SELECT ${l.view} AS view, ${l.key ?? sql`NULL`} AS k, ${l.id} AS id FROM ${l.from}
-    WHERE ${where.length ? sql.join(where, sql` AND `) : sql`1`} ORDER BY ${l.key ? sql`${l.key}, ${l.id}` : l.id} LIMIT ${limit + 1}`
+  const select = (conditions: SQL[]) =>
+    sql`SELECT ${l.view} AS view, ${l.key ?? sql`NULL`} AS k, ${l.id} AS id FROM ${l.from}
+    WHERE ${conditions.length ? sql.join(conditions, sql` AND `) : sql`1`}`
+  if (l.ranges)
+    return sql`${sql.join(
+      l.ranges.map((r) => select([r, ...where])),
+      sql` UNION ALL `
+    )} ORDER BY k, id LIMIT ${limit + 1}`
+  return sql`${select(where)} ORDER BY ${l.key ? sql`${l.key}, ${l.id}` : l.id} LIMIT ${limit + 1}`
 }
 
 type PageRow = { view: string; k: string | null; id: string }
@@ -191,6 +204,8 @@ function userListing(q: UserListQuery): Listing {
       key: sql`u.updated_at`,
       id: sql`u.id`,
       view,
+      // Across integrations, both statuses: users_all_status_updated's two ranges, merged.
+      ...(q.integrationId === undefined && q.status === 'all' ? { ranges: [sql`u.active = 0`, sql`u.active = 1`] } : {}),
     }
   return { order: 'id', from: sql`user_views AS u`, where, id: sql`u.id`, view }
 }

@@ -69,6 +69,8 @@ describe('GET /api/v1/users', () => {
     const { key, one, made } = await seed()
     const since = new Date().toISOString()
     const touched = made.filter((u) => u.integration === one.id).slice(0, 6)
+    // Both statuses, interleaved in order of change: the listing merges their two index ranges.
+    expect(new Set(touched.map((u) => u.active))).toEqual(new Set([true, false]))
     for (const u of [...touched].reverse())
       await one.scim.patch(`/Users/${u.id}`, [{ op: 'replace', path: 'displayName', value: 'changed' }])
     const { ids } = await walk(`updatedSince=${encodeURIComponent(since)}&status=all`, key, 4)
