@@ -327,7 +327,7 @@ if (WITHOUT.length) {
 }
 
 // Single requests whose cost must not grow with the directory beyond the page or the change.
-console.log('\nSingle requests on the same 100,000-user directory (D1 rows read / written per request):')
+console.log(`\nSingle requests on the same ${USERS.toLocaleString()}-user directory (D1 rows read / written per request):`)
 async function once(name, method, path, body) {
   const start = performance.now()
   const res = await fetch(base + path, { method, headers: body ? json : auth, body: body ? JSON.stringify(body) : undefined })
