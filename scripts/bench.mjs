@@ -232,6 +232,7 @@ async function costOf(s) {
   if (res.status >= 400) throw new Error(`${s.name}: HTTP ${res.status}`)
   return {
     roundTrips: Number(res.headers.get('x-d1-round-trips') ?? 0),
+    statements: Number(res.headers.get('x-d1-queries') ?? 0),
     rowsRead: Number(res.headers.get('x-d1-rows-read')),
     rowsWritten: Number(res.headers.get('x-d1-rows-written') ?? 0),
   }
@@ -316,11 +317,11 @@ for (const s of scenarios) {
 
 const pad = (v, n) => String(v).padStart(n)
 console.log(
-  `${'request'.padEnd(40)}${pad('req/s', 9)}${pad('÷ base', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('D1 trips', 10)}${pad('rows read', 11)}${pad('written', 9)}${pad('errors', 8)}`
+  `${'request'.padEnd(40)}${pad('req/s', 9)}${pad('÷ base', 8)}${pad('p50 ms', 8)}${pad('p99 ms', 8)}${pad('D1 trips', 10)}${pad('stmts', 7)}${pad('rows read', 11)}${pad('written', 9)}${pad('errors', 8)}`
 )
 for (const r of rows) {
   console.log(
-    `${r.name.padEnd(40)}${pad(r.rps.toFixed(0), 9)}${pad(r.ratio.toFixed(2), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.roundTrips, 10)}${pad(r.rowsRead, 11)}${pad(r.rowsWritten, 9)}${pad(r.errors, 8)}`
+    `${r.name.padEnd(40)}${pad(r.rps.toFixed(0), 9)}${pad(r.ratio.toFixed(2), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.roundTrips, 10)}${pad(r.statements, 7)}${pad(r.rowsRead, 11)}${pad(r.rowsWritten, 9)}${pad(r.errors, 8)}`
   )
 }
 console.log(

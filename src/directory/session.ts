@@ -2,7 +2,7 @@ import { getTableColumns, getTableName, sql, type SQL } from 'drizzle-orm'
 import type { SQLiteTable } from 'drizzle-orm/sqlite-core'
 import { conflict, forbidden, notFound, unauthorized } from '../scim/errors'
 import type { Db } from './db'
-import { failedGuard, guard, type Guard } from './guards'
+import { failedGuard, guard, guarding, type Guard } from './guards'
 import { render, type Statement } from './prepared'
 
 export type { Statement }
@@ -126,9 +126,10 @@ export class DirectorySession {
     if (this.caller.dryRun) throw new Error('DirectorySession.change in a dry run: imports write through write()')
     const leading = [...(this.verified ? [] : [this.callerGuard()]), ...guards]
     try {
-      const results = await this.d1.batch([...leading.map((g) => g.statement), ...statements].map((s) => prepare(this.d1, s)))
+      const first = leading.length > 0 ? [guarding(leading)] : []
+      const results = await this.d1.batch([...first, ...statements].map((s) => prepare(this.d1, s)))
       this.verified = true
-      return { rows: results.slice(leading.length).map((r) => r.results as Record<string, unknown>[]) }
+      return { rows: results.slice(first.length).map((r) => r.results as Record<string, unknown>[]) }
     } catch (e) {
       const failed = failedGuard(e)
       if (failed === undefined) throw e

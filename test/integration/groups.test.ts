@@ -101,6 +101,20 @@ describe('Groups', () => {
     expect((await scim.patch(`/Groups/${outer.id}`, [{ op: 'add', path: 'members', value: [{ value: outer.id }] }])).status).toBe(400)
   })
 
+  it('one add of a user and a group gives each its own type', async () => {
+    const { body: inner } = await scim.post('/Groups', { displayName: 'Inner mixed' })
+    const { body: outer } = await scim.post('/Groups', { displayName: 'Outer mixed' })
+    const add = await scim.patch(`/Groups/${outer.id}`, [{ op: 'add', path: 'members', value: [{ value: alice }, { value: inner.id }] }])
+    expect(add.status).toBe(204)
+    const { body } = await scim.get(`/Groups/${outer.id}`)
+    expect(body.members.map((m: { value: string; type: string }) => [m.value, m.type]).sort()).toEqual(
+      [
+        [alice, 'User'],
+        [inner.id, 'Group'],
+      ].sort()
+    )
+  })
+
   it("renames with Okta's path-less replace that repeats the id, returning the group when asked", async () => {
     const { body: g } = await scim.post('/Groups', { displayName: 'Old name' })
     const res = await scim.patch(`/Groups/${g.id}?excludedAttributes=members`, [

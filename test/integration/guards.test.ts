@@ -1,9 +1,9 @@
 import { env } from 'cloudflare:workers'
 import { sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { checkedFirst, guard } from '../../src/directory/guards'
+import { checkedFirst, failedGuard, guard, guarding } from '../../src/directory/guards'
 
-/* checkedFirst (src/directory/guards.ts): the caller check that rides in a request's first D1 call. */
+/* src/directory/guards.ts: guards as one statement, and checkedFirst, the caller check that rides in a request's first D1 call. */
 const holds = guard<'ok'>('test-check', sql`${sql.placeholder('ok')} = 1`)
 const refusal = new Error('refused')
 const refused = async (): Promise<never> => {
@@ -41,5 +41,41 @@ describe('checkedFirst', () => {
     const ok = checkedFirst(env.DB, holds({ ok: 1 }), refused)
     expect(await ok.d1.prepare('SELECT 1 AS n').first()).toEqual({ n: 1 })
     await ok.ensure()
+  })
+})
+
+describe('guarding: the guards of a batch as one statement', () => {
+  const first = guard<'ok'>('first', sql`${sql.placeholder('ok')} = 1`)
+  const second = guard<'ok' | 'n'>('second', sql`${sql.placeholder('ok')} = 1 AND ${sql.placeholder('n')} > 0`)
+  /** The guards, then an insert, as one batch: which guard stopped it (undefined if none), and whether the insert was written. */
+  async function run(...guards: Parameters<typeof guarding>[0]) {
+    await env.DB.prepare('CREATE TABLE IF NOT EXISTS guarded_probe (v TEXT)').run()
+    await env.DB.prepare('DELETE FROM guarded_probe').run()
+    const q = guarding(guards)
+    let failed: string | undefined
+    try {
+      await env.DB.batch([env.DB.prepare(q.sql).bind(...q.params), env.DB.prepare("INSERT INTO guarded_probe (v) VALUES ('written')")])
+    } catch (e) {
+      failed = failedGuard(e)
+      if (!failed) throw e
+    }
+    const { n } = (await env.DB.prepare('SELECT count(*) AS n FROM guarded_probe').first<{ n: number }>())!
+    return { failed, written: n === 1 }
+  }
+
+  it('names the first guard, in order, that does not hold, and writes nothing', async () => {
+    expect(await run(first({ ok: 0 }), second({ ok: 0, n: 1 }))).toEqual({ failed: 'first', written: false })
+    expect(await run(second({ ok: 0, n: 1 }), first({ ok: 0 }))).toEqual({ failed: 'second', written: false })
+    // Each guard's values bind to its own condition: here only the second one's `n` fails.
+    expect(await run(first({ ok: 1 }), second({ ok: 1, n: 0 }))).toEqual({ failed: 'second', written: false })
+  })
+
+  it('lets the batch run when every guard holds', async () => {
+    expect(await run(first({ ok: 1 }), second({ ok: 1, n: 2 }))).toEqual({ failed: undefined, written: true })
+    expect(await run(first({ ok: 1 }))).toEqual({ failed: undefined, written: true })
+  })
+
+  it('takes only words as names, since they go into the statement', () => {
+    expect(() => guard("x') OR 1 --", sql`1`)).toThrow(/not a word/)
   })
 })

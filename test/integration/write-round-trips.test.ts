@@ -9,6 +9,8 @@ import { admin, call, GROUP_SCHEMA, newIntegration, PATCH_OP, userBody, type Rep
  * read to say why.
  */
 const trips = (r: Reply) => Number(r.headers.get('x-d1-round-trips'))
+/** Statements in the request's batches (X-D1-Queries): each costs D1 work of its own, so the guards go in as one. */
+const statements = (r: Reply) => Number(r.headers.get('x-d1-queries'))
 const row = (sql: string, ...values: unknown[]) =>
   env.DB.prepare(sql)
     .bind(...values)
@@ -20,6 +22,8 @@ describe('one round trip per write', () => {
     const created = await scim.post('/Users', userBody('ada@trips.example', { emails: [{ value: 'ada@trips.example', type: 'work' }] }))
     expect(created.status).toBe(201)
     expect(trips(created)).toBe(1)
+    // The caller check, the user, its emails.
+    expect(statements(created)).toBe(3)
     const id = created.body.id
 
     // Entra's update: look the user up by userName, then PATCH it.
@@ -28,6 +32,9 @@ describe('one round trip per write', () => {
     const patched = await scim.patch(`/Users/${id}`, [{ op: 'replace', path: 'displayName', value: 'Ada L.' }])
     expect(patched.status).toBe(200)
     expect(trips(patched)).toBe(1)
+    // The caller check and the version guard as one statement, the update, the user's groups, and
+    // (a new display name) the listing times of the groups that show it.
+    expect(statements(patched)).toBe(4)
     expect(patched.body.displayName).toBe('Ada L.')
     expect(patched.body.meta.version).toBe('W/"2"')
 
@@ -39,6 +46,8 @@ describe('one round trip per write', () => {
     expect(put.body).toMatchObject({ displayName: 'Ada', title: 'Countess', active: true })
     const again = await scim.patch(`/Users/${id}`, [{ op: 'replace', path: 'title', value: 'Analyst' }])
     expect(trips(again)).toBe(1)
+    // Without a new display name, just the guards, the update and the user's groups.
+    expect(statements(again)).toBe(3)
     expect(again.body).toMatchObject({ displayName: 'Ada', title: 'Analyst', meta: { version: 'W/"4"' } })
     // The PUT dropped the email, so its index row went too.
     expect(await row('SELECT count(*) AS n FROM user_emails WHERE user_id = ?', id)).toEqual({ n: 0 })
@@ -48,9 +57,13 @@ describe('one round trip per write', () => {
     const add = await scim.patch(`/Groups/${group.body.id}`, [{ op: 'add', path: 'members', value: [{ value: id }] }])
     expect(add.status).toBe(204)
     expect(trips(add)).toBe(1)
+    // The caller check, the group's and the member's existence as one statement; the members, users
+    // and groups alike, in one insert; the group's new version.
+    expect(statements(add)).toBe(3)
     expect(add.headers.get('etag')).toBe('W/"2"')
     const remove = await scim.patch(`/Groups/${group.body.id}`, [{ op: 'remove', path: `members[value eq "${id}"]` }])
     expect(trips(remove)).toBe(1)
+    expect(statements(remove)).toBe(3)
     const read = await scim.get(`/Groups/${group.body.id}`)
     expect(read.body.members ?? []).toEqual([])
     expect(read.body.meta.version).toBe('W/"3"')
