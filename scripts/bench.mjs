@@ -264,6 +264,23 @@ function run(s) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
+/** Failed requests over autocannon runs, and what they were: timeouts, other socket errors, statuses. */
+function failures(results) {
+  const total = results.reduce((n, r) => n + r.errors + r.non2xx, 0)
+  const timeouts = results.reduce((n, r) => n + r.timeouts, 0)
+  const statuses = {}
+  for (const r of results)
+    for (const [code, { count }] of Object.entries(r.statusCodeStats ?? {}))
+      if (Number(code) >= 300) statuses[code] = (statuses[code] ?? 0) + count
+  const answered = Object.values(statuses).reduce((a, b) => a + b, 0)
+  const parts = [
+    ...(timeouts ? [`${timeouts} timed out`] : []),
+    ...(total - timeouts - answered > 0 ? [`${total - timeouts - answered} socket errors`] : []),
+    ...Object.entries(statuses).map(([code, n]) => `${n} HTTP ${code}`),
+  ]
+  return { total, detail: parts.join(', ') }
+}
+
 /*
  * RUNS runs of a request type, each right after a run of the point-query baseline, and the median of
  * the ratios of each pair. A baseline taken once at the start of a sitting drifts away from what it
@@ -302,7 +319,7 @@ for (const s of scenarios) {
   const cost = await costOf(s)
   const { results, ratio } = s === scenarios[0] ? { results: [], ratio: 1 } : await beside(s)
   if (s === scenarios[0]) for (let i = 0; i < RUNS; i++) results.push(await run(s))
-  const errors = results.reduce((n, r) => n + r.errors + r.non2xx, 0)
+  const { total: errors, detail: errorDetail } = failures(results)
   rows.push({
     name: s.name,
     method: s.method,
@@ -311,6 +328,7 @@ for (const s of scenarios) {
     p50: median(results.map((r) => r.latency.p50)),
     p99: median(results.map((r) => r.latency.p99)),
     errors,
+    errorDetail,
     ...cost,
   })
 }
@@ -324,6 +342,7 @@ for (const r of rows) {
     `${r.name.padEnd(40)}${pad(r.rps.toFixed(0), 9)}${pad(r.ratio.toFixed(2), 8)}${pad(r.p50, 8)}${pad(r.p99, 8)}${pad(r.roundTrips, 10)}${pad(r.statements, 7)}${pad(r.rowsRead, 11)}${pad(r.rowsWritten, 9)}${pad(r.errors, 8)}`
   )
 }
+for (const r of rows.filter((r) => r.errors > 0)) console.log(`  (${r.name}: ${r.errorDetail})`)
 console.log(
   `  (÷ base: the median of each run ÷ the baseline run just before it; the baseline itself ran ${Math.min(...baselineRuns).toFixed(0)}–${Math.max(...baselineRuns).toFixed(0)} req/s over the ${baselineRuns.length} runs of this table)`
 )
@@ -450,7 +469,8 @@ console.log(
 for (const sc of apiScenarios) {
   const cost = await costOf(sc)
   const { results, ratio } = await beside(sc)
-  const errors = results.reduce((n, r) => n + r.errors + r.non2xx, 0)
+  const { total: errors, detail } = failures(results)
+  if (errors) console.log(`  (${sc.name}: ${detail})`)
   const rps = median(results.map((r) => r.requests.average))
   console.log(
     `${sc.name.padEnd(40)}${pad(rps.toFixed(0), 9)}${pad(ratio.toFixed(2), 8)}${pad(median(results.map((r) => r.latency.p50)), 8)}${pad(median(results.map((r) => r.latency.p99)), 8)}${pad(cost.roundTrips, 10)}${pad(cost.rowsRead, 11)}${pad(errors, 8)}`
