@@ -7,7 +7,9 @@ import type { SQLiteColumn } from 'drizzle-orm/sqlite-core'
 import { conflict } from '../scim/errors'
 import { isUniqueViolation, nowIso, type Db } from './db'
 import type { RunReport } from './run-report'
-import { integrations, syncChanges, syncRuns, type IntegrationRow, type SyncRunRow } from './schema'
+import { integrations, syncChanges, syncRuns, type IntegrationRow, type RunFailureKind, type SyncRunRow } from './schema'
+
+export type { RunFailureKind }
 
 /** A run that has recorded no progress for this long has died, whatever its Workflow says. */
 export const SILENT_RUN_MS = 60 * 60 * 1000
@@ -111,6 +113,19 @@ export async function recordProgress(
 }
 
 /**
+ * Records what kind of failure is ending a running run, from inside the step that failed: across
+ * the step boundary a failure is only its message, so the Workflow could not tell the kind itself.
+ */
+export async function recordFailureKind(db: Db, runId: string, kind: RunFailureKind) {
+  await db.batch([
+    db
+      .update(syncRuns)
+      .set({ errorKind: kind })
+      .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))),
+  ])
+}
+
+/**
  * Asks a running run to stop at its next step boundary (src/sync/context.ts recordStep). Returns
  * the run, or undefined when it is not running (finished, held, or another integration's).
  */
@@ -157,7 +172,7 @@ export async function finishRun(
     await db.batch([
       db
         .update(syncRuns)
-        .set({ status, finishedAt: now, ...reported })
+        .set({ status, finishedAt: now, errorKind: null, ...reported })
         .where(stillRunning),
     ])
     return
@@ -171,7 +186,7 @@ export async function finishRun(
       .where(and(eq(integrations.id, outcome.integrationId), sql`EXISTS (SELECT 1 FROM ${syncRuns} WHERE ${stillRunning})`)),
     db
       .update(syncRuns)
-      .set({ status: 'succeeded', finishedAt: now, ...reported })
+      .set({ status: 'succeeded', finishedAt: now, errorKind: null, ...reported })
       .where(stillRunning),
   ])
 }

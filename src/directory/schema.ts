@@ -11,6 +11,9 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
  * which the server owns or derives.
  */
 
+/** Failures that end a run at once, as src/sync/errors.ts SyncError kinds them. */
+export const RUN_FAILURE_KINDS = ['auth', 'config', 'notFound'] as const
+export type RunFailureKind = (typeof RUN_FAILURE_KINDS)[number]
 export const integrations = sqliteTable(
   'integrations',
   {
@@ -209,6 +212,12 @@ export const syncRuns = sqliteTable(
     rowsRead: integer('rows_read').notNull().default(0),
     rowsWritten: integer('rows_written').notNull().default(0),
     error: text('error'),
+    /**
+     * What kind of failure ended the run, when it was one that retrying cannot fix (a refused
+     * credential, a missing setting, an object the settings name): 'auth' is what the console calls
+     * "needs re-authentication". NULL for other failures and for runs that did not fail.
+     */
+    errorKind: text('error_kind', { enum: RUN_FAILURE_KINDS }),
     /** The Workflow instance carrying the run: its id, or after an approval the instance applying it. */
     instanceId: text('instance_id'),
     /** A held run's delta links, saved for the next run only if it is approved. JSON. */

@@ -1,4 +1,5 @@
 import type * as z from 'zod'
+import type { RunFailureKind } from '../directory/runs'
 /** Why a sync could not go on, in words an admin can act on (shown as the run's error). */
 export class SyncError extends Error {
   override name = 'SyncError'
@@ -14,8 +15,13 @@ export class SyncError extends Error {
    * source does not have: retrying the step cannot help until an admin acts, so the run fails at
    * once (throttling, outages and network errors are retried).
    */
-  get permanent() {
-    return this.kind === 'auth' || this.kind === 'config' || this.kind === 'notFound'
+  get permanent(): boolean {
+    return this.failure !== undefined
+  }
+
+  /** The kind of a permanent failure, as the run records it (sync_runs.error_kind); else undefined. */
+  get failure(): RunFailureKind | undefined {
+    return this.kind === 'auth' || this.kind === 'config' || this.kind === 'notFound' ? this.kind : undefined
   }
 }
 

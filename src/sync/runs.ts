@@ -146,6 +146,8 @@ export function runView(run: SyncRunRow) {
       groupsChanged: run.groupsChanged,
     },
     error: run.error,
+    /** 'auth', 'config' or 'notFound' when that ended the run (see SyncError), else null. */
+    errorKind: run.errorKind,
     /** What the listing found (a dry run: what a real run would do), once the listing is complete. */
     report: parseReport(run.report),
     ...(run.status === 'held' ? { heldReason: run.heldReason } : {}),

@@ -9,7 +9,7 @@ import { graphMembersBatch, graphMembersPage, graphScopeGroup, graphScopePage } 
 import { setMembersStep, type MemberRef, type MembersPage } from './members'
 import { OUT_OF_SCOPE, scopeOf } from './scope'
 import { graphFinishListing, graphGroupsPage, graphUsersPage, planGraphRun, type PageOutcome } from './graph/import'
-import { finishRun, getRun, heldLinks, type RunLinks } from '../directory/runs'
+import { finishRun, getRun, heldLinks, recordFailureKind, type RunLinks } from '../directory/runs'
 import { applyStep, previewStep, safeguardStep, sweepStep } from './conclude'
 import { RUN_CANCELLED, type RunRef } from './context'
 import { addReport, emptyReport, type RunReport } from '../directory/run-report'
@@ -21,14 +21,19 @@ type Steps = Pick<WorkflowStep, 'do'>
 /**
  * The Workflow's steps, each one followed, inside the step, by a wake-up of the webhook deliverer:
  * a step's writes are events to deliver. Inside, so that a replay of finished steps kicks nothing.
- * A step that fails for good (a permanent SyncError) is not retried.
+ * A step that fails for good (a permanent SyncError) is not retried, and records what kind of failure it was.
  */
-function kicking(step: WorkflowStep, env: Env): Steps {
+function kicking(step: WorkflowStep, env: Env, runId: string): Steps {
   const after =
     <T>(fn: () => Promise<T>) =>
     async () => {
-      const result = await fn().catch((e: unknown) => {
-        throw e instanceof SyncError && e.permanent ? new NonRetryableError(e.message) : e
+      const result = await fn().catch(async (e: unknown) => {
+        if (!(e instanceof SyncError) || !e.failure) throw e
+        // Recorded here: past the step boundary the failure is only its message.
+        await recordFailureKind(createDb(env.DB), runId, e.failure).catch((r: unknown) =>
+          console.error('recording the failure kind failed', String(r))
+        )
+        throw new NonRetryableError(e.message)
       })
       await kickWebhooks(env)
       return result
@@ -65,7 +70,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     // What the listing finds, added up from the steps' outputs (so a resumed run adds the same).
     const report = emptyReport()
     const env = this.env
-    const step = kicking(workflowStep, env)
+    const step = kicking(workflowStep, env, runId)
     const config: WorkflowStepConfig = {
       retries: {
         limit: settings(env).sync.stepRetries,

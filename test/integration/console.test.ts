@@ -6,7 +6,7 @@ import { sha256Hex } from '../../src/auth/token'
 import { ConsoleBrowser, textOf } from '../helpers/console'
 import { admin, call, GROUP_SCHEMA, newIntegration, ORIGIN, scimClient, userBody } from '../helpers/http'
 import { connectTenant, seedDirectory } from '../helpers/graph-tenant'
-import { fakeGoogle, runSync, waitForRun } from '../helpers/sync'
+import { fakeGoogle, fakeGraph, runSync, waitForRun } from '../helpers/sync'
 
 /** Adds a SCIM integration through the console's form; returns its id and the token the page showed once. */
 async function addScim(browser: ConsoleBrowser, name: string) {
@@ -242,6 +242,21 @@ describe('console and native imports', () => {
     // While it ran, the panel asked to be polled (unless the run finished before the first look).
     if (running.text.includes('data-run-status="running"'))
       expect(running.text).toContain(`data-poll="/admin/integrations/${id}/sync-panel"`)
+  })
+
+  it('says an integration whose last run was refused its credentials needs re-authentication, and one after an outage failed', async () => {
+    const refused = await connectTenant({ secret: 'wrong-secret' })
+    await runSync(refused.id, 'failed')
+    const down = await connectTenant()
+    await seedDirectory(down.tenant)
+    await fakeGraph(down.tenant, { action: 'fail', path: 'delta', status: 503, times: 1000 })
+    await runSync(down.id, 'failed')
+    const browser = new ConsoleBrowser()
+    await browser.signIn()
+    const status = async (id: string) =>
+      /<span class="status [a-z]+">([^<]+)<\/span>/.exec((await browser.get(`/admin/integrations/${id}`)).text)?.[1]
+    expect(await status(refused.id)).toBe('needs re-authentication')
+    expect(await status(down.id)).toBe('failed')
   })
 
   it('connects Google Workspace with a pasted service-account key, and says so when the key is not JSON', async () => {

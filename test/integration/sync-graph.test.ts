@@ -206,6 +206,8 @@ describe('Entra (Microsoft Graph) import', () => {
     await fakeGraph(tenant, { action: 'fail', path: 'skiptoken', status: 503, times: 1000 })
     const run = await runSync(id, 'failed')
     expect(run.error).toMatch(/Microsoft Graph is unavailable \(503\)/)
+    // An outage is no failure of kind: the next run may well succeed.
+    expect(run.errorKind).toBeNull()
     const users = await byUserName(scim)
     expect(Object.values(users).filter((u: Json) => u.active).length).toBe(4)
     const details = await admin('GET', `/integrations/${id}`)
@@ -232,6 +234,7 @@ describe('Entra (Microsoft Graph) import', () => {
     const { tenant, id } = await connectTenant({ secret: 'wrong-secret' })
     const run = await runSync(id, 'failed')
     expect(run.error).toMatch(/refused the app's credentials \(invalid_client\)/)
+    expect(run.errorKind).toBe('auth')
     // One sign-in attempt: neither the client nor the Workflow's step retries asked again.
     expect((await fakeGraph(tenant, { action: 'state' })).tokenRequests).toBe(1)
   })

@@ -100,3 +100,25 @@ describe('run history', () => {
     expect(n).toBe(50)
   })
 })
+
+describe('the kind of a failed run', () => {
+  it('marks runs that failed before migration 0034 by their words: a refused credential, not an outage', async () => {
+    const backfill = env.TEST_MIGRATIONS.find((m) => m.name.startsWith('0034_'))!.queries[1]!
+    const run = (id: string, error: string) =>
+      env.DB.prepare(
+        `INSERT INTO sync_runs (id, integration_id, trigger, status, started_at, error) VALUES (?, 'old-integration', 'cron', 'failed', '2026-01-01T00:00:00.000Z', ?)`
+      ).bind(id, error)
+    await env.DB.batch([
+      run('pre0034-refused', 'Microsoft sign-in refused the app (AADSTS7000215): invalid client secret.'),
+      run('pre0034-revoked', "Google refused the admin's authorisation (invalid_grant). Re-authenticate the integration (/connect)."),
+      run('pre0034-outage', 'Microsoft Graph is unavailable (503). Gave up after 5 attempts.'),
+    ])
+    await env.DB.prepare(backfill).run()
+    const kinds = await env.DB.prepare(`SELECT id, error_kind AS kind FROM sync_runs WHERE id LIKE 'pre0034-%' ORDER BY id`).all()
+    expect(kinds.results).toEqual([
+      { id: 'pre0034-outage', kind: null },
+      { id: 'pre0034-refused', kind: 'auth' },
+      { id: 'pre0034-revoked', kind: 'auth' },
+    ])
+  })
+})

@@ -16,9 +16,6 @@ type Run = NonNullable<Extract<Details, { lastSync: unknown }>['lastSync']>
 const KIND_LABEL: Record<string, string> = { scim: 'SCIM', entra: 'Microsoft Entra ID', google: 'Google Workspace' }
 export const kindLabel = (kind: string) => KIND_LABEL[kind] ?? kind
 
-// Errors that another run cannot fix until an admin signs in again (the sync clients' wording).
-const NEEDS_SIGN_IN = /re-authenticate|rejected the access token|refused the (admin|service account)|invalid_client|invalid_grant|AADSTS/i
-
 /** One word for where an integration stands, and how it should look. */
 export function statusOf(d: Details): { label: string; tone: 'ok' | 'bad' | 'busy' | 'warn' } {
   if (d.status === 'deleting') return { label: 'deleting', tone: 'busy' }
@@ -28,7 +25,8 @@ export function statusOf(d: Details): { label: string; tone: 'ok' | 'bad' | 'bus
   if (last?.status === 'running') return { label: 'syncing', tone: 'busy' }
   if (last?.status === 'held') return { label: 'held for review', tone: 'warn' }
   if (last?.status === 'failed')
-    return NEEDS_SIGN_IN.test(last.error ?? '') ? { label: 'needs re-authentication', tone: 'bad' } : { label: 'failed', tone: 'bad' }
+    // A refused credential: another run cannot fix it until an admin signs in again.
+    return last.errorKind === 'auth' ? { label: 'needs re-authentication', tone: 'bad' } : { label: 'failed', tone: 'bad' }
   if (d.paused) return { label: 'paused', tone: 'warn' }
   return { label: 'connected', tone: 'ok' }
 }
