@@ -14,6 +14,7 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'driz
 /** Failures that end a run at once, as src/sync/errors.ts SyncError kinds them. */
 export const RUN_FAILURE_KINDS = ['auth', 'config', 'notFound'] as const
 export type RunFailureKind = (typeof RUN_FAILURE_KINDS)[number]
+
 export const integrations = sqliteTable(
   'integrations',
   {
