@@ -43,12 +43,21 @@ export interface ImportCounts {
 
 export const noCounts = (): ImportCounts => ({ created: 0, updated: 0, archived: 0, removed: 0 })
 
+/** A new user row binds 15 values, and D1 binds at most 100 per statement. */
+const USERS_PER_INSERT = 6
+
+const EXISTING = sql.raw(
+  'id, external_id AS externalId, user_name_key AS userNameKey, data, active, import_step AS importStep, import_change AS importChange'
+)
+
 interface ExistingUser {
   id: string
   externalId: string | null
   userNameKey: string
   data: string
   active: number
+  importStep: string | null
+  importChange: 'created' | 'updated' | 'restored' | null
 }
 
 /**
@@ -60,8 +69,11 @@ interface ExistingUser {
 export async function applyUserPage(
   s: DirectorySession,
   runId: string,
-  items: ImportedUser[]
+  items: ImportedUser[],
+  /** The Workflow step applying the page, unique in its run: marks what it writes (see importStep). */
+  step?: string
 ): Promise<ImportCounts & { report: RunReport }> {
+  const mark = step === undefined ? null : `${runId}/${step}`
   const counts = noCounts()
   const report = emptyReport()
   const storedName = (u: ExistingUser) => (JSON.parse(u.data) as ScimObject).userName as string
@@ -72,12 +84,12 @@ export async function applyUserPage(
   )
   const lookups = [
     ...chunks(ids).map(
-      (part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active
-      FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.externalId, part)}`
+      (part) =>
+        sql`SELECT ${EXISTING} FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.externalId, part)}`
     ),
     ...chunks(names).map(
-      (part) => sql`SELECT id, external_id AS externalId, user_name_key AS userNameKey, data, active
-      FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.userNameKey, part)}`
+      (part) =>
+        sql`SELECT ${EXISTING} FROM ${users} WHERE ${users.integrationId} = ${s.integrationId} AND ${inArray(users.userNameKey, part)}`
     ),
   ]
   const found = lookups.length > 0 ? (await s.read<ExistingUser>(...lookups)).flat() : []
@@ -91,6 +103,20 @@ export async function applyUserPage(
   const changes: Change[] = []
   // Users this page shows active: whatever the run recorded for them before no longer holds.
   const alive: string[] = []
+  const noteCreated = (sourceId: string, cols: ReturnType<typeof columnsOf>) => {
+    noteChange(report, 'created', {
+      sourceId,
+      userName: cols.userName,
+      reason: cols.active ? 'new in the source directory' : 'new in the source directory, disabled there (imported archived)',
+    })
+    if (!cols.active) report.createdInactive++
+    counts.created++
+  }
+  const noteUpdated = (change: 'updated' | 'restored', sourceId: string, cols: ReturnType<typeof columnsOf>) => {
+    const reason = change === 'restored' ? 'active again in the source directory' : 'changed in the source directory'
+    noteChange(report, change, { sourceId, userName: cols.userName, reason })
+    counts.updated++
+  }
 
   for (const item of latest.values()) {
     const current = bySource.get(item.sourceId)
@@ -135,15 +161,18 @@ export async function applyUserPage(
     if (!target) {
       const id = crypto.randomUUID()
       const cols = columnsOf(doc)
-      inserts.push({ id, integrationId: s.integrationId, ...cols, version: 1, createdAt: now, updatedAt: now })
-      emailInserts.push(...emailRows(s.integrationId, id, doc))
-      noteChange(report, 'created', {
-        sourceId: item.sourceId,
-        userName: cols.userName,
-        reason: cols.active ? 'new in the source directory' : 'new in the source directory, disabled there (imported archived)',
+      inserts.push({
+        id,
+        integrationId: s.integrationId,
+        ...cols,
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+        importStep: mark,
+        importChange: 'created',
       })
-      if (!cols.active) report.createdInactive++
-      counts.created++
+      emailInserts.push(...emailRows(s.integrationId, id, doc))
+      noteCreated(item.sourceId, cols)
       continue
     }
     // Disabled at the source: the rest of the update is written now, the archive recorded for later.
@@ -155,23 +184,28 @@ export async function applyUserPage(
       counts.archived++
     } else if (doc.active !== false) alive.push(target.id)
     const cols = columnsOf(doc)
-    if (target.data === cols.data) continue
-    if (!target.active && doc.active !== false)
-      noteChange(report, 'restored', { sourceId: item.sourceId, userName: cols.userName, reason: 'active again in the source directory' })
-    else noteChange(report, 'updated', { sourceId: item.sourceId, userName: cols.userName, reason: 'changed in the source directory' })
+    if (target.data === cols.data) {
+      // This very step wrote it, and the Workflow runs the step again (its result was lost after the
+      // batch committed): it reports what it did then, as that result would have.
+      if (mark !== null && target.importStep === mark && target.importChange)
+        if (target.importChange === 'created') noteCreated(item.sourceId, cols)
+        else noteUpdated(target.importChange, item.sourceId, cols)
+      continue
+    }
+    const change = !target.active && doc.active !== false ? 'restored' : 'updated'
+    noteUpdated(change, item.sourceId, cols)
     if (memberDisplay(JSON.parse(target.data) as ScimObject) !== memberDisplay(doc)) writes.push(...touchGroupsListing([target.id], now))
     writes.push(
       s.db
         .update(users)
-        .set({ ...cols, version: sql`${users.version} + 1`, updatedAt: now })
+        .set({ ...cols, version: sql`${users.version} + 1`, updatedAt: now, importStep: mark, importChange: change })
         .where(eq(users.id, target.id)),
       s.db.delete(userEmails).where(eq(userEmails.userId, target.id)),
       ...chunks(emailRows(s.integrationId, target.id, doc), 15).map((rows) => s.db.insert(userEmails).values(rows))
     )
-    counts.updated++
   }
   writes.push(
-    ...chunks(inserts, 7).map((rows) => s.db.insert(users).values(rows)),
+    ...chunks(inserts, USERS_PER_INSERT).map((rows) => s.db.insert(users).values(rows)),
     ...chunks(emailInserts, 15).map((rows) => s.db.insert(userEmails).values(rows)),
     // After the updates, so a record reads the version the user has once they are written.
     ...forgetChanges(runId, alive),

@@ -169,10 +169,12 @@ export async function finishRun(
   // A dry run moves no delta link either: the next real run reads the same changes.
   if ('cancelled' in outcome || 'dryRun' in outcome) {
     const status = 'cancelled' in outcome ? ('cancelled' as const) : ('succeeded' as const)
+    // A dry run ends with its complete listing's report; a cancelled run's is partial.
+    const counted = 'dryRun' in outcome && report ? listedCounts(report) : {}
     await db.batch([
       db
         .update(syncRuns)
-        .set({ status, finishedAt: now, errorKind: null, ...reported })
+        .set({ status, finishedAt: now, errorKind: null, ...counted, ...reported })
         .where(stillRunning),
     ])
     return
@@ -271,11 +273,21 @@ export interface RunLinks {
 }
 
 /** Keeps what a run's listing found (src/directory/run-report.ts) on its record. */
+/**
+ * A complete listing's creates and updates, from its report: the steps' own increments count a step
+ * the Workflow ran again twice, while the report adds up each step's result once (and a step run
+ * again reports what it wrote the first time, see applyUserPage).
+ */
+const listedCounts = (report: RunReport) => ({
+  usersCreated: report.created.count,
+  usersUpdated: report.updated.count + report.restored.count,
+})
+
 export async function saveReport(db: Db, runId: string, report: RunReport) {
   await db.batch([
     db
       .update(syncRuns)
-      .set({ report: JSON.stringify(report) })
+      .set({ report: JSON.stringify(report), ...listedCounts(report) })
       .where(eq(syncRuns.id, runId)),
   ])
 }
@@ -285,7 +297,14 @@ export async function holdRun(db: Db, runId: string, reason: string, links: RunL
   await db.batch([
     db
       .update(syncRuns)
-      .set({ status: 'held', heldReason: reason, heldLinks: JSON.stringify(links), progressAt: nowIso(), report: JSON.stringify(report) })
+      .set({
+        status: 'held',
+        heldReason: reason,
+        heldLinks: JSON.stringify(links),
+        progressAt: nowIso(),
+        report: JSON.stringify(report),
+        ...listedCounts(report),
+      })
       .where(and(eq(syncRuns.id, runId), eq(syncRuns.status, 'running'))),
   ])
 }

@@ -100,6 +100,13 @@ export const users = sqliteTable(
     deletedAt: text('deleted_at'),
     /** `{id,name}` of the integration this user was kept from when that integration was deleted. */
     detachedFrom: text('detached_from'),
+    /**
+     * The import step that last created or changed this user (`<run id>/<step name>`) and how, so a
+     * step the Workflow runs again after its writes committed reports them as it did the first time
+     * rather than as unchanged (src/directory/imports.ts). NULL on users only SCIM ever wrote.
+     */
+    importStep: text('import_step'),
+    importChange: text('import_change', { enum: ['created', 'updated', 'restored'] }),
   },
   (t) => [
     uniqueIndex('users_user_name').on(t.integrationId, t.userNameKey),

@@ -142,7 +142,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
       for (let n = 0; ; n++) {
         const name = `${kind}${resyncs ? ` resync ${resyncs}` : ''} ${full ? 'full' : 'delta'} page ${n}`
         const outcome: PageOutcome = await step.do(name, config, () =>
-          kind === 'users' ? graphUsersPage(env, run, url, full) : graphGroupsPage(env, run, url, full)
+          kind === 'users' ? graphUsersPage(env, run, url, full, name) : graphGroupsPage(env, run, url, full)
         )
         if (outcome.expired) {
           // The delta token expired (410 / syncStateNotFound): list everything again.
@@ -223,7 +223,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
       let url: string | undefined
       for (let n = 0; ; n++) {
         const from = url
-        const page = await step.do(`scope group ${g} page ${n}`, config, () => graphScopePage(env, run, group, from))
+        const name = `scope group ${g} page ${n}`
+        const page = await step.do(name, config, () => graphScopePage(env, run, group, from, name))
         page.users.forEach((u) => users.add(u))
         page.groups.forEach((id) => groups.add(id))
         counted.push(...(page.changed ?? []))
@@ -256,13 +257,14 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     const env = this.env
     const listed = async <R extends { next?: string | undefined }>(
       name: string,
-      page: (token: string | undefined) => Promise<R>
+      page: (token: string | undefined, step: string) => Promise<R>
     ): Promise<R[]> => {
       const pages: R[] = []
       let token: string | undefined
       for (let n = 0; ; n++) {
         // Page outcomes are plain JSON (ids and a page token); the cast only bridges the generic.
-        const result = (await step.do(`${name} page ${n}`, config, () => page(token) as Promise<never>)) as R
+        const stepName = `${name} page ${n}`
+        const result = (await step.do(stepName, config, () => page(token, stepName) as Promise<never>)) as R
         pages.push(result)
         if (!result.next) return pages
         token = result.next
@@ -277,7 +279,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
           page.groups.forEach((id) => inScope!.groups.add(id))
         }
     }
-    const userPages = await listed('users', (t) => googleUsersPage(env, run, t, inScope?.users))
+    const userPages = await listed('users', (t, name) => googleUsersPage(env, run, t, inScope?.users, name))
     for (const page of userPages) addReport(report, page.report)
     const users = userPages.flatMap((p) => p.ids)
     const groupPages = await listed('groups', (t) => googleGroupsPage(env, run, t, inScope?.groups))

@@ -21,12 +21,12 @@ async function context(env: Env, run: RunRef) {
 }
 
 /** One page of users; with `scope`, only the users in it are imported (and listed). */
-export async function googleUsersPage(env: Env, run: RunRef, pageToken: string | undefined, scope?: Set<string>) {
+export async function googleUsersPage(env: Env, run: RunRef, pageToken: string | undefined, scope?: Set<string>, step?: string) {
   const { db, session, google, cost } = await context(env, run)
   const page = readAs(usersPageSchema, await google.users(pageToken), GOOGLE)
   const users = page.users.map((u) => readAs(googleUserSchema, u, GOOGLE)).filter((u) => !scope || scope.has(u.id))
   const items: ImportedUser[] = users.map((u) => ({ kind: 'user', sourceId: u.id, doc: googleUserDoc(u) }))
-  const counts = await applyUserPage(session, run.runId, items)
+  const counts = await applyUserPage(session, run.runId, items, step)
   // Archives (suspended users) are counted once applied (src/sync/conclude.ts).
   await recordStep(db, run.runId, { ...spent(cost), pages: 1, usersCreated: counts.created, usersUpdated: counts.updated }, 'full')
   return { next: page.nextPageToken, ids: users.map((u) => u.id), report: counts.report }

@@ -62,12 +62,13 @@ export const importedUsers = (value: Record<string, unknown>[], from: UserNameFr
     return { kind: 'user', sourceId: i.user.id, doc: userPatch(i.user, from), partial: true }
   })
 
-export async function graphUsersPage(env: Env, run: RunRef, url: string, full: boolean): Promise<PageOutcome> {
+/** `step`: the Workflow step's name, which marks what it writes so a replay of it reports the same (applyUserPage). */
+export async function graphUsersPage(env: Env, run: RunRef, url: string, full: boolean, step?: string): Promise<PageOutcome> {
   const { db, row, session, graph, cost } = await context(env, run)
   const page = await fetchPage(graph, url)
   if (!page) return { expired: true }
   const items = importedUsers(page.value, row.userNameFrom)
-  const counts = await applyUserPage(session, run.runId, items)
+  const counts = await applyUserPage(session, run.runId, items, step)
   // Archives and removals are counted once applied (src/sync/conclude.ts).
   await recordStep(
     db,

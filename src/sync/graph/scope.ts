@@ -39,7 +39,7 @@ export async function graphScopeGroup(env: Env, run: RunRef, groupId: string) {
 }
 
 /** One page of a scope group's transitive members: its users imported, its nested groups imported and returned. */
-export async function graphScopePage(env: Env, run: RunRef, groupId: string, url: string | undefined) {
+export async function graphScopePage(env: Env, run: RunRef, groupId: string, url: string | undefined, step?: string) {
   const { db, row, session, graph, cost } = await context(env, run)
   const page = await graph.get(url ?? graph.transitiveMembers(groupId)).catch(scopeGroupMissing(groupId))
   const items = importedUsers(
@@ -47,7 +47,7 @@ export async function graphScopePage(env: Env, run: RunRef, groupId: string, url
     row.userNameFrom
   )
   const nested = groupItems(page.value.filter((o) => o['@odata.type'] === GROUP))
-  const counts = await applyUserPage(session, run.runId, items)
+  const counts = await applyUserPage(session, run.runId, items, step)
   const groups = nested.length > 0 ? await applyGroupPage(session, run.runId, nested) : { changed: 0, changedIds: [] }
   await recordStep(
     db,

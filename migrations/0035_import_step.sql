@@ -1,0 +1,2 @@
+ALTER TABLE `users` ADD `import_step` text;--> statement-breakpoint
+ALTER TABLE `users` ADD `import_change` text;
