@@ -133,6 +133,8 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
     const env = this.env
     const plan = await step.do('plan', config, () => planGraphRun(env, run))
     const pending: GroupPageResult['pending'] = []
+    // Groups counted as changed so far (step outputs, so a resumed run counts the same).
+    const counted: string[] = []
     const walk = async (kind: 'users' | 'groups', start: string, startFull: boolean, fresh: string) => {
       let url = start
       let full = startFull
@@ -142,7 +144,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
       for (let n = 0; ; n++) {
         const name = `${kind}${resyncs ? ` resync ${resyncs}` : ''} ${full ? 'full' : 'delta'} page ${n}`
         const outcome: PageOutcome = await step.do(name, config, () =>
-          kind === 'users' ? graphUsersPage(env, run, url, full, name) : graphGroupsPage(env, run, url, full)
+          kind === 'users' ? graphUsersPage(env, run, url, full, name) : graphGroupsPage(env, run, url, full, counted)
         )
         if (outcome.expired) {
           // The delta token expired (410 / syncStateNotFound): list everything again.
@@ -155,6 +157,7 @@ export class DirectorySyncWorkflow extends WorkflowEntrypoint<Env, SyncParams> {
         }
         if (full) listed.push(...(outcome.listed ?? []))
         addReport(report, outcome.report)
+        counted.push(...(outcome.changed ?? []))
         for (const p of outcome.pending ?? []) if (pending.length < MAX_PENDING) pending.push(p)
         if (outcome.deltaLink) return { deltaLink: outcome.deltaLink, listed: full ? listed : undefined }
         if (!outcome.next) throw new Error(`Microsoft Graph ended the ${kind} listing without a deltaLink.`)

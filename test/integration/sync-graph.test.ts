@@ -239,6 +239,18 @@ describe('Entra (Microsoft Graph) import', () => {
     expect((await fakeGraph(tenant, { action: 'state' })).tokenRequests).toBe(1)
   })
 
+  it('counts a group whose members span several pages once', async () => {
+    const { tenant, id, scim } = await connectTenant({ pageSize: 2 })
+    const users = Array.from({ length: 25 }, (_, i) => ({ id: `m${i}`, userPrincipalName: `m${i}@span.example`, displayName: `M ${i}` }))
+    await fakeGraph(tenant, { action: 'upsertUsers', users })
+    await fakeGraph(tenant, { action: 'settings', membersPerPage: 5 })
+    await fakeGraph(tenant, { action: 'upsertGroups', groups: [{ id: 'big', displayName: 'Spanning', members: users.map((u) => u.id) }] })
+    const run = await runSync(id, 'succeeded')
+    // Five items of five members each, two to a page: the group is on three pages.
+    expect(await membersOf(scim, 'Spanning')).toHaveLength(25)
+    expect(run.counts.groupsChanged).toBe(1)
+  })
+
   it('runs one sync at a time per integration', async () => {
     const { tenant, id } = await connectTenant()
     await seedDirectory(tenant)

@@ -22,7 +22,16 @@ import { groupItem, missingUserName, userItem, userPatch, type UserNameFrom } fr
 /** `listed`: on a full listing, the source ids the page contained, for the sweep after a complete one. */
 export type PageOutcome =
   | { expired: true }
-  | { expired?: false; next?: string; deltaLink?: string; pending?: GroupPageResult['pending']; listed?: string[]; report?: RunReport }
+  | {
+      expired?: false
+      next?: string
+      deltaLink?: string
+      pending?: GroupPageResult['pending']
+      listed?: string[]
+      report?: RunReport
+      /** Groups this page counted as changed, for later pages not to count again. */
+      changed?: string[]
+    }
 
 export const listedIds = (items: (ImportedUser | ImportedGroup)[]) => items.flatMap((i) => (i.kind === 'removed' ? [] : [i.sourceId]))
 
@@ -84,7 +93,11 @@ export async function graphUsersPage(env: Env, run: RunRef, url: string, full: b
   }
 }
 
-export async function graphGroupsPage(env: Env, run: RunRef, url: string, full: boolean): Promise<PageOutcome> {
+/**
+ * `counted`: groups earlier pages of the run counted as changed. A group with many members comes as
+ * several items, often on several pages; it is counted once.
+ */
+export async function graphGroupsPage(env: Env, run: RunRef, url: string, full: boolean, counted: string[] = []): Promise<PageOutcome> {
   const { db, session, graph, cost } = await context(env, run)
   const page = await fetchPage(graph, url)
   if (!page) return { expired: true }
@@ -103,11 +116,14 @@ export async function graphGroupsPage(env: Env, run: RunRef, url: string, full: 
     ]
   })
   const result = await applyGroupPage(session, run.runId, items)
-  await recordStep(db, run.runId, { ...spent(cost), pages: 1, groupsChanged: result.changed }, full ? 'full' : 'delta')
+  const already = new Set(counted)
+  const changed = result.changedIds.filter((g) => !already.has(g))
+  await recordStep(db, run.runId, { ...spent(cost), pages: 1, groupsChanged: changed.length }, full ? 'full' : 'delta')
   return {
     next: page['@odata.nextLink'],
     deltaLink: page['@odata.deltaLink'],
     pending: result.pending,
+    changed,
     ...(full ? { listed: listedIds(items) } : {}),
   }
 }
