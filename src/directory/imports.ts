@@ -57,7 +57,7 @@ interface ExistingUser {
   data: string
   active: number
   importStep: string | null
-  importChange: 'created' | 'updated' | 'restored' | null
+  importChange: (typeof users.$inferSelect)['importChange']
 }
 
 /**

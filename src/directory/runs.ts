@@ -272,7 +272,6 @@ export interface RunLinks {
   groupsDeltaLink?: string
 }
 
-/** Keeps what a run's listing found (src/directory/run-report.ts) on its record. */
 /**
  * A complete listing's creates and updates, from its report: the steps' own increments count a step
  * the Workflow ran again twice, while the report adds up each step's result once (and a step run
@@ -283,6 +282,7 @@ const listedCounts = (report: RunReport) => ({
   usersUpdated: report.updated.count + report.restored.count,
 })
 
+/** Keeps what a run's listing found (src/directory/run-report.ts) on its record, and its user counts. */
 export async function saveReport(db: Db, runId: string, report: RunReport) {
   await db.batch([
     db
