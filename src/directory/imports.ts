@@ -187,9 +187,10 @@ export async function applyUserPage(
     if (target.data === cols.data) {
       // This very step wrote it, and the Workflow runs the step again (its result was lost after the
       // batch committed): it reports what it did then, as that result would have.
-      if (mark !== null && target.importStep === mark && target.importChange)
+      if (mark !== null && target.importStep === mark && target.importChange) {
         if (target.importChange === 'created') noteCreated(item.sourceId, cols)
         else noteUpdated(target.importChange, item.sourceId, cols)
+      }
       continue
     }
     const change = !target.active && doc.active !== false ? 'restored' : 'updated'

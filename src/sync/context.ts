@@ -37,6 +37,10 @@ export const RUN_CANCELLED = 'The run was cancelled by an admin.'
  * Records a listing step's progress and stops the run there if an admin asked to cancel it: the
  * step's writes stay (each page is one batch), and the Workflow goes no further, so nothing the
  * listing recorded is archived or removed. Not retried: a cancel does not go away.
+ *
+ * The users created and updated added here are the run's live progress: a step the Workflow runs
+ * again adds them twice. Once the listing is complete, its report sets them exactly
+ * (src/directory/runs.ts listedCounts); a failed or cancelled run keeps these sums.
  */
 export async function recordStep(db: Db, runId: string, add: Partial<RunCounts>, mode?: 'full' | 'delta') {
   if ((await recordProgress(db, runId, add, mode)).cancelRequested) throw new NonRetryableError(RUN_CANCELLED)
